@@ -1,0 +1,1 @@
+"""apply (placeholder until its issue lands)."""

@@ -1,0 +1,66 @@
+"""The ``itwin-access`` command: the only place that prints, parses options and picks exit codes.
+
+Each subcommand lives in a module of its own in this package and is registered below. Every
+error we raise on purpose is an ``ItwinAccessError``: it becomes one line on stderr and its exit
+code. Anything else is a bug; it still becomes one line (exit 1) rather than a traceback, unless
+``ITWIN_ACCESS_DEBUG`` is set.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+import click
+
+from reconciler import __version__
+from reconciler.errors import ItwinAccessError
+
+EXIT_INTERRUPTED = 130
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="itwin-access")
+def cli() -> None:
+    """Keep access to Bentley iTwin projects as code: validate, plan, apply, drift, export."""
+
+
+def _register() -> None:
+    # Imported here so that a broken subcommand module cannot break `--help` of the others'
+    # import order, and so the group stays one screen long.
+    from reconciler.cli import commands
+
+    commands.register(cli)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit code (pre-commit's ``main(argv) -> int`` habit)."""
+    _register()
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        result = cli.main(args=args, prog_name="itwin-access", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        return int(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        return EXIT_INTERRUPTED
+    except ItwinAccessError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        return exc.exit_code
+    except Exception as exc:  # a bug: say so in one line, never a traceback
+        if os.environ.get("ITWIN_ACCESS_DEBUG"):
+            raise
+        click.echo(
+            f"Internal error ({type(exc).__name__}): {exc}. "
+            "This is a bug in itwin-access; set ITWIN_ACCESS_DEBUG=1 for a traceback.",
+            err=True,
+        )
+        return 1
+    return int(result) if isinstance(result, int) else 0

@@ -1,0 +1,43 @@
+"""The command is installed under both names and every shipped schema loads."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+
+EXE = Path(sys.executable).with_name("itwin-access")
+
+
+def test_console_script_prints_help() -> None:
+    result = subprocess.run([str(EXE), "--help"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0
+    assert "Usage: itwin-access" in result.stdout
+
+
+def test_python_dash_m_prints_help() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "reconciler", "--help"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0
+    assert "Usage: itwin-access" in result.stdout
+
+
+def test_unknown_command_is_one_line_and_exit_2() -> None:
+    result = subprocess.run([str(EXE), "nope"], capture_output=True, text=True, check=False)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "No such command" in result.stderr
+
+
+def test_every_shipped_schema_is_valid_json() -> None:
+    schemas = [
+        p
+        for p in resources.files("reconciler").joinpath("_schemas").iterdir()
+        if p.name.endswith(".json")
+    ]
+    assert {s.name for s in schemas} >= {"manifest.schema.json", "config.schema.json"}
+    for schema in schemas:
+        assert isinstance(json.loads(schema.read_text()), dict), schema.name
