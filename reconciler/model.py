@@ -213,3 +213,28 @@ class State:
 
     def numbers(self) -> tuple[str, ...]:
         return tuple(p.number for p in self.projects)
+
+
+@dataclass(frozen=True)
+class Rights:
+    """What the applying identity may do in one live project (from preflight reads)."""
+
+    owner: bool = False
+    permissions: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class LiveContext:
+    """Facts read live beside the State, used by the plan's preflight and guards.
+
+    ``identity`` is the applying identity's lower-cased email (from the token's claims or the
+    config); None when unknown, in which case self-protection guards cannot be evaluated and
+    the plan says so. ``known_permissions`` is the live permission list (None: not read).
+    ``rights`` is keyed by project number, for projects that exist live.
+    """
+
+    identity: str | None = None
+    org_admin: bool = False
+    known_permissions: frozenset[str] | None = None
+    rights: Mapping[str, Rights] = field(default_factory=dict)
+    unknown_users: frozenset[str] = frozenset()  # group members' emails the directory lacks
