@@ -1,15 +1,35 @@
 """Apply: execute a Plan against a Target, in order, recording each outcome.
 
-Pure orchestration: no I/O of its own. All I/O goes through the injected ``Target``.
+Pure orchestration: no I/O of its own. All I/O goes through the injected ``Target``; the CLI
+turns outcomes into a journal and progress through the callbacks.
+
+Execution (design.md §5, issue 6):
+
+- Within a project, operations run one after another in ``Operation.sort_key()`` order. Add
+  operations that carry a ``batch`` are grouped by (project, kind, batch) and sent in one
+  ``Target.execute`` call: one API request.
+- Projects run in parallel, at most ``concurrency`` at a time.
+- A failed operation stops only what depends on it (``blocked_by``); everything else goes on,
+  in its project and in the others. A skipped operation counts as not done, so what depends on
+  it is skipped too, naming the failure at the root.
+
+Dependencies are conservative on purpose: an operation is skipped when it *might* need the
+failed one, because a skipped operation is finished by the next run, whereas one executed on a
+wrong premise (a member given a role that does not exist, the last owner removed) is not.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Protocol
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
 
+from reconciler.errors import ApiError, ItwinAccessError
 from reconciler.model import LiveContext, State
-from reconciler.plan import Operation
+from reconciler.plan import Operation, OpKind
 
 Progress = Callable[[int, int], None]  # (done, total)
 
@@ -29,3 +49,274 @@ class Target(Protocol):
     ) -> tuple[State, LiveContext]: ...
 
     def execute(self, operations: Sequence[Operation]) -> None: ...
+
+
+class Status(StrEnum):
+    APPLIED = "applied"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one operation. ``cause`` is the id of the failed operation that made
+    this one be skipped; ``code``/``message``/``http_status`` come from the ``ApiError``."""
+
+    operation: Operation
+    status: Status
+    code: str | None = None
+    message: str | None = None
+    http_status: int | None = None
+    cause: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The journal line: no secrets (an ApiError never carries the token)."""
+        op = self.operation
+        row: dict[str, Any] = {
+            "id": op.id,
+            "kind": op.kind.value,
+            "project": op.project,
+            "status": self.status.value,
+            "code": self.code,
+        }
+        if self.http_status is not None:
+            row["httpStatus"] = self.http_status
+        if self.message is not None:
+            row["message"] = self.message
+        if self.cause is not None:
+            row["cause"] = self.cause
+        return row
+
+
+@dataclass(frozen=True)
+class ApplyReport:
+    outcomes: tuple[Outcome, ...] = ()
+    interrupted: bool = False  # stopped early (Ctrl-C): the rest was neither run nor skipped
+
+    def _with(self, status: Status) -> tuple[Outcome, ...]:
+        return tuple(o for o in self.outcomes if o.status is status)
+
+    @property
+    def applied(self) -> tuple[Outcome, ...]:
+        return self._with(Status.APPLIED)
+
+    @property
+    def failed(self) -> tuple[Outcome, ...]:
+        return self._with(Status.FAILED)
+
+    @property
+    def skipped(self) -> tuple[Outcome, ...]:
+        return self._with(Status.SKIPPED)
+
+    @property
+    def complete(self) -> bool:
+        """Every operation was applied."""
+        return not self.interrupted and all(o.status is Status.APPLIED for o in self.outcomes)
+
+    def projects(self) -> tuple[str, ...]:
+        return tuple(sorted({o.operation.project for o in self.outcomes}))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "applied": len(self.applied),
+            "failed": len(self.failed),
+            "skipped": len(self.skipped),
+            "interrupted": self.interrupted,
+            "outcomes": [o.to_dict() for o in self.outcomes],
+        }
+
+
+OnOutcome = Callable[[Outcome], None]
+
+_ROLE_USERS = frozenset(
+    {
+        OpKind.ADD_MEMBER,
+        OpKind.ADD_GROUP_MEMBER,
+        OpKind.UPDATE_MEMBER,
+        OpKind.UPDATE_GROUP_MEMBER,
+        OpKind.REINVITE_MEMBER,
+    }
+)
+# Operations that may leave a member or invitation still holding a role (or a group still
+# assigned) when they fail: deleting that role or group afterwards is skipped.
+_ROLE_RELEASERS = frozenset(
+    {
+        OpKind.UPDATE_MEMBER,
+        OpKind.UPDATE_GROUP_MEMBER,
+        OpKind.REINVITE_MEMBER,
+        OpKind.REMOVE_MEMBER,
+        OpKind.REMOVE_GROUP_MEMBER,
+        OpKind.CANCEL_INVITATION,
+    }
+)
+
+
+def _roles(values: Mapping[str, Any] | None) -> frozenset[str]:
+    roles = (values or {}).get("roles") or ()
+    return frozenset(str(r) for r in roles)
+
+
+def blocked_by(op: Operation, failed: Operation) -> bool:
+    """Whether ``op`` must be skipped because ``failed`` (same project, earlier) did not happen.
+
+    - create_project failed: everything else of that project (there is no project to act on).
+    - create_role failed: updates of that role, and member/group-member adds, updates and
+      re-invitations that would give that role.
+    - create_group failed: updates of that group and its assignment as a group member.
+    - add_owner failed: every remove_owner of the project (owners must never drop below what
+      the plan counted on).
+    - a member change or removal failed: deleting a role it still holds (per ``before``), and
+      for a group member, deleting that group.
+    - remove_group_member / update_group failed: deleting that group.
+    - anything failed: delete_project is skipped (deleting a project is never done on a
+      partly-failed run).
+    Anything else is independent and goes on.
+    """
+    if op.project != failed.project or op is failed:
+        return False
+    kind = failed.kind
+    if kind is OpKind.CREATE_PROJECT or op.kind is OpKind.DELETE_PROJECT:
+        return True
+    if kind is OpKind.CREATE_ROLE:
+        if op.kind is OpKind.UPDATE_ROLE:
+            return op.key == failed.key
+        return op.kind in _ROLE_USERS and failed.key in _roles(op.after)
+    if kind is OpKind.CREATE_GROUP:
+        return op.key == failed.key and op.kind in {
+            OpKind.UPDATE_GROUP,
+            OpKind.ADD_GROUP_MEMBER,
+            OpKind.UPDATE_GROUP_MEMBER,
+        }
+    if kind is OpKind.ADD_OWNER:
+        return op.kind is OpKind.REMOVE_OWNER
+    if kind in _ROLE_RELEASERS:
+        if op.kind is OpKind.DELETE_ROLE:
+            return op.key in _roles(failed.before)
+        if op.kind is OpKind.DELETE_GROUP:
+            return kind in {OpKind.REMOVE_GROUP_MEMBER, OpKind.UPDATE_GROUP_MEMBER} and (
+                op.key == failed.key
+            )
+        return False
+    if kind is OpKind.UPDATE_GROUP:
+        return op.kind is OpKind.DELETE_GROUP and op.key == failed.key
+    return False
+
+
+def steps(operations: Sequence[Operation]) -> list[list[Operation]]:
+    """One project's operations as the requests that carry them, in execution order.
+
+    Sorted by ``sort_key``; operations with a ``batch`` are merged with the others of the same
+    kind and batch (at the position of the first), everything else is a step of its own.
+    """
+    ordered = sorted(operations, key=lambda o: o.sort_key())
+    result: list[list[Operation]] = []
+    batches: dict[tuple[str, OpKind, int], list[Operation]] = {}
+    for op in ordered:
+        if op.batch is None:
+            result.append([op])
+            continue
+        group_key = (op.project, op.kind, op.batch)
+        existing = batches.get(group_key)
+        if existing is None:
+            batches[group_key] = [op]
+            result.append(batches[group_key])
+        else:
+            existing.append(op)
+    return result
+
+
+@dataclass
+class _Run:
+    """Shared, lock-guarded bookkeeping of one apply: outcomes, progress, callbacks."""
+
+    total: int
+    on_outcome: OnOutcome | None
+    on_progress: Progress | None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    stop: threading.Event = field(default_factory=threading.Event)
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def record(self, outcome: Outcome) -> None:
+        # Callbacks run under the lock so a journal writer never sees two lines at once.
+        with self.lock:
+            self.outcomes.append(outcome)
+            if self.on_outcome is not None:
+                self.on_outcome(outcome)
+            if self.on_progress is not None:
+                self.on_progress(len(self.outcomes), self.total)
+
+
+def _run_project(target: Target, operations: Sequence[Operation], run: _Run) -> None:
+    # Failed or skipped operations of this project, each with the root failure to name.
+    not_done: list[tuple[Operation, str]] = []
+    for step in steps(operations):
+        runnable: list[Operation] = []
+        for op in step:
+            cause = next((root for bad, root in not_done if blocked_by(op, bad)), None)
+            if cause is None:
+                runnable.append(op)
+            else:
+                not_done.append((op, cause))
+                run.record(Outcome(op, Status.SKIPPED, cause=cause))
+        if not runnable:
+            continue
+        if run.stop.is_set():
+            return
+        try:
+            target.execute(runnable)
+        except ItwinAccessError as exc:
+            api = exc if isinstance(exc, ApiError) else None
+            for op in runnable:
+                not_done.append((op, op.id))
+                run.record(
+                    Outcome(
+                        op,
+                        Status.FAILED,
+                        code=api.code if api else type(exc).__name__,
+                        message=(api.message or str(api)) if api else str(exc),
+                        http_status=api.status if api else None,
+                    )
+                )
+            continue
+        for op in runnable:
+            run.record(Outcome(op, Status.APPLIED))
+
+
+def apply_plan(
+    plan_operations: Sequence[Operation],
+    target: Target,
+    *,
+    concurrency: int = 8,
+    on_outcome: OnOutcome | None = None,
+    on_progress: Progress | None = None,
+) -> ApplyReport:
+    """Execute the operations against ``target`` and report every outcome.
+
+    Never raises for an API failure (that is an outcome); an unexpected exception (a bug)
+    stops scheduling further requests and is re-raised once running requests have returned.
+    ``KeyboardInterrupt`` does the same and is re-raised.
+    """
+    by_project: dict[str, list[Operation]] = {}
+    for op in plan_operations:
+        by_project.setdefault(op.project, []).append(op)
+    run = _Run(total=len(plan_operations), on_outcome=on_outcome, on_progress=on_progress)
+    if run.on_progress is not None:
+        run.on_progress(0, run.total)
+    workers = max(1, min(concurrency, len(by_project) or 1))
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="apply")
+    futures: list[Future[None]] = []
+    try:
+        for number in sorted(by_project):
+            futures.append(pool.submit(_run_project, target, by_project[number], run))
+        for future in futures:
+            future.result()
+    except BaseException:
+        run.stop.set()
+        for future in futures:
+            future.cancel()
+        raise
+    finally:
+        pool.shutdown(wait=True)
+    order = {op.id: i for i, op in enumerate(sorted(plan_operations, key=Operation.sort_key))}
+    outcomes = tuple(sorted(run.outcomes, key=lambda o: order.get(o.operation.id, 0)))
+    return ApplyReport(outcomes=outcomes, interrupted=len(outcomes) < run.total)
