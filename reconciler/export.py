@@ -1,1 +1,0 @@
-"""export (placeholder until its issue lands)."""
