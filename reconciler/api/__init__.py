@@ -1,1 +1,91 @@
-"""api package."""
+"""HTTP access to the iTwin Platform: auth, pacing, retries, paging, one wrapper per API.
+
+Knows URLs and wire shapes only; nothing of manifests, plans or the CLI (import-linter).
+
+    connect(http, token=...)                     -> ApiClient   (bearer token given)
+    connect(http, client_id=..., client_secret=...) -> ApiClient (client-credentials grant)
+    ItwinsApi(client), AccessControlApi(client)  thin wrappers
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from reconciler.api.access import AccessControlApi
+from reconciler.api.auth import (
+    DEFAULT_SCOPE,
+    DEFAULT_TOKEN_URL,
+    Auth,
+    ClientCredentials,
+    StaticToken,
+    email_from_token,
+)
+from reconciler.api.client import ACCEPT_V1, ACCEPT_V2, ApiClient, RequestStats
+from reconciler.api.concurrency import DEFAULT_CONCURRENCY, bounded_map
+from reconciler.api.itwins import ItwinsApi
+from reconciler.api.limits import RateLimiter, RetryPolicy
+from reconciler.errors import ConfigError
+
+DEFAULT_RATE_LIMIT = 4500  # requests per minute (BRIEF decision 5)
+
+__all__ = [
+    "ACCEPT_V1",
+    "ACCEPT_V2",
+    "DEFAULT_CONCURRENCY",
+    "DEFAULT_RATE_LIMIT",
+    "AccessControlApi",
+    "ApiClient",
+    "Auth",
+    "ClientCredentials",
+    "ItwinsApi",
+    "RateLimiter",
+    "RequestStats",
+    "RetryPolicy",
+    "StaticToken",
+    "bounded_map",
+    "connect",
+    "default_token_url",
+    "email_from_token",
+]
+
+
+def connect(
+    http: httpx.Client,
+    *,
+    base_url: str | None = None,
+    token: str | None = None,
+    client_id: str | None = None,
+    client_secret: str | None = None,
+    token_url: str | None = None,
+    scope: str = DEFAULT_SCOPE,
+    rate_limit: float | None = DEFAULT_RATE_LIMIT,
+    retry: RetryPolicy | None = None,
+) -> ApiClient:
+    """An ``ApiClient`` over ``http``: a given bearer ``token`` wins, else client credentials.
+
+    ``token_url`` defaults per ``default_token_url``; ``rate_limit`` is requests per minute
+    (None: no client-side limit).
+    """
+    root = (base_url if base_url is not None else str(http.base_url)).rstrip("/")
+    auth: Auth
+    if token:
+        auth = StaticToken(token)
+    elif client_id and client_secret:
+        url = token_url or default_token_url(root)
+        auth = ClientCredentials(http, client_id, client_secret, token_url=url, scope=scope)
+    else:
+        raise ConfigError(
+            "no credentials: set ITWIN_ACCESS_TOKEN, or ITWIN_CLIENT_ID and ITWIN_CLIENT_SECRET"
+        )
+    limiter = RateLimiter(rate_limit) if rate_limit else None
+    return ApiClient(http, auth, base_url=root, retry=retry, limiter=limiter)
+
+
+def default_token_url(base_url: str) -> str:
+    """Bentley IMS for Bentley's API hosts (keeping a ``dev-``/``qa-`` prefix); otherwise
+    ``{base_url}/connect/token``, the emulator's layout (BRIEF decision 3)."""
+    host = httpx.URL(base_url).host if base_url else ""
+    if not host or host.endswith("api.bentley.com"):
+        prefix = host[: -len("api.bentley.com")] if host else ""
+        return DEFAULT_TOKEN_URL.replace("://ims.", f"://{prefix}ims.")
+    return f"{base_url.rstrip('/')}/connect/token"

@@ -1,0 +1,290 @@
+"""The HTTP client every API wrapper shares: auth, pacing, retries, paging, error mapping.
+
+The I/O seam is one injected ``httpx.Client`` (style.md habit 5): production passes a real
+client, tests pass Starlette's ``TestClient`` over the emulator, or an ``httpx.MockTransport``
+client for failures the emulator cannot produce.
+
+Every failure leaves this module as ``reconciler.errors.ApiError`` (raised ``from`` the httpx
+exception when there was one). Messages never contain the token or any other secret.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from reconciler.api.auth import Auth
+from reconciler.api.limits import RETRY_STATUSES, RateLimiter, RetryPolicy, retry_after_seconds
+from reconciler.errors import ApiError
+
+log = logging.getLogger("reconciler.api")
+
+ACCEPT_V1 = "application/vnd.bentley.itwin-platform.v1+json"
+ACCEPT_V2 = "application/vnd.bentley.itwin-platform.v2+json"
+
+JSON = dict[str, Any]
+Params = Mapping[str, str | int]
+
+# Failures that prove the request never reached the server: safe to resend any request.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+@dataclass
+class RequestStats:
+    """Counters of what was sent, thread-safe. ``requests`` counts every HTTP request to the
+    APIs, retries included; token requests are counted apart by the ``Auth`` object."""
+
+    requests: int = 0
+    retries: int = 0
+    by_method: dict[str, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def count(self, method: str, retry: bool) -> None:
+        with self._lock:
+            self.requests += 1
+            self.retries += int(retry)
+            self.by_method[method] = self.by_method.get(method, 0) + 1
+
+
+class ApiClient:
+    """Authenticated, paced, retrying JSON requests against one platform base URL.
+
+    ``base_url`` defaults to the injected client's own ``base_url`` (e.g. ``http://testserver``
+    for a ``TestClient``). ``ambiguous_retry=False`` on a request means: do not resend it after
+    a failure that may have happened after the server acted (a 5xx or a dropped connection),
+    for POSTs whose duplicate would do harm; the caller checks and resends itself.
+    """
+
+    def __init__(
+        self,
+        http: httpx.Client,
+        auth: Auth,
+        *,
+        base_url: str | None = None,
+        retry: RetryPolicy | None = None,
+        limiter: RateLimiter | None = None,
+    ) -> None:
+        self.http = http
+        self.auth = auth
+        self.base_url = (base_url if base_url is not None else str(http.base_url)).rstrip("/")
+        self.retry = retry or RetryPolicy()
+        self.limiter = limiter
+        self.stats = RequestStats()
+
+    def __repr__(self) -> str:
+        return f"ApiClient(base_url={self.base_url!r})"
+
+    # ------------------------------------------------------------------ requests
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        accept: str,
+        params: Params | None = None,
+        json: Any = None,
+        prefer: str | None = None,
+        ambiguous_retry: bool = True,
+    ) -> httpx.Response:
+        """Send one logical request; returns the 2xx response or raises ``ApiError``."""
+        url = self.base_url + path
+        renewed = False
+        attempt = 0
+        while True:
+            headers = {"Accept": accept, "Authorization": f"Bearer {self._token(method, path)}"}
+            if prefer:
+                headers["Prefer"] = prefer
+            if self.limiter is not None:
+                self.limiter.acquire()
+            self.stats.count(method, retry=attempt > 0 or renewed)
+            try:
+                response = self.http.request(method, url, params=params, json=json, headers=headers)
+            except httpx.TransportError as exc:
+                may_retry = ambiguous_retry or isinstance(exc, _NOT_SENT)
+                if not may_retry or attempt + 1 >= self.retry.attempts:
+                    raise ApiError(
+                        method, path, None, type(exc).__name__, "no response from the server"
+                    ) from exc
+                self._wait(method, path, attempt, None, type(exc).__name__)
+                attempt += 1
+                continue
+            status = response.status_code
+            if status == 401 and not renewed and self.auth.invalidate():
+                renewed = True  # the token may have expired early: renew once, then give up
+                continue
+            # A 429 was refused before acting, so it is always safe; a 5xx may hide a success.
+            retryable = status == 429 or (status in RETRY_STATUSES and ambiguous_retry)
+            if retryable and attempt + 1 < self.retry.attempts:
+                retry_after = retry_after_seconds(response)
+                if status == 429 and retry_after and self.limiter is not None:
+                    self.limiter.pause(retry_after)
+                self._wait(method, path, attempt, retry_after, str(status))
+                attempt += 1
+                continue
+            if 200 <= status < 300:
+                log.debug("%s %s -> %s", method, path, status)
+                return response
+            raise self.error(method, path, response)
+
+    def json(
+        self,
+        method: str,
+        path: str,
+        *,
+        accept: str,
+        params: Params | None = None,
+        json: Any = None,
+        prefer: str | None = None,
+        ambiguous_retry: bool = True,
+    ) -> JSON:
+        """``request`` and decode a JSON object body (empty dict for 204 / no body)."""
+        response = self.request(
+            method,
+            path,
+            accept=accept,
+            params=params,
+            json=json,
+            prefer=prefer,
+            ambiguous_retry=ambiguous_retry,
+        )
+        if response.status_code == 204 or not response.content:
+            return {}
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise ApiError(
+                method, path, response.status_code, None, "response is not JSON"
+            ) from exc
+        if not isinstance(body, dict):
+            raise ApiError(method, path, response.status_code, None, "response is not an object")
+        return body
+
+    def pages(
+        self,
+        path: str,
+        key: str,
+        *,
+        accept: str,
+        top: int,
+        params: Params | None = None,
+        prefer: str | None = None,
+    ) -> Iterator[list[JSON]]:
+        """Yield the pages of a list (contract §2.5): ``$skip``/``$top``, stopping on a short
+        page or a missing ``_links.next`` (a full page with no ``next`` is the last one too)."""
+        skip = 0
+        while True:
+            query: dict[str, str | int] = dict(params or {})
+            query["$top"] = top
+            query["$skip"] = skip
+            body = self.json("GET", path, accept=accept, params=query, prefer=prefer)
+            items = body.get(key)
+            if items is None:
+                items = []
+            if not isinstance(items, list):
+                raise ApiError("GET", path, 200, None, f"'{key}' is not a list")
+            page = [item for item in items if isinstance(item, dict)]
+            yield page
+            links = body.get("_links")
+            has_next = isinstance(links, dict) and isinstance(links.get("next"), dict)
+            if len(items) < top or not has_next:
+                return
+            skip += len(items)
+
+    def collect(
+        self,
+        path: str,
+        key: str,
+        *,
+        accept: str,
+        top: int,
+        params: Params | None = None,
+        prefer: str | None = None,
+    ) -> list[JSON]:
+        """Every item of a paged list."""
+        out: list[JSON] = []
+        for page in self.pages(path, key, accept=accept, top=top, params=params, prefer=prefer):
+            out.extend(page)
+        return out
+
+    # ------------------------------------------------------------------ internals
+
+    def _token(self, method: str, path: str) -> str:
+        # The token endpoint is another service with its own transient failures: retry those
+        # with the same policy; a refusal (bad credentials) is final at once.
+        attempt = 0
+        while True:
+            try:
+                return self.auth.token()
+            except ApiError as exc:
+                transient = exc.status is None or exc.status in RETRY_STATUSES
+                if not transient or attempt + 1 >= self.retry.attempts:
+                    raise
+                self._wait("POST", exc.path, attempt, None, f"token: {exc.status or exc.code}")
+                attempt += 1
+
+    def _wait(
+        self, method: str, path: str, attempt: int, retry_after: float | None, why: str
+    ) -> None:
+        delay = self.retry.delay(attempt, retry_after)
+        log.info("%s %s: %s, retry %d in %.2fs", method, path, why, attempt + 1, delay)
+        self.retry.sleep(delay)
+
+    def error(self, method: str, path: str, response: httpx.Response) -> ApiError:
+        """Map a failed response to ``ApiError``, tolerating bodies that are not the envelope."""
+        code, message, target = parse_error_body(response)
+        return ApiError(method, path, response.status_code, code, self._scrub(message), target)
+
+    def _scrub(self, text: str | None) -> str | None:
+        if text is None:
+            return None
+        for secret in self.auth.secrets():
+            if secret:
+                text = text.replace(secret, "<redacted>")
+        return text
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def parse_error_body(response: httpx.Response) -> tuple[str | None, str | None, str | None]:
+    """(code, message, target) from the error envelope of contract §2.3.
+
+    The docs warn that not every failure carries the envelope, nor non-null properties: a
+    gateway may answer with HTML or nothing. Then the message is a short excerpt of the body.
+    """
+    try:
+        body = response.json()
+    except ValueError:
+        text = response.text.strip().replace("\n", " ")
+        return None, (text[:200] or None), None
+    if not isinstance(body, dict):
+        return None, None, None
+    error = body.get("error")
+    if isinstance(error, str):  # OAuth-style {"error": "...", "error_description": "..."}
+        return error, _str(body.get("error_description")), None
+    if not isinstance(error, dict):
+        return _str(body.get("code")), _str(body.get("message")), None
+    code, message, target = _str(error.get("code")), _str(error.get("message")), None
+    target = _str(error.get("target"))
+    details = error.get("details")
+    if isinstance(details, list):
+        parts = []
+        for detail in details:
+            if not isinstance(detail, dict):
+                continue
+            d_code, d_target = _str(detail.get("code")), _str(detail.get("target"))
+            target = target or d_target
+            text = " ".join(x for x in (d_code, f"at {d_target}" if d_target else None) if x)
+            d_message = _str(detail.get("message"))
+            parts.append(f"{text}: {d_message}" if text and d_message else text or d_message or "")
+        detail_text = "; ".join(p for p in parts if p)
+        if detail_text:
+            message = f"{message} ({detail_text})" if message else detail_text
+    return code, message, target

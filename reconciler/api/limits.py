@@ -1,0 +1,102 @@
+"""Client-side pacing: a rate limiter shared by all workers, and the retry/backoff policy."""
+
+from __future__ import annotations
+
+import email.utils
+import math
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+
+
+class RateLimiter:
+    """A token bucket (as GCRA) of ``per_minute`` requests, shared by every worker thread.
+
+    ``burst`` requests may go back to back (default: one second's worth); after that requests
+    are spaced evenly. Each caller reserves its slot under the lock and sleeps outside it, so
+    waiting threads never block each other's bookkeeping. ``pause`` pushes every future slot
+    back, which is how a server's ``Retry-After`` slows all workers, not just the one told.
+    """
+
+    def __init__(
+        self,
+        per_minute: float,
+        *,
+        burst: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if per_minute <= 0:
+            raise ValueError("rate limit must be positive")
+        self.per_minute = per_minute
+        self._interval = 60.0 / per_minute
+        size = burst if burst is not None else max(1, math.ceil(per_minute / 60.0))
+        self._tau = (size - 1) * self._interval
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._tat = 0.0  # theoretical arrival time of the next request
+
+    def acquire(self) -> float:
+        """Wait for a slot; returns the seconds waited."""
+        with self._lock:
+            now = self._clock()
+            tat = max(self._tat, now)
+            send_at = max(now, tat - self._tau)
+            self._tat = tat + self._interval
+        wait = send_at - now
+        if wait > 0:
+            self._sleep(wait)
+        return max(wait, 0.0)
+
+    def pause(self, seconds: float) -> None:
+        """No slot is handed out for the next ``seconds``."""
+        with self._lock:
+            self._tat = max(self._tat, self._clock() + seconds + self._tau)
+
+
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+
+
+@dataclass
+class RetryPolicy:
+    """Exponential backoff with full jitter, bounded attempts, honouring ``Retry-After``.
+
+    ``attempts`` counts every try, the first included. Delays are ``uniform(0, min(cap,
+    base * 2**n))``; a server's ``Retry-After`` (capped at ``max_retry_after``) is a floor.
+    """
+
+    attempts: int = 6
+    base: float = 0.5
+    cap: float = 30.0
+    max_retry_after: float = 120.0
+    sleep: Callable[[float], None] = time.sleep
+    rng: random.Random = field(default_factory=random.Random)
+
+    def delay(self, retry_number: int, retry_after: float | None) -> float:
+        backoff = self.rng.uniform(0.0, min(self.cap, self.base * (2**retry_number)))
+        if retry_after is None:
+            return backoff
+        # A small jitter on top of the server's floor keeps workers from retrying in lockstep.
+        return min(retry_after, self.max_retry_after) + self.rng.uniform(0.0, self.base)
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """``Retry-After`` as seconds (delta-seconds or an HTTP date), None when absent or bad."""
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - time.time(), 0.0)
