@@ -2,90 +2,214 @@
 
 Pure: no I/O. A plan is data first; text, Markdown and JSON renderers and the saved-plan file
 are all derived from ``Plan.to_dict()``.
+
+``build_plan`` = ``diff`` (what changes) + §5 order + batching of member adds to the API's
+50-role-assignment limit + fingerprints of every desired project read live + guards + preflight.
+Operation kinds, order and payloads live in ``reconciler.operation`` and are re-exported here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from enum import StrEnum
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from reconciler.diff import diff
+from reconciler.errors import PlanError
+from reconciler.fingerprint import absent_fingerprint, fingerprint, state_fingerprint
+from reconciler.guards import GuardSettings, GuardViolation, check_allow, evaluate
+from reconciler.model import LiveContext, State
+from reconciler.operation import (
+    ADDS,
+    CHANGES,
+    KIND_ORDER,
+    PHASE,
+    REMOVES,
+    Operation,
+    OpKind,
+    action,
+)
+from reconciler.preflight import ERROR, PlanProblem, check_manifest_facts, check_rights
 
-class OpKind(StrEnum):
-    CREATE_PROJECT = "create_project"
-    UPDATE_PROJECT = "update_project"
-    CREATE_ROLE = "create_role"
-    UPDATE_ROLE = "update_role"
-    CREATE_GROUP = "create_group"
-    UPDATE_GROUP = "update_group"
-    ADD_OWNER = "add_owner"
-    ADD_MEMBER = "add_member"
-    ADD_GROUP_MEMBER = "add_group_member"
-    UPDATE_MEMBER = "update_member"
-    UPDATE_GROUP_MEMBER = "update_group_member"
-    REINVITE_MEMBER = "reinvite_member"
-    REMOVE_MEMBER = "remove_member"
-    REMOVE_GROUP_MEMBER = "remove_group_member"
-    CANCEL_INVITATION = "cancel_invitation"
-    DELETE_GROUP = "delete_group"
-    DELETE_ROLE = "delete_role"
-    REMOVE_OWNER = "remove_owner"
-    DELETE_PROJECT = "delete_project"
+__all__ = [
+    "ADDS",
+    "CHANGES",
+    "FORMAT_VERSION",
+    "KIND_ORDER",
+    "MAX_ROLE_ASSIGNMENTS",
+    "PHASE",
+    "REMOVES",
+    "GuardSettings",
+    "GuardViolation",
+    "OpKind",
+    "Operation",
+    "Plan",
+    "PlanProblem",
+    "absent_fingerprint",
+    "action",
+    "batch_adds",
+    "build_plan",
+    "fingerprint",
+    "state_fingerprint",
+]
 
-
-# design.md §5: the order of operations within a project.
-PHASE: Mapping[OpKind, int] = {
-    OpKind.CREATE_PROJECT: 1,
-    OpKind.UPDATE_PROJECT: 1,
-    OpKind.CREATE_ROLE: 2,
-    OpKind.UPDATE_ROLE: 2,
-    OpKind.CREATE_GROUP: 3,
-    OpKind.UPDATE_GROUP: 3,
-    OpKind.ADD_OWNER: 4,
-    OpKind.ADD_MEMBER: 5,
-    OpKind.ADD_GROUP_MEMBER: 5,
-    OpKind.UPDATE_MEMBER: 5,
-    OpKind.UPDATE_GROUP_MEMBER: 5,
-    OpKind.REINVITE_MEMBER: 5,
-    OpKind.REMOVE_MEMBER: 6,
-    OpKind.REMOVE_GROUP_MEMBER: 6,
-    OpKind.CANCEL_INVITATION: 6,
-    OpKind.DELETE_GROUP: 7,
-    OpKind.DELETE_ROLE: 7,
-    OpKind.REMOVE_OWNER: 8,
-    OpKind.DELETE_PROJECT: 9,
-}
-
-KIND_ORDER: Mapping[OpKind, int] = {kind: i for i, kind in enumerate(OpKind)}
+FORMAT_VERSION = 1
+# itwin-api.md §4: at most 50 role assignments (sum of roleIds) per add-members request.
+MAX_ROLE_ASSIGNMENTS = 50
+_BATCHED = (OpKind.ADD_MEMBER, OpKind.ADD_GROUP_MEMBER)
 
 
 @dataclass(frozen=True)
-class Operation:
-    """One change to one object of one project.
+class Plan:
+    """An ordered, guarded plan. ``blocked`` lists the guard violations not lifted."""
 
-    ``before``/``after`` are JSON-able dicts in manifest terms (role names, lower-cased emails);
-    ``before`` carries the live ``id`` of the object when one exists, so a saved plan can be
-    executed without guessing. ``source`` is "file:line:col" of the declaration that caused the
-    operation, or None for a removal of something "not in manifests".
+    operations: tuple[Operation, ...] = ()
+    fingerprints: Mapping[str, str] = field(default_factory=dict)  # project number -> sha256
+    guards: tuple[GuardViolation, ...] = ()  # every violation; ``allowed`` ones were lifted
+    problems: tuple[PlanProblem, ...] = ()  # preflight findings (errors and warnings)
+    allow: tuple[str, ...] = ()  # the guards lifted when the plan was built
+    identity: str | None = None  # the applying identity the plan was computed for
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def blocked(self) -> tuple[GuardViolation, ...]:
+        return tuple(v for v in self.guards if not v.allowed)
+
+    @property
+    def errors(self) -> tuple[PlanProblem, ...]:
+        return tuple(p for p in self.problems if p.severity == ERROR)
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.operations
+
+    def summary(self) -> dict[str, int]:
+        """Counts of operations to add, change and remove (Terraform's closing line)."""
+        counts = {"add": 0, "change": 0, "remove": 0}
+        for op in self.operations:
+            counts[action(op.kind)] += 1
+        return counts
+
+    def projects(self) -> tuple[str, ...]:
+        """Numbers of the projects with operations, in plan order."""
+        return tuple(dict.fromkeys(op.project for op in self.operations))
+
+    def operations_for(self, number: str) -> tuple[Operation, ...]:
+        return tuple(op for op in self.operations if op.project == number)
+
+    def problems_for(self, operation_id: str) -> tuple[PlanProblem, ...]:
+        return tuple(p for p in self.problems if operation_id in p.operations)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The saved-plan / JSON form (documented in ``reconciler.render.json``)."""
+        return {
+            "format_version": self.format_version,
+            "identity": self.identity,
+            "allow": list(self.allow),
+            "summary": self.summary(),
+            "blocked": bool(self.blocked),
+            "fingerprints": dict(sorted(self.fingerprints.items())),
+            "operations": [op.to_dict() for op in self.operations],
+            "guards": [v.to_dict() for v in self.guards],
+            "problems": [p.to_dict() for p in self.problems],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Plan:
+        """Inverse of ``to_dict``; PlanError for another format_version or a malformed plan."""
+        if not isinstance(data, Mapping):
+            raise PlanError("saved plan is not a JSON object")
+        version = data.get("format_version")
+        if version != FORMAT_VERSION:
+            raise PlanError(
+                f"saved plan has format_version {version!r}; this itwin-access reads "
+                f"format_version {FORMAT_VERSION}: run plan again"
+            )
+        try:
+            fingerprints = {str(k): str(v) for k, v in data["fingerprints"].items()}
+            plan = cls(
+                operations=tuple(Operation.from_dict(op) for op in data["operations"]),
+                fingerprints=fingerprints,
+                guards=tuple(GuardViolation.from_dict(v) for v in data.get("guards", ())),
+                problems=tuple(PlanProblem.from_dict(p) for p in data.get("problems", ())),
+                allow=tuple(str(a) for a in data.get("allow", ())),
+                identity=data.get("identity"),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise PlanError(f"saved plan is malformed: {exc!s}") from exc
+        if "summary" in data and data["summary"] != plan.summary():
+            raise PlanError("saved plan is malformed: its summary does not match its operations")
+        return plan
+
+
+def build_plan(
+    desired: State,
+    actual: State,
+    context: LiveContext,
+    settings: GuardSettings,
+    allow: Collection[str] = (),
+) -> Plan:
+    """The plan that makes ``actual`` match ``desired``; never raises for a guard.
+
+    PlanError only for an ``allow`` naming an unknown guard or one that cannot be lifted.
     """
+    allowed = check_allow(allow)
+    operations, batch_problems = batch_adds(diff(desired, actual, context.identity))
+    guards, guard_problems = evaluate(operations, actual, context, settings, allowed)
+    problems = [
+        *check_manifest_facts(desired, context),
+        *check_rights(operations, context),
+        *batch_problems,
+        *guard_problems,
+    ]
+    return Plan(
+        operations=tuple(operations),
+        fingerprints={p.number: state_fingerprint(actual, p.number) for p in desired.projects},
+        guards=tuple(guards),
+        problems=tuple(_ordered(problems)),
+        allow=allowed,
+        identity=context.identity,
+    )
 
-    kind: OpKind
-    project: str  # project number
-    key: str  # object key inside the project ("" for project-level operations)
-    before: Mapping[str, Any] | None = None
-    after: Mapping[str, Any] | None = None
-    source: str | None = None
-    project_id: str | None = None  # live iTwin/project id; None when created by this plan
-    batch: int | None = None  # add operations: index of the API request that carries it
 
-    @property
-    def id(self) -> str:
-        return f"{self.project}/{self.kind.value}/{self.key}"
+def batch_adds(operations: Iterable[Operation]) -> tuple[list[Operation], list[PlanProblem]]:
+    """Sort, and number the member adds of each project and kind into API requests.
 
-    @property
-    def phase(self) -> int:
-        return PHASE[self.kind]
+    Greedy over the sorted keys: a batch closes when the next member's roles would take it past
+    MAX_ROLE_ASSIGNMENTS. A member with more roles than that cannot be added at all (error).
+    """
+    result: list[Operation] = []
+    problems: list[PlanProblem] = []
+    current: tuple[str, OpKind] | None = None
+    batch, used = -1, 0
+    for op in sorted(operations, key=Operation.sort_key):
+        if op.kind not in _BATCHED:
+            result.append(op)
+            continue
+        roles = len((op.after or {}).get("roles", ()))
+        if roles > MAX_ROLE_ASSIGNMENTS:
+            problems.append(
+                PlanProblem(
+                    "too-many-roles",
+                    f"project {op.project}: {op.key} is given {roles} roles; the API accepts at "
+                    f"most {MAX_ROLE_ASSIGNMENTS} role assignments per request",
+                    ERROR,
+                    op.project,
+                    op.source,
+                    (op.id,),
+                )
+            )
+        if current != (op.project, op.kind):
+            current, batch, used = (op.project, op.kind), 0, 0
+        elif used + roles > MAX_ROLE_ASSIGNMENTS:
+            batch, used = batch + 1, 0
+        used += roles
+        result.append(replace(op, batch=batch))
+    return result, problems
 
-    def sort_key(self) -> tuple[str, int, int, str]:
-        return (self.project, self.phase, KIND_ORDER[self.kind], self.key)
+
+def _ordered(problems: Sequence[PlanProblem]) -> list[PlanProblem]:
+    return sorted(
+        problems,
+        key=lambda p: (p.severity != ERROR, p.project or "", p.code, p.source or "", p.message),
+    )

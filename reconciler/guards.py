@@ -1,0 +1,293 @@
+"""Guards: safety rules evaluated on a plan before anything is written (design.md §5).
+
+Pure, and never raising for a violation: a blocked plan still prints, and lists each
+``GuardViolation`` with the guard's name, the numbers, and how to allow it.
+
+Liftable with ``--allow NAME``: ``member-removals`` (in a project with at least
+``member_removal_min_members`` members, removing more than ``member_removal_percent`` % of them;
+in the whole plan, removing more than ``max_member_removals``), ``role-deletions`` (any),
+``project-deletions`` (any). Never liftable: ``last-owner`` (a project's owners never drop below
+one) and ``self-protection`` (the applying identity never removes its own ownership or
+membership, nor the administration permissions this plan uses). Pending invitations count as
+members everywhere here.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.errors import PlanError
+from reconciler.model import LiveContext, Project, Rights, State
+from reconciler.operation import MEMBER_REMOVALS, Operation, OpKind
+from reconciler.preflight import ORG_ADMIN, OWNER, WARNING, PlanProblem, required
+
+MEMBER_REMOVALS_GUARD = "member-removals"
+ROLE_DELETIONS = "role-deletions"
+PROJECT_DELETIONS = "project-deletions"
+LAST_OWNER = "last-owner"
+SELF_PROTECTION = "self-protection"
+LIFTABLE: tuple[str, ...] = (MEMBER_REMOVALS_GUARD, ROLE_DELETIONS, PROJECT_DELETIONS)
+UNLIFTABLE: tuple[str, ...] = (LAST_OWNER, SELF_PROTECTION)
+
+
+@dataclass(frozen=True)
+class GuardSettings:
+    """Thresholds (config ``guards``: memberRemovalPercent, memberRemovalMinMembers,
+    maxMemberRemovals)."""
+
+    member_removal_percent: float = 25.0
+    member_removal_min_members: int = 8
+    max_member_removals: int = 50
+
+
+@dataclass(frozen=True)
+class GuardViolation:
+    guard: str
+    message: str  # names the project and the numbers; how() says how to allow it
+    project: str | None = None  # None: the whole plan
+    numbers: Mapping[str, Any] = field(default_factory=dict)
+    allowed: bool = False  # lifted by --allow
+
+    @property
+    def liftable(self) -> bool:
+        return self.guard in LIFTABLE
+
+    def how(self) -> str:
+        if self.liftable:
+            return f"allow with --allow {self.guard}"
+        return "this guard cannot be allowed"
+
+    def __str__(self) -> str:
+        return f"{self.guard}: {self.message}; {self.how()}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "guard": self.guard,
+            "message": self.message,
+            "project": self.project,
+            "numbers": dict(self.numbers),
+            "allowed": self.allowed,
+            "liftable": self.liftable,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> GuardViolation:
+        return cls(
+            guard=str(data["guard"]),
+            message=str(data["message"]),
+            project=data.get("project"),
+            numbers=dict(data.get("numbers") or {}),
+            allowed=bool(data.get("allowed", False)),
+        )
+
+
+def check_allow(allow: Collection[str]) -> tuple[str, ...]:
+    """Validated, sorted, de-duplicated allowances; PlanError for an unknown or unliftable one."""
+    for name in allow:
+        if name in UNLIFTABLE:
+            raise PlanError(f"guard {name} cannot be allowed")
+        if name not in LIFTABLE:
+            raise PlanError(
+                f"unknown guard {name!r} in --allow; known guards: " + ", ".join(LIFTABLE)
+            )
+    return tuple(sorted(set(allow)))
+
+
+def evaluate(
+    operations: Sequence[Operation],
+    actual: State,
+    context: LiveContext,
+    settings: GuardSettings,
+    allow: Collection[str] = (),
+) -> tuple[list[GuardViolation], list[PlanProblem]]:
+    """Every violation (each marked ``allowed`` when lifted) and what could not be checked."""
+    by_project: dict[str, list[Operation]] = defaultdict(list)
+    for op in operations:
+        by_project[op.project].append(op)
+    found: list[GuardViolation] = []
+    problems: list[PlanProblem] = []
+    total_removals = 0
+    for number, ops in sorted(by_project.items()):
+        live = actual.project(number)
+        kinds = [op.kind for op in ops]
+        if OpKind.DELETE_PROJECT in kinds:
+            found.append(
+                GuardViolation(PROJECT_DELETIONS, f"project {number} would be deleted", number)
+            )
+            continue
+        deleted_roles = [op.key for op in ops if op.kind is OpKind.DELETE_ROLE]
+        if deleted_roles:
+            found.append(
+                GuardViolation(
+                    ROLE_DELETIONS,
+                    f"project {number} would delete {len(deleted_roles)} role(s): "
+                    + ", ".join(deleted_roles),
+                    number,
+                    {"roles": len(deleted_roles)},
+                )
+            )
+        removals = sum(1 for op in ops if op.kind in MEMBER_REMOVALS)
+        total_removals += removals
+        if live is None:
+            continue
+        found.extend(_member_removals(number, live, removals, settings))
+        found.extend(_last_owner(number, live, ops))
+        if context.identity is None:
+            continue
+        rights = context.rights.get(number, Rights())
+        found.extend(_self_protection(number, live, ops, context, rights))
+    if total_removals > settings.max_member_removals:
+        found.append(
+            GuardViolation(
+                MEMBER_REMOVALS_GUARD,
+                f"the plan would remove {total_removals} members in all "
+                f"(more than {settings.max_member_removals})",
+                None,
+                {"removals": total_removals, "limit": settings.max_member_removals},
+            )
+        )
+    if context.identity is None and operations:
+        problems.append(
+            PlanProblem(
+                "unverified",
+                "the applying identity is unknown (no email in the token; set `identity` in "
+                "the config): self-protection could not be checked",
+                WARNING,
+            )
+        )
+    allowed = set(allow)
+    marked = [
+        GuardViolation(v.guard, v.message, v.project, v.numbers, v.guard in allowed) for v in found
+    ]
+    return marked, problems
+
+
+def _member_removals(
+    number: str, live: Project, removals: int, settings: GuardSettings
+) -> list[GuardViolation]:
+    members = len(live.members) + len(live.group_members)  # invitations included
+    if members < settings.member_removal_min_members or not removals:
+        return []
+    percent = 100.0 * removals / members
+    if percent <= settings.member_removal_percent:
+        return []
+    return [
+        GuardViolation(
+            MEMBER_REMOVALS_GUARD,
+            f"project {number} would remove {removals} of {members} members "
+            f"({percent:.1f} % > {settings.member_removal_percent:g} %)",
+            number,
+            {
+                "removals": removals,
+                "members": members,
+                "percent": round(percent, 1),
+                "limit_percent": settings.member_removal_percent,
+            },
+        )
+    ]
+
+
+def _last_owner(number: str, live: Project, ops: Sequence[Operation]) -> list[GuardViolation]:
+    removed = {op.key for op in ops if op.kind is OpKind.REMOVE_OWNER}
+    if not removed:
+        return []
+    # Conservative: a pending owner invitation is not an owner yet.
+    owners = {o.key for o in live.owners if not o.pending}
+    added = {op.key for op in ops if op.kind is OpKind.ADD_OWNER}
+    remaining = (owners - removed) | added
+    if remaining:
+        return []
+    return [
+        GuardViolation(
+            LAST_OWNER,
+            f"project {number} would be left without an owner "
+            f"({len(removed)} removed of {len(owners)}, none added)",
+            number,
+            {"owners": len(owners), "removed": len(removed)},
+        )
+    ]
+
+
+def _self_protection(
+    number: str,
+    live: Project,
+    ops: Sequence[Operation],
+    context: LiveContext,
+    rights: Rights,
+) -> list[GuardViolation]:
+    me = context.identity
+    found: list[GuardViolation] = []
+    for op in ops:
+        if op.kind is OpKind.REMOVE_OWNER and op.key == me:
+            found.append(
+                GuardViolation(
+                    SELF_PROTECTION,
+                    f"project {number}: {me} would remove its own ownership",
+                    number,
+                )
+            )
+    if rights.owner or context.org_admin:
+        return found  # owners and org admins hold every permission without any role
+    for op in ops:
+        if op.kind in (OpKind.REMOVE_MEMBER, OpKind.CANCEL_INVITATION) and op.key == me:
+            found.append(
+                GuardViolation(
+                    SELF_PROTECTION,
+                    f"project {number}: {me} would remove its own membership "
+                    "(it is neither an owner nor an organization administrator)",
+                    number,
+                )
+            )
+    used = {n for op in ops for n in required(op) if n not in (OWNER, ORG_ADMIN)}
+    lost = _my_permissions(live, ops, me, after=False) - _my_permissions(live, ops, me, True)
+    lost &= used
+    if lost:
+        found.append(
+            GuardViolation(
+                SELF_PROTECTION,
+                f"project {number}: {me} would lose permission(s) this plan uses: "
+                + ", ".join(sorted(lost)),
+                number,
+                {"permissions": len(lost)},
+            )
+        )
+    return found
+
+
+def _my_permissions(
+    live: Project, ops: Sequence[Operation], me: str | None, after: bool
+) -> set[str]:
+    """The permissions ``me`` holds through visible roles, before or after the plan."""
+    user_roles: set[str] = set()
+    for m in live.members:
+        if m.key == me and not m.pending:
+            user_roles = set(m.roles)
+    in_groups = {g.name for g in live.groups if me in g.members}
+    group_roles = {gm.group: set(gm.roles) for gm in live.group_members}
+    role_perms = {r.display_name: set(r.permissions) for r in live.roles}
+    if after:
+        for op in ops:
+            new: Mapping[str, Any] = op.after or {}
+            if op.kind is OpKind.UPDATE_MEMBER and op.key == me:
+                user_roles = set(new["roles"])
+            elif op.kind in MEMBER_REMOVALS and op.key == me:
+                user_roles = set()
+            elif op.kind is OpKind.UPDATE_GROUP and "members" in new:
+                (in_groups.add if me in new["members"] else in_groups.discard)(op.key)
+            elif op.kind is OpKind.DELETE_GROUP:
+                in_groups.discard(op.key)
+            elif op.kind in (OpKind.UPDATE_GROUP_MEMBER, OpKind.ADD_GROUP_MEMBER):
+                group_roles[op.key] = set(new["roles"])
+            elif op.kind is OpKind.REMOVE_GROUP_MEMBER:
+                group_roles.pop(op.key, None)
+            elif op.kind is OpKind.UPDATE_ROLE and "permissions" in new:
+                role_perms[op.key] = set(new["permissions"])
+            elif op.kind is OpKind.DELETE_ROLE:
+                role_perms.pop(op.key, None)
+    roles = set(user_roles)
+    for group in in_groups:
+        roles |= group_roles.get(group, set())
+    return {p for role in roles for p in role_perms.get(role, set())}

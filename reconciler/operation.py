@@ -1,0 +1,233 @@
+"""Operations: the small frozen change values a plan is made of, and their total order.
+
+Pure: no I/O. ``diff`` produces operations, ``plan`` orders, batches and guards them; both sit
+above this module, so it lives apart from ``plan`` (which re-exports everything here).
+
+Operation payloads, for targets executing them (all values JSON-able, names not ids, except
+``before["id"]`` which is always the live id of the object being changed or removed):
+
+==================== ======================================= =====================================
+kind                 before                                  after
+==================== ======================================= =====================================
+create_project       None                                    {"number", <declared attributes>}
+update_project       {"id", <changed attrs, live values>}    {<changed attrs, desired values>}
+delete_project       {"id", "displayName"}                   None
+create_role          None                                    {"displayName", "description"
+                                                             (None: unmanaged), "permissions"}
+update_role          {"id", <changed fields, live>}          {<changed fields: "description",
+                                                             "permissions" (full sorted list)>}
+delete_role          {"id", "displayName", "description",    None
+                     "permissions"}
+create_group         None                                    {"name", "description", "members",
+                                                             "imsGroups"}
+update_group         {"id", <changed fields, live>}          {<changed: "description",
+                                                             "members", "imsGroups" (full lists)>}
+delete_group         {"id", "name", "description",           None
+                     "members", "imsGroups"}
+add_owner            None                                    {"email"}
+remove_owner         {"id", "email", "pending"}              None
+add_member           None                                    {"email", "roles"}
+update_member        {"id", "email", "roles", "pending"}     {"email", "roles"} (full set)
+reinvite_member      {"id" (invitation), "email", "roles",   {"email", "roles"}
+                     "pending": true}
+remove_member        {"id", "email" (None: missing user),    None
+                     "roles", "pending"}
+cancel_invitation    {"id" (invitation), "email", "roles",   None
+                     "pending": true}
+add_group_member     None                                    {"group", "roles"}
+update_group_member  {"id" (group id), "group", "roles"}     {"group", "roles"}
+remove_group_member  {"id" (group id), "group", "roles"}     None
+==================== ======================================= =====================================
+
+Role names in member payloads are display names; the target resolves them to ids at execution
+time, because roles and groups created earlier in the same plan have no id yet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class OpKind(StrEnum):
+    CREATE_PROJECT = "create_project"
+    UPDATE_PROJECT = "update_project"
+    CREATE_ROLE = "create_role"
+    UPDATE_ROLE = "update_role"
+    CREATE_GROUP = "create_group"
+    UPDATE_GROUP = "update_group"
+    ADD_OWNER = "add_owner"
+    ADD_MEMBER = "add_member"
+    ADD_GROUP_MEMBER = "add_group_member"
+    UPDATE_MEMBER = "update_member"
+    UPDATE_GROUP_MEMBER = "update_group_member"
+    REINVITE_MEMBER = "reinvite_member"
+    REMOVE_MEMBER = "remove_member"
+    REMOVE_GROUP_MEMBER = "remove_group_member"
+    CANCEL_INVITATION = "cancel_invitation"
+    DELETE_GROUP = "delete_group"
+    DELETE_ROLE = "delete_role"
+    REMOVE_OWNER = "remove_owner"
+    DELETE_PROJECT = "delete_project"
+
+
+# design.md §5: the order of operations within a project.
+PHASE: Mapping[OpKind, int] = {
+    OpKind.CREATE_PROJECT: 1,
+    OpKind.UPDATE_PROJECT: 1,
+    OpKind.CREATE_ROLE: 2,
+    OpKind.UPDATE_ROLE: 2,
+    OpKind.CREATE_GROUP: 3,
+    OpKind.UPDATE_GROUP: 3,
+    OpKind.ADD_OWNER: 4,
+    OpKind.ADD_MEMBER: 5,
+    OpKind.ADD_GROUP_MEMBER: 5,
+    OpKind.UPDATE_MEMBER: 5,
+    OpKind.UPDATE_GROUP_MEMBER: 5,
+    OpKind.REINVITE_MEMBER: 5,
+    OpKind.REMOVE_MEMBER: 6,
+    OpKind.REMOVE_GROUP_MEMBER: 6,
+    OpKind.CANCEL_INVITATION: 6,
+    OpKind.DELETE_GROUP: 7,
+    OpKind.DELETE_ROLE: 7,
+    OpKind.REMOVE_OWNER: 8,
+    OpKind.DELETE_PROJECT: 9,
+}
+
+KIND_ORDER: Mapping[OpKind, int] = {kind: i for i, kind in enumerate(OpKind)}
+
+# How each kind counts in "Plan: N to add, N to change, N to remove."
+ADDS = frozenset(
+    {
+        OpKind.CREATE_PROJECT,
+        OpKind.CREATE_ROLE,
+        OpKind.CREATE_GROUP,
+        OpKind.ADD_OWNER,
+        OpKind.ADD_MEMBER,
+        OpKind.ADD_GROUP_MEMBER,
+    }
+)
+CHANGES = frozenset(
+    {
+        OpKind.UPDATE_PROJECT,
+        OpKind.UPDATE_ROLE,
+        OpKind.UPDATE_GROUP,
+        OpKind.UPDATE_MEMBER,
+        OpKind.UPDATE_GROUP_MEMBER,
+        OpKind.REINVITE_MEMBER,
+    }
+)
+REMOVES = frozenset(set(OpKind) - ADDS - CHANGES)
+# Removals that count against the member-removal guard (pending invitations count as members).
+MEMBER_REMOVALS = frozenset(
+    {OpKind.REMOVE_MEMBER, OpKind.REMOVE_GROUP_MEMBER, OpKind.CANCEL_INVITATION}
+)
+
+
+def action(kind: OpKind) -> str:
+    """ "add", "change" or "remove": the Terraform-style bucket of a kind."""
+    if kind in ADDS:
+        return "add"
+    if kind in CHANGES:
+        return "change"
+    return "remove"
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One change to one object of one project.
+
+    ``before``/``after`` are JSON-able dicts in manifest terms (role names, lower-cased emails);
+    ``before`` carries the live ``id`` of the object when one exists, so a saved plan can be
+    executed without guessing. ``source`` is "file:line:col" of the declaration that caused the
+    operation, or None for a removal of something "not in manifests".
+    """
+
+    kind: OpKind
+    project: str  # project number
+    key: str  # object key inside the project ("" for project-level operations)
+    before: Mapping[str, Any] | None = None
+    after: Mapping[str, Any] | None = None
+    source: str | None = None
+    project_id: str | None = None  # live iTwin/project id; None when created by this plan
+    batch: int | None = None  # add operations: index of the API request that carries it
+
+    @property
+    def id(self) -> str:
+        return f"{self.project}/{self.kind.value}/{self.key}"
+
+    @property
+    def phase(self) -> int:
+        return PHASE[self.kind]
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.project, self.phase, KIND_ORDER[self.kind], self.key)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind.value,
+            "project": self.project,
+            "key": self.key,
+            "before": _plain(self.before),
+            "after": _plain(self.after),
+            "source": self.source,
+            "project_id": self.project_id,
+            "batch": self.batch,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Operation:
+        """Inverse of ``to_dict``; raises KeyError/ValueError/TypeError on a malformed dict."""
+        op = cls(
+            kind=OpKind(data["kind"]),
+            project=_str(data["project"]),
+            key=_str(data["key"]),
+            before=_mapping(data.get("before")),
+            after=_mapping(data.get("after")),
+            source=_opt_str(data.get("source")),
+            project_id=_opt_str(data.get("project_id")),
+            batch=_opt_int(data.get("batch")),
+        )
+        if "id" in data and data["id"] != op.id:
+            raise ValueError(f"operation id {data['id']!r} does not match its content ({op.id})")
+        return op
+
+
+def _plain(value: Any) -> Any:
+    """A deep copy made of dicts, lists and scalars only (what json.dumps round-trips)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [_plain(v) for v in value]
+        return sorted(items) if isinstance(value, set | frozenset) else items
+    return value
+
+
+def _mapping(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise TypeError(f"expected an object or null, got {type(value).__name__}")
+    plain: dict[str, Any] = _plain(value)
+    return plain
+
+
+def _str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    return value
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else _str(value)
+
+
+def _opt_int(value: Any) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"expected an integer, got {type(value).__name__}")
+    return value

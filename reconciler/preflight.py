@@ -1,0 +1,239 @@
+"""Preflight: what the plan can tell before anything is written, beyond the guards.
+
+Pure. From the LiveContext read beside the live state it reports, as ``PlanProblem`` values:
+
+- ``permission-denied``: operations the applying identity cannot perform (itwin-api.md §6),
+  grouped per project and missing permission, so an apply does not fail halfway through;
+- ``unknown-permission``: a role permission absent from the live permission list;
+- ``unknown-user``: a group member the directory does not know;
+- ``unverified``: what could not be checked (identity or rights unknown, project creation).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.model import LiveContext, ProjectState, Rights, State
+from reconciler.operation import Operation, OpKind
+
+ERROR = "error"
+WARNING = "warning"
+
+# Pseudo-permissions for what no role grants.
+OWNER = "owner"  # "You must be an owner to add other owners": org admins included
+ORG_ADMIN = "organization administrator"
+
+_BY_KIND: Mapping[OpKind, tuple[str, ...]] = {
+    OpKind.UPDATE_PROJECT: ("itwins_modify",),
+    OpKind.DELETE_PROJECT: (ORG_ADMIN,),
+    OpKind.CREATE_ROLE: ("administration_manage_roles",),
+    OpKind.UPDATE_ROLE: ("administration_manage_roles",),
+    OpKind.DELETE_ROLE: ("administration_manage_roles",),
+    OpKind.CREATE_GROUP: ("administration_manage_groups",),
+    OpKind.UPDATE_GROUP: ("administration_manage_groups",),
+    OpKind.DELETE_GROUP: ("administration_manage_groups",),
+    OpKind.ADD_OWNER: (OWNER,),
+    OpKind.REMOVE_OWNER: (OWNER,),
+    OpKind.ADD_MEMBER: ("administration_invite_member",),
+    OpKind.ADD_GROUP_MEMBER: ("administration_invite_member",),
+    OpKind.UPDATE_MEMBER: ("administration_invite_member",),
+    OpKind.UPDATE_GROUP_MEMBER: ("administration_invite_member",),
+    # cancel the old invitation, send a new one
+    OpKind.REINVITE_MEMBER: ("administration_invite_member", "administration_remove_member"),
+    OpKind.REMOVE_MEMBER: ("administration_remove_member",),
+    OpKind.REMOVE_GROUP_MEMBER: ("administration_remove_member",),
+    OpKind.CANCEL_INVITATION: ("administration_remove_member",),
+}
+
+
+@dataclass(frozen=True)
+class PlanProblem:
+    """A finding about the plan: ``severity`` "error" (apply would fail) or "warning"."""
+
+    code: str
+    message: str
+    severity: str = ERROR
+    project: str | None = None
+    source: str | None = None  # "file:line:col" of the declaration concerned
+    operations: tuple[str, ...] = field(default=())  # ids of the operations concerned
+
+    def __str__(self) -> str:
+        where = f"{self.source}: " if self.source else ""
+        return f"{self.severity}: {where}{self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "severity": self.severity,
+            "project": self.project,
+            "source": self.source,
+            "operations": list(self.operations),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PlanProblem:
+        return cls(
+            code=str(data["code"]),
+            message=str(data["message"]),
+            severity=str(data["severity"]),
+            project=data.get("project"),
+            source=data.get("source"),
+            operations=tuple(str(x) for x in data.get("operations", ())),
+        )
+
+
+def required(op: Operation) -> tuple[str, ...]:
+    """The permissions (or OWNER / ORG_ADMIN) the applying identity needs for ``op``."""
+    if op.kind is OpKind.CREATE_PROJECT:
+        return ("itwins_create",)
+    needs = list(_BY_KIND[op.kind])
+    if op.kind in (OpKind.CREATE_GROUP, OpKind.UPDATE_GROUP):
+        # Changing a group's member list also needs the invite/remove permissions.
+        before = set((op.before or {}).get("members") or ())
+        after_members = (op.after or {}).get("members")
+        after = set(after_members or ()) if after_members is not None else before
+        if after - before:
+            needs.append("administration_invite_member")
+        if before - after:
+            needs.append("administration_remove_member")
+    return tuple(needs)
+
+
+def may(rights: Rights, org_admin: bool, needs: Iterable[str]) -> list[str]:
+    """The needs the identity lacks (empty: allowed). Owners hold every permission implicitly."""
+    if rights.owner:
+        return [n for n in needs if n == ORG_ADMIN and not org_admin]
+    missing = []
+    for need in needs:
+        if need == ORG_ADMIN:
+            ok = org_admin
+        elif need == OWNER:
+            ok = False  # "You must be an owner to add other owners"
+        else:
+            ok = org_admin or need in rights.permissions
+        if not ok:
+            missing.append(need)
+    return missing
+
+
+def check_rights(operations: Sequence[Operation], context: LiveContext) -> list[PlanProblem]:
+    """``permission-denied`` (error) and ``unverified`` (warning) problems for ``operations``."""
+    problems: list[PlanProblem] = []
+    created = {op.project for op in operations if op.kind is OpKind.CREATE_PROJECT}
+    denied: dict[tuple[str, str], list[str]] = defaultdict(list)
+    unverified: set[str] = set()
+    for op in operations:
+        if op.kind is OpKind.CREATE_PROJECT:
+            problems.extend(_check_create(op, context))
+            continue
+        if op.project in created:
+            continue  # the creator owns the new project: every permission
+        rights = context.rights.get(op.project)
+        if rights is None and not context.org_admin:
+            unverified.add(op.project)
+            continue
+        for need in may(rights or Rights(), context.org_admin, required(op)):
+            denied[(op.project, need)].append(op.id)
+    for number in sorted(unverified):
+        problems.append(
+            PlanProblem(
+                "unverified",
+                f"project {number}: the applying identity's rights were not read; "
+                "its operations could not be checked",
+                WARNING,
+                number,
+            )
+        )
+    for (number, need), ids in sorted(denied.items()):
+        what = (
+            "to be an owner"
+            if need == OWNER
+            else (
+                "to be an organization administrator" if need == ORG_ADMIN else f"permission {need}"
+            )
+        )
+        problems.append(
+            PlanProblem(
+                "permission-denied",
+                f"project {number}: {len(ids)} operation(s) need {what}, which "
+                f"{context.identity or 'the applying identity'} lacks: " + ", ".join(ids),
+                ERROR,
+                number,
+                None,
+                tuple(ids),
+            )
+        )
+    return problems
+
+
+def _check_create(op: Operation, context: LiveContext) -> list[PlanProblem]:
+    if context.org_admin:
+        return []
+    # itwins_create is granted on the parent iTwin (or the Account iTwin without a parent).
+    parent = (op.after or {}).get("parent")
+    rights = context.rights.get(parent) if isinstance(parent, str) else None
+    if rights is not None:
+        if not may(rights, False, ("itwins_create",)):
+            return []
+        return [
+            PlanProblem(
+                "permission-denied",
+                f"project {op.project}: creating it needs itwins_create on its parent "
+                f"{parent} or organization administration",
+                ERROR,
+                op.project,
+                op.source,
+                (op.id,),
+            )
+        ]
+    return [
+        PlanProblem(
+            "unverified",
+            f"project {op.project}: creating it needs itwins_create on the account or "
+            "organization administration; this could not be checked",
+            WARNING,
+            op.project,
+            op.source,
+            (op.id,),
+        )
+    ]
+
+
+def check_manifest_facts(desired: State, context: LiveContext) -> list[PlanProblem]:
+    """Unknown permissions and unknown group members, each with its manifest location."""
+    problems: list[PlanProblem] = []
+    known = context.known_permissions
+    for project in desired.projects:
+        if project.state is ProjectState.ABSENT:
+            continue
+        if known is not None and project.managed("roles") is not None:
+            for role in project.roles:
+                for perm in sorted(role.permissions - known):
+                    problems.append(
+                        PlanProblem(
+                            "unknown-permission",
+                            f"project {project.number}: role {role.display_name!r} uses "
+                            f"permission {perm!r}, which the live permission list lacks",
+                            ERROR,
+                            project.number,
+                            str(role.source) if role.source else None,
+                        )
+                    )
+        if project.managed("groups") is not None:
+            for group in project.groups:
+                for email in sorted(group.members & context.unknown_users):
+                    problems.append(
+                        PlanProblem(
+                            "unknown-user",
+                            f"project {project.number}: group {group.name!r} member {email} "
+                            "is not known to the directory",
+                            ERROR,
+                            project.number,
+                            str(group.source) if group.source else None,
+                        )
+                    )
+    return problems
