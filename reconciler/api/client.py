@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from reconciler.api.auth import Auth
-from reconciler.api.limits import RETRY_STATUSES, RateLimiter, RetryPolicy, retry_after_seconds
+from reconciler.api.limits import RateLimiter, RetryPolicy, retry_after_seconds
 from reconciler.errors import ApiError
 
 log = logging.getLogger("reconciler.api")
@@ -91,20 +91,23 @@ class ApiClient:
         json: Any = None,
         prefer: str | None = None,
         ambiguous_retry: bool = True,
+        headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         """Send one logical request; returns the 2xx response or raises ``ApiError``."""
         url = self.base_url + path
         renewed = False
         attempt = 0
         while True:
-            headers = {"Accept": accept, "Authorization": f"Bearer {self._token(method, path)}"}
+            sent = dict(headers or {})
+            sent["Accept"] = accept
+            sent["Authorization"] = f"Bearer {self._token(method, path)}"
             if prefer:
-                headers["Prefer"] = prefer
+                sent["Prefer"] = prefer
             if self.limiter is not None:
                 self.limiter.acquire()
             self.stats.count(method, retry=attempt > 0 or renewed)
             try:
-                response = self.http.request(method, url, params=params, json=json, headers=headers)
+                response = self.http.request(method, url, params=params, json=json, headers=sent)
             except httpx.TransportError as exc:
                 may_retry = ambiguous_retry or isinstance(exc, _NOT_SENT)
                 if not may_retry or attempt + 1 >= self.retry.attempts:
@@ -119,7 +122,7 @@ class ApiClient:
                 renewed = True  # the token may have expired early: renew once, then give up
                 continue
             # A 429 was refused before acting, so it is always safe; a 5xx may hide a success.
-            retryable = status == 429 or (status in RETRY_STATUSES and ambiguous_retry)
+            retryable = status == 429 or (status in self.retry.statuses and ambiguous_retry)
             if retryable and attempt + 1 < self.retry.attempts:
                 retry_after = retry_after_seconds(response)
                 if status == 429 and retry_after and self.limiter is not None:
@@ -142,6 +145,7 @@ class ApiClient:
         json: Any = None,
         prefer: str | None = None,
         ambiguous_retry: bool = True,
+        headers: Mapping[str, str] | None = None,
     ) -> JSON:
         """``request`` and decode a JSON object body (empty dict for 204 / no body)."""
         response = self.request(
@@ -152,6 +156,7 @@ class ApiClient:
             json=json,
             prefer=prefer,
             ambiguous_retry=ambiguous_retry,
+            headers=headers,
         )
         if response.status_code == 204 or not response.content:
             return {}
@@ -174,6 +179,7 @@ class ApiClient:
         top: int,
         params: Params | None = None,
         prefer: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Iterator[list[JSON]]:
         """Yield the pages of a list (contract §2.5): ``$skip``/``$top``, stopping on a short
         page or a missing ``_links.next`` (a full page with no ``next`` is the last one too)."""
@@ -182,7 +188,9 @@ class ApiClient:
             query: dict[str, str | int] = dict(params or {})
             query["$top"] = top
             query["$skip"] = skip
-            body = self.json("GET", path, accept=accept, params=query, prefer=prefer)
+            body = self.json(
+                "GET", path, accept=accept, params=query, prefer=prefer, headers=headers
+            )
             items = body.get(key)
             if items is None:
                 items = []
@@ -222,7 +230,7 @@ class ApiClient:
             try:
                 return self.auth.token()
             except ApiError as exc:
-                transient = exc.status is None or exc.status in RETRY_STATUSES
+                transient = exc.status is None or exc.status in self.retry.statuses
                 if not transient or attempt + 1 >= self.retry.attempts:
                     raise
                 self._wait("POST", exc.path, attempt, None, f"token: {exc.status or exc.code}")

@@ -8,6 +8,9 @@ from typing import Any
 from reconciler.api.client import ACCEPT_V1, JSON, ApiClient
 
 ITWINS_PAGE = 1000  # the documented maximum $top of iTwins lists
+# X-Max-Return caps the whole pageable result (default 1000: paging past it silently returns
+# nothing, contract §2.5); ask for the documented maximum.
+MAX_RETURN = 10000
 FULL = "return=representation"
 
 
@@ -23,8 +26,12 @@ class ItwinsApi:
         sub_classes: tuple[str, ...] = (),
         number: str | None = None,
         include_inactive: bool = True,
+        query_scope: str | None = None,
     ) -> Iterator[list[JSON]]:
-        """Pages of the caller's iTwins (full representation), largest page size."""
+        """Pages of the caller's iTwins (full representation), largest page size.
+
+        ``query_scope="all"`` (``X-iTwin-Query-Scope``) lists every iTwin of an organization
+        administrator's organization, not only those it is a member of."""
         params: dict[str, str | int] = {}
         if sub_classes:
             params["subClass"] = ",".join(sub_classes)
@@ -32,8 +39,17 @@ class ItwinsApi:
             params["number"] = number
         if include_inactive:
             params["includeInactive"] = "true"
+        headers = {"X-Max-Return": str(MAX_RETURN)}
+        if query_scope:
+            headers["X-iTwin-Query-Scope"] = query_scope
         return self.client.pages(
-            "/itwins/", "iTwins", accept=ACCEPT_V1, top=ITWINS_PAGE, params=params, prefer=FULL
+            "/itwins/",
+            "iTwins",
+            accept=ACCEPT_V1,
+            top=ITWINS_PAGE,
+            params=params,
+            prefer=FULL,
+            headers=headers,
         )
 
     def get(self, itwin_id: str) -> JSON:

@@ -71,6 +71,9 @@ class RetryPolicy:
     """
 
     attempts: int = 6
+    # Statuses worth another try. 500 is left out on purpose: the contract treats it as a
+    # server bug, not a transient state (add it here to be more forgiving).
+    statuses: frozenset[int] = RETRY_STATUSES
     base: float = 0.5
     cap: float = 30.0
     max_retry_after: float = 120.0

@@ -1,0 +1,280 @@
+"""The default backend: iTwins API v1 + Access Control API v2 (design.md §2).
+
+``ItwinsTarget`` implements ``reconciler.apply.Target``: ``read`` turns live JSON into a
+``model.State`` plus the ``LiveContext`` preflight needs; ``execute`` performs operations
+(see ``itwins_write``).
+
+Finding projects by number (few list calls, never one per project when many are named):
+
+- many numbers: page through every iTwin the caller can see (``$top=1000``, inactive ones
+  included), stopping as soon as every number is found. ``ceil(visible / 1000)`` requests at
+  most, whatever the number of projects named.
+- at most ``lookup_threshold`` numbers (default 2): one exact ``number=`` query each, because a
+  single project's plan should not page through a 10,000-iTwin organisation.
+
+Then, per project found (projects missing live cost nothing more), six reads — roles, user
+members, group members, owners, groups, invitations — all through one bounded pool shared by
+every project, then the caller's permissions only where it is not an owner (owners hold every
+permission, contract §4). Plus one ``GET /permissions`` per read. Parent ids are turned into
+parent numbers from the iTwins already listed, else one ``GET /itwins/{id}`` per unknown parent.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import httpx
+
+from reconciler.api import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_RATE_LIMIT,
+    AccessControlApi,
+    ApiClient,
+    ItwinsApi,
+    bounded_map,
+    connect,
+    email_from_token,
+)
+from reconciler.api.itwins import MAX_RETURN
+from reconciler.errors import ApiError, ItwinAccessError
+from reconciler.model import LiveContext, Project, Rights, State
+from reconciler.plan import Operation
+from reconciler.targets import itwins_wire as wire
+from reconciler.targets.itwins_write import Writer
+
+JSON = dict[str, Any]
+Progress = Callable[[int, int], None]
+
+# The six per-project lists, in the order they are read.
+_SECTIONS = ("roles", "users", "group_rows", "owners", "groups", "invitations")
+
+
+class ItwinsTarget:
+    """Live projects as iTwins (class ``Endeavor``) with Access Control v2."""
+
+    def __init__(
+        self,
+        client: ApiClient,
+        *,
+        identity: str | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        lookup_threshold: int = 2,
+        query_scope: str | None = None,
+    ) -> None:
+        self.client = client
+        self.itwins = ItwinsApi(client)
+        self.access = AccessControlApi(client)
+        self.concurrency = concurrency
+        self.lookup_threshold = lookup_threshold
+        # "all": an organization administrator also finds projects it is no member of.
+        self.query_scope = query_scope
+        self._identity = identity.strip().lower() if identity else None
+        self._lock = threading.Lock()
+        self._numbers: dict[str, str] = {}  # iTwin id -> number, of every iTwin seen
+        self.writer = Writer(self.itwins, self.access, self._find_one)
+
+    @classmethod
+    def connect(
+        cls,
+        http: httpx.Client,
+        *,
+        base_url: str | None = None,
+        token: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        token_url: str | None = None,
+        scope: str = "itwin-platform",
+        identity: str | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        rate_limit: float | None = DEFAULT_RATE_LIMIT,
+    ) -> ItwinsTarget:
+        """A target over ``http`` at ``base_url`` (default: the client's own base URL)."""
+        client = connect(
+            http,
+            base_url=base_url,
+            token=token,
+            client_id=client_id,
+            client_secret=client_secret,
+            token_url=token_url,
+            scope=scope,
+            rate_limit=rate_limit,
+        )
+        return cls(client, identity=identity, concurrency=concurrency)
+
+    def __repr__(self) -> str:
+        return f"ItwinsTarget({self.client!r})"
+
+    @property
+    def requests(self) -> int:
+        """HTTP requests sent so far (retries included), token requests included."""
+        return self.client.stats.requests + self.client.auth.token_requests
+
+    def identity(self) -> str | None:
+        """The applying identity: from the config, else the token's ``email`` claim."""
+        if self._identity is None:
+            self._identity = email_from_token(self.client.auth.token())
+        return self._identity
+
+    # ------------------------------------------------------------------ read
+
+    def read(
+        self, numbers: Sequence[str], progress: Progress | None = None
+    ) -> tuple[State, LiveContext]:
+        identity = self.identity()
+        known = frozenset(self.access.all_permissions())
+        found = self.find(numbers)
+        itwins = [found[n] for n in sorted(found)]
+        parents = self._parent_numbers(itwins)
+
+        tasks = [(itwin, section) for itwin in itwins for section in _SECTIONS]
+        left = {str(itwin["id"]): len(_SECTIONS) for itwin in itwins}
+        done = [0]
+        total = len(itwins)
+        if progress is not None:
+            progress(0, total)
+
+        def fetch(task: tuple[JSON, str]) -> list[JSON]:
+            itwin, section = task
+            rows = self._section(str(itwin["id"]), section)
+            with self._lock:
+                left[str(itwin["id"])] -= 1
+                finished = left[str(itwin["id"])] == 0
+                if finished:
+                    done[0] += 1
+                    count = done[0]
+            if finished and progress is not None:
+                progress(count, total)
+            return rows
+
+        results = bounded_map(fetch, tasks, self.concurrency)
+        projects: list[Project] = []
+        owners_of: dict[str, bool] = {}
+        for i, itwin in enumerate(itwins):
+            rows = dict(zip(_SECTIONS, results[i * 6 : i * 6 + 6], strict=True))
+            parent = parents.get(str(itwin.get("parentId") or ""))
+            live = wire.project(itwin, parent, **rows)
+            projects.append(live)
+            self.writer.remember(live)
+            owners_of[live.number] = identity is not None and any(
+                o.email == identity for o in live.owners
+            )
+        rights = self._rights(projects, owners_of, known)
+        context = LiveContext(
+            identity=identity,
+            org_admin=False,  # not observable through these APIs (see notes/tgt.md)
+            known_permissions=known,
+            rights=rights,
+        )
+        return State(tuple(projects)), context
+
+    def _section(self, itwin_id: str, section: str) -> list[JSON]:
+        if section == "roles":
+            return self.access.roles(itwin_id)
+        if section == "users":
+            return self.access.user_members(itwin_id)
+        if section == "group_rows":
+            return self.access.group_members(itwin_id)
+        if section == "owners":
+            return self.access.owners(itwin_id)
+        if section == "groups":
+            return self.access.groups(itwin_id)
+        return self.access.invitations(itwin_id)
+
+    def _rights(
+        self, projects: list[Project], owners_of: Mapping[str, bool], known: frozenset[str]
+    ) -> dict[str, Rights]:
+        rights = {
+            p.number: Rights(owner=True, permissions=known) for p in projects if owners_of[p.number]
+        }
+        others = [p for p in projects if not owners_of[p.number]]
+
+        def mine(p: Project) -> Rights:
+            return Rights(owner=False, permissions=frozenset(self.access.my_permissions(str(p.id))))
+
+        for p, r in zip(others, bounded_map(mine, others, self.concurrency), strict=True):
+            rights[p.number] = r
+        return rights
+
+    # ------------------------------------------------------------------ finding iTwins
+
+    def find(self, numbers: Sequence[str]) -> dict[str, JSON]:
+        """number -> iTwin (full representation) of the numbers that exist live."""
+        wanted = set(numbers)
+        if not wanted:
+            return {}
+        if len(wanted) <= self.lookup_threshold:
+            found: dict[str, JSON] = {}
+            for wanted_number in sorted(wanted):
+                match = self._find_one(wanted_number)
+                if match is not None:
+                    found[wanted_number] = match
+            return found
+        candidates: dict[str, list[JSON]] = {}
+        listed = 0
+        for page in self.itwins.list_pages(query_scope=self.query_scope):
+            listed += len(page)
+            for itwin in page:
+                self._seen(itwin)
+                number = itwin.get("number")
+                if isinstance(number, str) and number in wanted:
+                    candidates.setdefault(number, []).append(itwin)
+            if wanted <= candidates.keys():
+                break  # every number found: later pages cannot matter
+        found = {n: _pick(n, c) for n, c in candidates.items()}
+        if listed >= MAX_RETURN:
+            # The list stops at X-Max-Return items: what it did not show may still exist.
+            for number in sorted(wanted - found.keys()):
+                match = self._find_one(number)
+                if match is not None:
+                    found[number] = match
+        return found
+
+    def _find_one(self, number: str) -> JSON | None:
+        matches: list[JSON] = []
+        for page in self.itwins.list_pages(number=number, query_scope=self.query_scope):
+            for itwin in page:
+                self._seen(itwin)
+                if itwin.get("number") == number:
+                    matches.append(itwin)
+        return _pick(number, matches) if matches else None
+
+    def _seen(self, itwin: Mapping[str, Any]) -> None:
+        itwin_id, number = itwin.get("id"), itwin.get("number")
+        if isinstance(itwin_id, str) and isinstance(number, str):
+            with self._lock:
+                self._numbers[itwin_id] = number
+
+    def _parent_numbers(self, itwins: Sequence[JSON]) -> dict[str, str]:
+        ids = {str(i["parentId"]) for i in itwins if isinstance(i.get("parentId"), str)}
+        unknown = sorted(i for i in ids if i not in self._numbers)
+
+        def fetch(itwin_id: str) -> None:
+            try:
+                self._seen(self.itwins.get(itwin_id))
+            except ApiError as exc:
+                if exc.status not in (403, 404):  # a parent we may not see: keep its id
+                    raise
+
+        bounded_map(fetch, unknown, self.concurrency)
+        return {i: self._numbers.get(i, f"id:{i}") for i in ids}
+
+    # ------------------------------------------------------------------ execute
+
+    def execute(self, operations: Sequence[Operation]) -> None:
+        self.writer.execute(operations)
+
+
+def _pick(number: str, itwins: list[JSON]) -> JSON:
+    """The one iTwin a project number names: numbers are unique per subClass (contract §7.4),
+    so prefer class Endeavor; more than one left cannot be told apart and is an error."""
+    if len(itwins) > 1:
+        itwins = [i for i in itwins if i.get("class") == wire.DEFAULT_CLASS] or itwins
+    if len(itwins) > 1:
+        ids = ", ".join(str(i.get("id")) for i in itwins)
+        raise ItwinAccessError(
+            f"project number {number!r} matches {len(itwins)} live iTwins ({ids}); "
+            "give them distinct numbers"
+        )
+    return itwins[0]

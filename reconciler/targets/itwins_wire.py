@@ -1,0 +1,205 @@
+"""Wire JSON of the iTwins and Access Control APIs <-> reconciler.model objects. Pure.
+
+Manifest attribute names map to iTwin fields one to one, except ``parent`` (the parent iTwin's
+``number`` in a manifest, its ``parentId`` on the wire), which the caller resolves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from reconciler.errors import ItwinAccessError
+from reconciler.model import (
+    PROJECT_ATTRIBUTES,
+    SECTIONS,
+    Group,
+    GroupMember,
+    Manage,
+    Owner,
+    Project,
+    Role,
+    Scalar,
+    UserMember,
+    user_key,
+)
+
+JSON = dict[str, Any]
+
+# Manifest attributes stored under the same name on an iTwin ("parent" is handled apart).
+DIRECT_ATTRIBUTES: tuple[str, ...] = tuple(a for a in PROJECT_ATTRIBUTES if a != "parent")
+DEFAULT_CLASS = "Endeavor"
+DEFAULT_SUBCLASS = "Project"
+
+
+def _s(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _email(value: object) -> str | None:
+    text = _s(value)
+    return text.strip().lower() if text and text.strip() else None
+
+
+def attributes(itwin: Mapping[str, Any], parent_number: str | None) -> dict[str, Scalar]:
+    """The manifest attributes of a live iTwin; fields the server left null are left out."""
+    out: dict[str, Scalar] = {}
+    for name in DIRECT_ATTRIBUTES:
+        value = itwin.get(name)
+        if isinstance(value, str | int | float | bool):
+            out[name] = value
+    if parent_number is not None:
+        out["parent"] = parent_number
+    return out
+
+
+def itwin_fields(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """Manifest attributes -> iTwin request fields (``parent`` excluded: resolve it apart)."""
+    return {k: v for k, v in attrs.items() if k in DIRECT_ATTRIBUTES}
+
+
+def role_names(roles: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """id -> displayName of a project's roles; two live roles sharing a name is an error,
+    because manifests key roles by name and could not say which one they mean."""
+    by_name: dict[str, str] = {}
+    names: dict[str, str] = {}
+    for role in roles:
+        role_id, name = _s(role.get("id")), _s(role.get("displayName"))
+        if role_id is None or name is None:
+            continue
+        if name in by_name and by_name[name] != role_id:
+            raise ItwinAccessError(
+                f"two live roles are named {name!r} (ids {by_name[name]}, {role_id}); "
+                "rename or delete one of them, then run again"
+            )
+        by_name[name] = role_id
+        names[role_id] = name
+    return names
+
+
+def to_role(role: Mapping[str, Any]) -> Role:
+    perms = role.get("permissions")
+    return Role(
+        display_name=str(role.get("displayName")),
+        description=_s(role.get("description")),
+        permissions=frozenset(p for p in perms if isinstance(p, str))
+        if isinstance(perms, list)
+        else frozenset(),
+        id=_s(role.get("id")),
+    )
+
+
+def roles_of(obj: Mapping[str, Any], names: Mapping[str, str]) -> frozenset[str]:
+    """Display names of the roles embedded in a member or invitation. The project's own list
+    is authoritative for names; an embedded name covers roles defined elsewhere (Account)."""
+    out: set[str] = set()
+    roles = obj.get("roles")
+    for role in roles if isinstance(roles, list) else []:
+        if isinstance(role, dict):
+            name = names.get(str(role.get("id"))) or _s(role.get("displayName"))
+            if name:
+                out.add(name)
+        elif isinstance(role, str):
+            out.add(role)
+    return frozenset(out)
+
+
+def to_members(
+    users: Iterable[Mapping[str, Any]],
+    invitations: Iterable[Mapping[str, Any]],
+    names: Mapping[str, str],
+) -> list[UserMember]:
+    """User members plus pending invitations (as ``pending`` members).
+
+    A "missing user" (deleted from IMS, email null) keeps its member id as key. An invitation
+    for someone who is already a member is ignored: the member is what counts.
+    """
+    members: dict[str, UserMember] = {}
+    for user in users:
+        member_id = _s(user.get("id"))
+        email = _email(user.get("email"))
+        member = UserMember(email=email, roles=roles_of(user, names), id=member_id)
+        members[member.key] = member
+    for invitation in invitations:
+        status = _s(invitation.get("status"))
+        if status is not None and status.lower() != "pending":
+            continue
+        email = _email(invitation.get("email"))
+        if email is None or email in members:
+            continue
+        members[email] = UserMember(
+            email=email,
+            roles=roles_of(invitation, names),
+            pending=True,
+            id=_s(invitation.get("id")),
+        )
+    return list(members.values())
+
+
+def to_group_members(
+    rows: Iterable[Mapping[str, Any]], group_names: Mapping[str, str], names: Mapping[str, str]
+) -> list[GroupMember]:
+    out = []
+    for row in rows:
+        group_id = _s(row.get("id")) or _s(row.get("groupId"))
+        name = _s(row.get("groupName")) or group_names.get(group_id or "")
+        if name is None:
+            continue
+        out.append(GroupMember(group=name, roles=roles_of(row, names), id=group_id))
+    return out
+
+
+def to_group(group: Mapping[str, Any]) -> Group:
+    members = group.get("members")
+    emails = set()
+    for member in members if isinstance(members, list) else []:
+        if isinstance(member, dict):
+            # contract §7.2: docs say userId, one official client says id.
+            emails.add(user_key(_email(member.get("email")), _s(member.get("userId"))))
+        elif isinstance(member, str):
+            emails.add(member.strip().lower())
+    ims = group.get("imsGroups")
+    return Group(
+        name=str(group.get("name")),
+        description=_s(group.get("description")),
+        members=frozenset(emails),
+        ims_groups=frozenset(x for x in ims if isinstance(x, str))
+        if isinstance(ims, list)
+        else frozenset(),
+        id=_s(group.get("id")),
+    )
+
+
+def to_owners(rows: Iterable[Mapping[str, Any]]) -> list[Owner]:
+    owners: dict[str, Owner] = {}
+    for row in rows:
+        owner = Owner(email=_email(row.get("email")), id=_s(row.get("id")))
+        owners[owner.key] = owner
+    return list(owners.values())
+
+
+def project(
+    itwin: Mapping[str, Any],
+    parent_number: str | None,
+    roles: list[JSON],
+    users: list[JSON],
+    group_rows: list[JSON],
+    owners: list[JSON],
+    groups: list[JSON],
+    invitations: list[JSON],
+) -> Project:
+    names = role_names(roles)
+    live_groups = [to_group(g) for g in groups if _s(g.get("name"))]
+    group_names = {g.id: g.name for g in live_groups if g.id}
+    return Project(
+        number=str(itwin.get("number")),
+        attributes=attributes(itwin, parent_number),
+        # A live state is the whole truth of every section (model.Project).
+        manage=dict.fromkeys(SECTIONS, Manage.AUTHORITATIVE),
+        roles=tuple(to_role(r) for r in roles if _s(r.get("displayName"))),
+        groups=tuple(live_groups),
+        members=tuple(to_members(users, invitations, names)),
+        group_members=tuple(to_group_members(group_rows, group_names, names)),
+        owners=tuple(to_owners(owners)),
+        id=_s(itwin.get("id")),
+    )

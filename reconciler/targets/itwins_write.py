@@ -1,0 +1,477 @@
+"""Execute plan operations with the iTwins and Access Control endpoints.
+
+Every handler is written so a re-run converges (issue 6): an answer meaning "already so" is
+success — ``OwnerAlreadyExists``, a 404 on deleting what is already gone, a 409 on adding a
+member who already holds the wanted roles — and a POST whose outcome is unknown (the
+connection dropped) is checked before it is sent again.
+
+Role and group names become ids here, not in the plan: objects created earlier in the same
+apply have no id when the plan is made. Per project, name -> id caches are filled by ``read``
+and by creations, and refreshed with one list call when a name is unknown.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from reconciler.api import AccessControlApi, ItwinsApi
+from reconciler.errors import ApiError
+from reconciler.model import Project
+from reconciler.plan import Operation, OpKind
+from reconciler.targets import itwins_wire as wire
+
+JSON = dict[str, Any]
+FindOne = Callable[[str], JSON | None]
+
+_AMBIGUOUS_TRIES = 3
+
+
+def _gone(exc: ApiError) -> bool:
+    return exc.status == 404
+
+
+def _ambiguous(exc: ApiError) -> bool:
+    """The server may have acted although we got no success answer."""
+    return exc.status is None or exc.status >= 500
+
+
+class Writer:
+    """Operation handlers plus the per-project id caches they share (thread-safe)."""
+
+    def __init__(self, itwins: ItwinsApi, access: AccessControlApi, find_one: FindOne) -> None:
+        self.itwins = itwins
+        self.access = access
+        self.find_one = find_one
+        self._lock = threading.Lock()
+        self._ids: dict[str, str] = {}  # project number -> iTwin id
+        self._roles: dict[str, dict[str, str]] = {}  # iTwin id -> role name -> role id
+        self._groups: dict[str, dict[str, str]] = {}  # iTwin id -> group name -> group id
+
+    def remember(self, project: Project) -> None:
+        """Cache what a read learnt: ids of the project, its roles and groups."""
+        if project.id is None:
+            return
+        with self._lock:
+            self._ids[project.number] = project.id
+            self._roles[project.id] = {r.display_name: r.id for r in project.roles if r.id}
+            self._groups[project.id] = {g.name: g.id for g in project.groups if g.id}
+
+    # ------------------------------------------------------------------ dispatch
+
+    def execute(self, operations: Sequence[Operation]) -> None:
+        if not operations:
+            return
+        op = operations[0]
+        kind = op.kind
+        if len(operations) > 1 and any(
+            (o.kind, o.project, o.batch) != (kind, op.project, op.batch) for o in operations
+        ):
+            raise ValueError("a batch must share project, kind and batch index")
+        if kind is OpKind.ADD_MEMBER:
+            self._add_members(operations)
+        elif kind is OpKind.ADD_GROUP_MEMBER:
+            self._add_group_members(operations)
+        else:
+            for single in operations:
+                self._HANDLERS[single.kind](self, single)
+
+    # ------------------------------------------------------------------ ids
+
+    def project_id(self, op: Operation) -> str:
+        if op.project_id:
+            return op.project_id
+        with self._lock:
+            known = self._ids.get(op.project)
+        if known:
+            return known
+        itwin = self.find_one(op.project)  # created earlier in this apply, or by a past run
+        if itwin is None or not isinstance(itwin.get("id"), str):
+            raise ApiError(
+                "GET", "/itwins/", 404, "iTwinNotFound", f"no iTwin numbered {op.project}"
+            )
+        self._set_id(op.project, str(itwin["id"]))
+        return str(itwin["id"])
+
+    def _set_id(self, number: str, itwin_id: str) -> None:
+        with self._lock:
+            self._ids[number] = itwin_id
+
+    def _cache(self, table: dict[str, dict[str, str]], itwin_id: str) -> dict[str, str]:
+        with self._lock:
+            return dict(table.get(itwin_id, {}))
+
+    def _store(self, table: dict[str, dict[str, str]], itwin_id: str, name: str, oid: str) -> None:
+        with self._lock:
+            table.setdefault(itwin_id, {})[name] = oid
+
+    def _forget(self, table: dict[str, dict[str, str]], itwin_id: str, name: str) -> None:
+        with self._lock:
+            table.get(itwin_id, {}).pop(name, None)
+
+    def role_ids(self, itwin_id: str, names: Sequence[str]) -> list[str]:
+        """Role names -> ids, listing the roles again once when a name is not cached."""
+        cache = self._cache(self._roles, itwin_id)
+        if any(n not in cache for n in names):
+            cache = self._refresh_roles(itwin_id)
+        missing = [n for n in names if n not in cache]
+        if missing:
+            raise ApiError(
+                "GET",
+                f"/accesscontrol/itwins/{itwin_id}/roles",
+                404,
+                "RoleNotFound",
+                f"no role named {', '.join(map(repr, missing))} in the project",
+            )
+        return [cache[n] for n in names]
+
+    def _refresh_roles(self, itwin_id: str) -> dict[str, str]:
+        found = wire.role_names(self.access.roles(itwin_id))
+        table = {name: rid for rid, name in found.items()}
+        with self._lock:
+            self._roles[itwin_id] = table
+        return dict(table)
+
+    def group_id(self, itwin_id: str, name: str) -> str:
+        cache = self._cache(self._groups, itwin_id)
+        if name not in cache:
+            cache = self._refresh_groups(itwin_id)
+        if name not in cache:
+            raise ApiError(
+                "GET",
+                f"/accesscontrol/itwins/{itwin_id}/groups",
+                404,
+                "GroupNotFound",
+                f"no group named {name!r} in the project",
+            )
+        return cache[name]
+
+    def _refresh_groups(self, itwin_id: str) -> dict[str, str]:
+        table = {
+            str(g["name"]): str(g["id"])
+            for g in self.access.groups(itwin_id)
+            if isinstance(g.get("name"), str) and isinstance(g.get("id"), str)
+        }
+        with self._lock:
+            self._groups[itwin_id] = table
+        return dict(table)
+
+    def _parent_id(self, number: Any) -> str | None:
+        if number is None:
+            return None
+        text = str(number)
+        if text.startswith("id:"):
+            return text[3:]
+        itwin = self.find_one(text)
+        if itwin is None:
+            raise ApiError("GET", "/itwins/", 404, "iTwinNotFound", f"no parent iTwin {text}")
+        return str(itwin["id"])
+
+    def _fields(self, attrs: Mapping[str, Any]) -> JSON:
+        fields = wire.itwin_fields(attrs)
+        if "parent" in attrs:
+            fields["parentId"] = self._parent_id(attrs["parent"])
+        return fields
+
+    # ------------------------------------------------------------------ projects
+
+    def create_project(self, op: Operation) -> None:
+        attrs = dict(op.after or {})
+        body = self._fields(attrs)
+        body.setdefault("class", wire.DEFAULT_CLASS)
+        body.setdefault("subClass", wire.DEFAULT_SUBCLASS)
+        body["number"] = op.project
+        body.setdefault("displayName", op.project)
+        try:
+            itwin_id = self.itwins.create(body).get("id")
+        except ApiError as exc:
+            if exc.status != 409:
+                raise
+            itwin_id = None  # iTwinExists: a resent POST that had succeeded, or a past run
+        if not isinstance(itwin_id, str):
+            existing = self.find_one(op.project)
+            if existing is None:
+                raise ApiError("POST", "/itwins/", None, None, "created iTwin not found by number")
+            itwin_id = str(existing["id"])
+        self._set_id(op.project, itwin_id)
+        with self._lock:
+            self._roles.setdefault(itwin_id, {})
+            self._groups.setdefault(itwin_id, {})
+
+    def update_project(self, op: Operation) -> None:
+        self.itwins.update(self.project_id(op), self._fields(op.after or {}))
+
+    def delete_project(self, op: Operation) -> None:
+        try:
+            self.itwins.delete(self.project_id(op))
+        except ApiError as exc:
+            if not _gone(exc):
+                raise
+
+    # ------------------------------------------------------------------ roles
+
+    def create_role(self, op: Operation) -> None:
+        itwin_id = self.project_id(op)
+        after = op.after or {}
+        name = str(after.get("displayName") or op.key)
+        description = after.get("description") or name  # the API requires one
+        role_id = self._create_named(
+            itwin_id,
+            name,
+            lambda: self.access.create_role(itwin_id, name, str(description)),
+            self._refresh_roles,
+        )
+        self._store(self._roles, itwin_id, name, role_id)
+        permissions = sorted(after.get("permissions") or [])
+        if permissions:  # a role is created bare, then given its permissions (contract §4)
+            self.access.update_role(itwin_id, role_id, {"permissions": permissions})
+
+    def _create_named(
+        self,
+        itwin_id: str,
+        name: str,
+        post: Callable[[], JSON],
+        refresh: Callable[[str], dict[str, str]],
+    ) -> str:
+        """POST a named object safely: after an ambiguous failure, or a conflict, look for it
+        by name before sending again, so a resent POST never makes a twin."""
+        for attempt in range(_AMBIGUOUS_TRIES):
+            try:
+                created = post()
+            except ApiError as exc:
+                conflict = exc.status in (409, 422)
+                if not (conflict or _ambiguous(exc)):
+                    raise
+                existing = refresh(itwin_id).get(name)
+                if existing:
+                    return existing
+                if conflict or attempt + 1 == _AMBIGUOUS_TRIES:
+                    raise
+                continue
+            if isinstance(created.get("id"), str):
+                return str(created["id"])
+            break
+        existing = refresh(itwin_id).get(name)
+        if existing:
+            return existing
+        raise ApiError(
+            "POST", f"/accesscontrol/itwins/{itwin_id}", None, None, f"{name!r} not created"
+        )
+
+    def update_role(self, op: Operation) -> None:
+        itwin_id = self.project_id(op)
+        after = op.after or {}
+        fields = {k: after[k] for k in ("description", "permissions") if k in after}
+        if "permissions" in fields:
+            fields["permissions"] = sorted(fields["permissions"] or [])
+        self.access.update_role(itwin_id, str((op.before or {})["id"]), fields)
+
+    def delete_role(self, op: Operation) -> None:
+        itwin_id = self.project_id(op)
+        try:
+            self.access.delete_role(itwin_id, str((op.before or {})["id"]))
+        except ApiError as exc:
+            if not _gone(exc):
+                raise
+        self._forget(self._roles, itwin_id, op.key)
+
+    # ------------------------------------------------------------------ groups
+
+    def create_group(self, op: Operation) -> None:
+        itwin_id = self.project_id(op)
+        after = op.after or {}
+        name = str(after.get("name") or op.key)
+        description = after.get("description") or name
+        group_id = self._create_named(
+            itwin_id,
+            name,
+            lambda: self.access.create_group(itwin_id, name, str(description)),
+            self._refresh_groups,
+        )
+        self._store(self._groups, itwin_id, name, group_id)
+        fields = {k: sorted(after.get(k) or []) for k in ("members", "imsGroups")}
+        if any(fields.values()):
+            self.access.update_group(itwin_id, group_id, fields)
+
+    def update_group(self, op: Operation) -> None:
+        itwin_id = self.project_id(op)
+        after = op.after or {}
+        fields: JSON = {}
+        if "description" in after:
+            fields["description"] = after["description"]
+        for key in ("members", "imsGroups"):
+            if key in after:
+                fields[key] = sorted(after[key] or [])
+        self.access.update_group(itwin_id, str((op.before or {})["id"]), fields)
+
+    def delete_group(self, op: Operation) -> None:
+        itwin_id = self.project_id(op)
+        try:
+            self.access.delete_group(itwin_id, str((op.before or {})["id"]))
+        except ApiError as exc:
+            if not _gone(exc):
+                raise
+        self._forget(self._groups, itwin_id, op.key)
+
+    # ------------------------------------------------------------------ owners
+
+    def add_owner(self, op: Operation) -> None:
+        email = str((op.after or {}).get("email") or op.key)
+        try:
+            self.access.add_owner(self.project_id(op), email)
+        except ApiError as exc:
+            if exc.code != "OwnerAlreadyExists":
+                raise
+
+    def remove_owner(self, op: Operation) -> None:
+        before = op.before or {}
+        itwin_id = self.project_id(op)
+        try:
+            if before.get("pending"):
+                self.access.cancel_invitation(itwin_id, str(before["id"]))
+            else:
+                self.access.remove_owner(itwin_id, str(before["id"]))
+        except ApiError as exc:
+            if not _gone(exc):
+                raise
+
+    # ------------------------------------------------------------------ members
+
+    def _add_members(self, ops: Sequence[Operation]) -> None:
+        itwin_id = self.project_id(ops[0])
+        wanted = {
+            str((op.after or {}).get("email") or op.key).lower(): sorted(
+                (op.after or {}).get("roles") or []
+            )
+            for op in ops
+        }
+        self._post_members(itwin_id, wanted)
+
+    def _post_members(self, itwin_id: str, wanted: Mapping[str, list[str]]) -> None:
+        rows = [(email, self.role_ids(itwin_id, roles)) for email, roles in wanted.items()]
+        try:
+            self.access.add_user_members(itwin_id, rows)
+        except ApiError as exc:
+            if exc.status != 409:
+                raise
+            self._converge_members(itwin_id, wanted)
+
+    def _converge_members(self, itwin_id: str, wanted: Mapping[str, list[str]]) -> None:
+        """After a 409 on a batch add (someone in it is already a member, e.g. a resent POST
+        that had succeeded): make each one right on its own terms."""
+        live = {str(m.get("email") or "").lower(): m for m in self.access.user_members(itwin_id)}
+        names = wire.role_names(self.access.roles(itwin_id))
+        missing: dict[str, list[str]] = {}
+        for email, roles in wanted.items():
+            member = live.get(email)
+            if member is None:
+                missing[email] = roles
+                continue
+            have = sorted(wire.roles_of(member, names))
+            if have != roles:
+                self.access.update_user_member(
+                    itwin_id, str(member["id"]), self.role_ids(itwin_id, roles)
+                )
+        if missing:
+            rows = [(email, self.role_ids(itwin_id, roles)) for email, roles in missing.items()]
+            self.access.add_user_members(itwin_id, rows)
+
+    def update_member(self, op: Operation) -> None:
+        itwin_id = self.project_id(op)
+        roles = sorted((op.after or {}).get("roles") or [])
+        self.access.update_user_member(
+            itwin_id, str((op.before or {})["id"]), self.role_ids(itwin_id, roles)
+        )
+
+    def reinvite_member(self, op: Operation) -> None:
+        itwin_id = self.project_id(op)
+        after = op.after or {}
+        try:
+            self.access.cancel_invitation(itwin_id, str((op.before or {})["id"]))
+        except ApiError as exc:
+            if not _gone(exc):
+                raise
+        email = str(after.get("email") or op.key).lower()
+        self._post_members(itwin_id, {email: sorted(after.get("roles") or [])})
+
+    def remove_member(self, op: Operation) -> None:
+        try:
+            self.access.remove_user_member(self.project_id(op), str((op.before or {})["id"]))
+        except ApiError as exc:
+            if not _gone(exc):
+                raise
+
+    def cancel_invitation(self, op: Operation) -> None:
+        try:
+            self.access.cancel_invitation(self.project_id(op), str((op.before or {})["id"]))
+        except ApiError as exc:
+            if not _gone(exc):
+                raise
+
+    # ------------------------------------------------------------------ group members
+
+    def _add_group_members(self, ops: Sequence[Operation]) -> None:
+        itwin_id = self.project_id(ops[0])
+        wanted = {
+            str((op.after or {}).get("group") or op.key): sorted(
+                (op.after or {}).get("roles") or []
+            )
+            for op in ops
+        }
+        rows = [
+            (self.group_id(itwin_id, name), self.role_ids(itwin_id, roles))
+            for name, roles in wanted.items()
+        ]
+        try:
+            self.access.add_group_members(itwin_id, rows)
+        except ApiError as exc:
+            if exc.status != 409:
+                raise
+            live = {str(m.get("id")): m for m in self.access.group_members(itwin_id)}
+            missing = []
+            for group_id, role_ids in rows:
+                member = live.get(group_id)
+                if member is None:
+                    missing.append((group_id, role_ids))
+                elif sorted(str(r.get("id")) for r in member.get("roles") or []) != sorted(
+                    role_ids
+                ):
+                    self.access.update_group_member(itwin_id, group_id, role_ids)
+            if missing:
+                self.access.add_group_members(itwin_id, missing)
+
+    def update_group_member(self, op: Operation) -> None:
+        itwin_id = self.project_id(op)
+        roles = sorted((op.after or {}).get("roles") or [])
+        group_id = (op.before or {}).get("id") or self.group_id(itwin_id, op.key)
+        self.access.update_group_member(itwin_id, str(group_id), self.role_ids(itwin_id, roles))
+
+    def remove_group_member(self, op: Operation) -> None:
+        try:
+            self.access.remove_group_member(self.project_id(op), str((op.before or {})["id"]))
+        except ApiError as exc:
+            if not _gone(exc):
+                raise
+
+    _HANDLERS: Mapping[OpKind, Callable[[Writer, Operation], None]] = {
+        OpKind.CREATE_PROJECT: create_project,
+        OpKind.UPDATE_PROJECT: update_project,
+        OpKind.DELETE_PROJECT: delete_project,
+        OpKind.CREATE_ROLE: create_role,
+        OpKind.UPDATE_ROLE: update_role,
+        OpKind.DELETE_ROLE: delete_role,
+        OpKind.CREATE_GROUP: create_group,
+        OpKind.UPDATE_GROUP: update_group,
+        OpKind.DELETE_GROUP: delete_group,
+        OpKind.ADD_OWNER: add_owner,
+        OpKind.REMOVE_OWNER: remove_owner,
+        OpKind.ADD_MEMBER: lambda w, op: w._add_members([op]),
+        OpKind.ADD_GROUP_MEMBER: lambda w, op: w._add_group_members([op]),
+        OpKind.UPDATE_MEMBER: update_member,
+        OpKind.UPDATE_GROUP_MEMBER: update_group_member,
+        OpKind.REINVITE_MEMBER: reinvite_member,
+        OpKind.REMOVE_MEMBER: remove_member,
+        OpKind.REMOVE_GROUP_MEMBER: remove_group_member,
+        OpKind.CANCEL_INVITATION: cancel_invitation,
+    }
