@@ -85,6 +85,9 @@ def project_mapping(
             if member.email is None:
                 notes.append(_missing("member", member.id))
                 continue
+            if not member.roles:  # cannot be declared (a member needs a role)
+                notes.append(f"left out: member {member.email} holds no role")
+                continue
             members.append({"email": member.email, "roles": Flow(sorted(member.roles))})
         for gm in project.group_members:
             members.append({"group": gm.group, "roles": Flow(sorted(gm.roles))})

@@ -1,0 +1,318 @@
+"""The legacy backend: the deprecated Projects API v1 (design.md §2, contract §5).
+
+``ProjectsTarget`` implements ``reconciler.apply.Target`` like ``ItwinsTarget``: the same plan,
+guards, renderers and journal drive it. What differs is only the wire:
+
+- projects are found by ``projectNumber`` (exact query for a few, paging through all for many);
+- per project two reads: roles, and team members (roles as objects, ``Prefer:
+  return=representation``); plus the caller's permissions (``GET /projects/{id}/permissions``);
+- no groups and no owners: live projects carry only the ``roles`` and ``members`` sections, so a
+  plan never touches the others, export writes none, and an operation on them is refused (the
+  manifest checks reject such manifests for this backend first);
+- members are added one per request (the API takes one), by email with role *names*; their roles
+  are replaced with role *ids*, keeping the hidden "Team Member" role (see ``projects_wire``);
+- no invitations: every member is a member.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import httpx
+
+from reconciler.api import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_RATE_LIMIT,
+    ApiClient,
+    bounded_map,
+    connect,
+    email_from_token,
+)
+from reconciler.api.projects import ProjectsApi
+from reconciler.errors import ApiError, ItwinAccessError
+from reconciler.model import LiveContext, Project, Rights, State
+from reconciler.plan import Operation, OpKind
+from reconciler.targets import projects_wire as wire
+
+JSON = dict[str, Any]
+Progress = Callable[[int, int], None]
+BACKEND = "projects"
+
+
+class ProjectsTarget:
+    """Live projects through the deprecated Projects API."""
+
+    backend = BACKEND
+    # The API adds one member per request: the plan should batch member adds one by one.
+    members_per_request = 1
+
+    def __init__(
+        self,
+        client: ApiClient,
+        *,
+        identity: str | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        lookup_threshold: int = 2,
+    ) -> None:
+        self.client = client
+        self.api = ProjectsApi(client)
+        self.concurrency = concurrency
+        self.lookup_threshold = lookup_threshold
+        self._identity = identity.strip().lower() if identity else None
+        self._lock = threading.Lock()
+        self._ids: dict[str, str] = {}  # project number -> id, of every project seen
+
+    @classmethod
+    def connect(
+        cls,
+        http: httpx.Client,
+        *,
+        base_url: str | None = None,
+        token: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        token_url: str | None = None,
+        scope: str = "itwin-platform",
+        identity: str | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        rate_limit: float | None = DEFAULT_RATE_LIMIT,
+    ) -> ProjectsTarget:
+        client = connect(
+            http,
+            base_url=base_url,
+            token=token,
+            client_id=client_id,
+            client_secret=client_secret,
+            token_url=token_url,
+            scope=scope,
+            rate_limit=rate_limit,
+        )
+        return cls(client, identity=identity, concurrency=concurrency)
+
+    def __repr__(self) -> str:
+        return f"ProjectsTarget({self.client!r})"
+
+    @property
+    def requests(self) -> int:
+        return self.client.stats.requests + self.client.auth.token_requests
+
+    def identity(self) -> str | None:
+        if self._identity is None:
+            self._identity = email_from_token(self.client.auth.token())
+        return self._identity
+
+    # ------------------------------------------------------------------ read
+
+    def all_numbers(self) -> list[str]:
+        """Numbers of every project the caller can see (``export --all``)."""
+        numbers = []
+        for page in self.api.list_pages():
+            for live in page:
+                self._seen(live)
+                number = live.get("projectNumber")
+                if isinstance(number, str) and number:
+                    numbers.append(number)
+        return sorted(set(numbers))
+
+    def read(
+        self, numbers: Sequence[str], progress: Progress | None = None
+    ) -> tuple[State, LiveContext]:
+        identity = self.identity()
+        found = self.find(numbers)
+        rows = [found[n] for n in sorted(found)]
+        total, done = len(rows), [0]
+        if progress is not None:
+            progress(0, total)
+
+        def fetch(live: JSON) -> tuple[Project, Rights]:
+            project_id = str(live["id"])
+            project = wire.project(live, self.api.roles(project_id), self.api.members(project_id))
+            rights = Rights(permissions=frozenset(self._my_permissions(project_id)))
+            with self._lock:
+                done[0] += 1
+                count = done[0]
+            if progress is not None:
+                progress(count, total)
+            return project, rights
+
+        results = bounded_map(fetch, rows, self.concurrency)
+        context = LiveContext(
+            identity=identity,
+            org_admin=False,  # not observable through this API
+            known_permissions=None,  # the Projects API has no permission catalogue
+            rights={p.number: r for p, r in results},
+        )
+        return State(tuple(p for p, _ in results)), context
+
+    def _my_permissions(self, project_id: str) -> list[str]:
+        try:
+            return self.api.my_permissions(project_id)
+        except ApiError as exc:
+            if exc.status in (403, 404):  # path not confirmed by the contract (§5): unknown
+                return []
+            raise
+
+    def find(self, numbers: Sequence[str]) -> dict[str, JSON]:
+        """number -> live project (full representation) of the numbers that exist live."""
+        wanted = set(numbers)
+        found: dict[str, JSON] = {}
+        if not wanted:
+            return found
+        if len(wanted) <= self.lookup_threshold:
+            for number in sorted(wanted):
+                live = self._find_one(number)
+                if live is not None:
+                    found[number] = live
+            return found
+        for page in self.api.list_pages():
+            for live in page:
+                self._seen(live)
+                key = live.get("projectNumber")
+                if isinstance(key, str) and key in wanted:
+                    found[key] = live
+            if wanted <= found.keys():
+                break
+        return found
+
+    def _find_one(self, number: str) -> JSON | None:
+        for page in self.api.list_pages(number=number):
+            for live in page:
+                self._seen(live)
+                if live.get("projectNumber") == number:
+                    return live
+        return None
+
+    def _seen(self, live: JSON) -> None:
+        project_id, number = live.get("id"), live.get("projectNumber")
+        if isinstance(project_id, str) and isinstance(number, str):
+            with self._lock:
+                self._ids[number] = project_id
+
+    def _project_id(self, op: Operation) -> str:
+        if op.project_id:
+            return op.project_id
+        with self._lock:
+            cached = self._ids.get(op.project)
+        if cached:
+            return cached
+        live = self._find_one(op.project)
+        if live is None:
+            raise ItwinAccessError(f"project {op.project} does not exist live")
+        return str(live["id"])
+
+    # ------------------------------------------------------------------ execute
+
+    def execute(self, operations: Sequence[Operation]) -> None:
+        # A batch is several adds of one project; this API takes one member per request, so a
+        # batch (if a plan made one) is sent member by member.
+        for op in operations:
+            self._execute_one(op)
+
+    def _execute_one(self, op: Operation) -> None:
+        kind = op.kind
+        if kind is OpKind.CREATE_PROJECT:
+            self._create_project(op)
+            return
+        project_id = self._project_id(op)
+        before, after = dict(op.before or {}), dict(op.after or {})
+        if kind is OpKind.UPDATE_PROJECT:
+            self.api.update(project_id, wire.project_fields(after))
+        elif kind is OpKind.DELETE_PROJECT:
+            _gone_ok(lambda: self.api.delete(project_id))
+        elif kind is OpKind.CREATE_ROLE:
+            self._create_role(project_id, after)
+        elif kind is OpKind.UPDATE_ROLE:
+            self.api.update_role(project_id, str(before["id"]), _role_fields(after))
+        elif kind is OpKind.DELETE_ROLE:
+            _gone_ok(lambda: self.api.delete_role(project_id, str(before["id"])))
+        elif kind is OpKind.ADD_MEMBER:
+            self._add_member(project_id, after)
+        elif kind is OpKind.UPDATE_MEMBER:
+            self._update_member(project_id, str(before["id"]), after)
+        elif kind is OpKind.REMOVE_MEMBER:
+            _gone_ok(lambda: self.api.remove_member(project_id, str(before["id"])))
+        else:
+            raise ItwinAccessError(
+                f"project {op.project}: the {BACKEND} backend cannot {kind.value.replace('_', ' ')}"
+                " (it has no groups, owners or invitations); use the itwins backend"
+            )
+
+    def _create_project(self, op: Operation) -> None:
+        fields = wire.project_fields({"number": op.project, **dict(op.after or {})})
+        try:
+            created = self.api.create(fields)
+        except ApiError as exc:
+            # Already there (a resent create, or a concurrent one): adopt the live project.
+            if exc.status != 409:
+                raise
+            live = self._find_one(op.project)
+            if live is None:
+                raise
+            created = live
+        self._seen(created)
+
+    def _create_role(self, project_id: str, after: JSON) -> None:
+        name = str(after["displayName"])
+        try:
+            role = self.api.create_role(project_id, name, after.get("description"))
+        except ApiError as exc:
+            if exc.status is not None and exc.status < 500:
+                raise
+            # An ambiguous failure (5xx, no answer) may hide a success: look before failing.
+            role_id = wire.role_ids(self.api.roles(project_id)).get(name)
+            if role_id is None:
+                raise
+            role = {"id": role_id}
+        permissions = sorted(after.get("permissions") or [])
+        if permissions:
+            # Permissions cannot be given at creation (contract §4/§5): PATCH them after.
+            self.api.update_role(project_id, str(role["id"]), {"permissions": permissions})
+
+    def _add_member(self, project_id: str, after: JSON) -> None:
+        email, roles = str(after["email"]), sorted(after.get("roles") or [])
+        try:
+            self.api.add_member(project_id, email, roles)
+        except ApiError as exc:
+            if exc.status not in (409, 422):
+                raise
+            # Already a member (a basic team member is not read, see projects_wire; or a
+            # resent add): make its roles what the plan says.
+            member = self._member(project_id, email)
+            if member is None:
+                raise
+            self._update_member(project_id, str(member["id"]), after)
+
+    def _member(self, project_id: str, email: str) -> JSON | None:
+        for row in self.api.members(project_id):
+            if str(row.get("email") or "").strip().lower() == email.lower():
+                return row
+        return None
+
+    def _update_member(self, project_id: str, member_id: str, after: JSON) -> None:
+        ids = wire.role_ids(self.api.roles(project_id))
+        wanted = sorted(after.get("roles") or [])
+        missing = [name for name in wanted if name not in ids]
+        if missing:
+            raise ItwinAccessError(
+                "role(s) " + ", ".join(repr(n) for n in missing) + " do not exist live"
+            )
+        role_ids = [ids[name] for name in wanted]
+        team = ids.get(wire.TEAM_MEMBER)
+        if team is not None and team not in role_ids:
+            role_ids.append(team)  # the API's own role stays (see projects_wire)
+        self.api.update_member(project_id, member_id, role_ids)
+
+
+def _role_fields(after: JSON) -> JSON:
+    return {k: after[k] for k in ("description", "permissions") if k in after}
+
+
+def _gone_ok(call: Callable[[], None]) -> None:
+    """Run a delete; "not found" means it is already gone, which is what was wanted."""
+    try:
+        call()
+    except ApiError as exc:
+        if exc.status != 404:
+            raise
