@@ -146,7 +146,7 @@ def test_role_and_member_changes_keep_team_member_and_converge(
                 roles=(
                     Role("Viewer", "Read only", frozenset({"imodels_read", "imodels_webview"})),
                     editor,
-                ),  # fmt: skip
+                ),
                 members=(
                     UserMember("bob@contoso.com", frozenset({"Editor"})),  # role change
                     UserMember("carol@contoso.com", frozenset({"Viewer"})),  # basic member: adopt
