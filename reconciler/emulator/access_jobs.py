@@ -1,7 +1,182 @@
-"""(in progress)"""
+"""Access Control v2 jobs (contract §4): bulk assignRoles / unassignRoles / removeMembers.
+
+[I] Jobs run synchronously when created, so a new job is already ``Completed``,
+``PartialCompleted`` (some actions failed) or ``Failed`` (all failed); ``GET .../actions``
+shows each action with its own ``status`` and, when it failed, its ``error``.
+"""
 
 from __future__ import annotations
 
+import json
+import sqlite3
+from typing import Any
+
+from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-ROUTES: list[BaseRoute] = []
+from reconciler.emulator import records
+from reconciler.emulator.access_members import adds_directly
+from reconciler.emulator.clock import iso
+from reconciler.emulator.errors import (
+    MSG_BAD_BODY,
+    MSG_MEMBER_NOT_FOUND,
+    MSG_ROLE_NOT_FOUND,
+    MSG_TOO_MANY,
+    ApiError,
+    detail,
+    forbidden,
+    invalid,
+    json_response,
+    missing,
+)
+from reconciler.emulator.policy import ac_itwin, permissions_of, require_member
+from reconciler.emulator.shapes import RoleMap, role_map
+from reconciler.emulator.web import Api, Req, op
+
+CODE = "InvalidiTwinsMemberRequest"
+BASE = "/accesscontrol/itwins/{itwin_id}/jobs"
+KINDS = ("assignRoles", "unassignRoles", "removeMembers")
+MAX_PER_ACTION = 100
+
+
+def _validate(body: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    actions = body.get("actions")
+    if actions is None:
+        raise missing(CODE, "actions")
+    if not isinstance(actions, dict) or not any(actions.get(k) for k in KINDS):
+        raise invalid(CODE, "InvalidRequestBody", MSG_BAD_BODY, "actions")
+    out: dict[str, list[dict[str, Any]]] = {}
+    for kind in KINDS:
+        items = actions.get(kind) or []
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise invalid(CODE, "InvalidRequestBody", MSG_BAD_BODY, f"actions.{kind}")
+        if len(items) > MAX_PER_ACTION:
+            raise invalid(CODE, "InvalidProperty", MSG_TOO_MANY, f"actions.{kind}")
+        for i, item in enumerate(items):
+            if not isinstance(item.get("email"), str) or not item["email"].strip():
+                raise missing(CODE, f"actions.{kind}[{i}].email")
+            if kind != "removeMembers":
+                ids = item.get("roleIds")
+                if not isinstance(ids, list) or not ids or len(ids) > MAX_PER_ACTION:
+                    raise invalid(CODE, "InvalidRequestBody", MSG_BAD_BODY,
+                                  f"actions.{kind}[{i}].roleIds")  # fmt: skip
+        if items:
+            out[kind] = items
+    return out
+
+
+def _member_roles(db: sqlite3.Connection, itwin_id: str, user_id: str) -> list[str] | None:
+    row = db.execute(
+        "SELECT role_ids FROM members WHERE itwin_id=? AND user_id=?", (itwin_id, user_id)
+    ).fetchone()
+    return None if row is None else list(json.loads(row[0]))
+
+
+def _set_roles(db: sqlite3.Connection, itwin_id: str, user_id: str, ids: list[str]) -> None:
+    if ids:
+        db.execute(
+            "UPDATE members SET role_ids=? WHERE itwin_id=? AND user_id=?",
+            (json.dumps(ids), itwin_id, user_id),
+        )
+    else:  # a member cannot hold zero roles: removing the last role removes the member
+        db.execute("DELETE FROM members WHERE itwin_id=? AND user_id=?", (itwin_id, user_id))
+
+
+def _run_one(
+    req: Req, itwin: sqlite3.Row, roles: RoleMap, kind: str, item: dict[str, Any]
+) -> dict[str, str] | None:
+    """Carry out one action; return an error detail when it fails."""
+    email = item["email"].strip()
+    ids = [str(r) for r in item.get("roleIds") or []]
+    unknown = [r for r in ids if r not in roles]
+    if unknown:
+        return detail("RoleNotFound", MSG_ROLE_NOT_FOUND, email)
+    user = records.find_user(req.db, email)
+    current = _member_roles(req.db, itwin["id"], user["id"]) if user is not None else None
+    if kind == "assignRoles":
+        if current is not None and user is not None:
+            _set_roles(req.db, itwin["id"], user["id"], list(dict.fromkeys([*current, *ids])))
+        elif user is not None and adds_directly(req.caller, user):
+            records.add_member(req.db, itwin["id"], user["id"], list(dict.fromkeys(ids)))
+        else:
+            records.upsert_invitation(
+                req.db, itwin_id=itwin["id"], kind="member", email=email, role_ids=ids,
+                inviter_id=req.caller.id, inviter_email=req.caller.email, now=req.now,
+            )  # fmt: skip
+        return None
+    if current is None or user is None:
+        return detail("TeamMemberNotFound", MSG_MEMBER_NOT_FOUND, email)
+    if kind == "unassignRoles":
+        _set_roles(req.db, itwin["id"], user["id"], [r for r in current if r not in ids])
+    else:
+        _set_roles(req.db, itwin["id"], user["id"], [])
+    return None
+
+
+def create_job(req: Req) -> Response:
+    itwin = ac_itwin(req.db, req.params["itwin_id"])
+    held = permissions_of(req.db, req.caller, itwin)
+    actions = _validate(req.json_object())
+    if "assignRoles" in actions and "administration_invite_member" not in held:
+        raise forbidden()
+    if set(actions) - {"assignRoles"} and "administration_remove_member" not in held:
+        raise forbidden()
+    roles = role_map(req.db, itwin)
+    errors: list[dict[str, str]] = []
+    done: dict[str, list[dict[str, Any]]] = {}
+    total = 0
+    for kind, items in actions.items():
+        done[kind] = []
+        for item in items:
+            total += 1
+            error = _run_one(req, itwin, roles, kind, item)
+            entry: dict[str, Any] = {"email": item["email"].strip()}
+            if kind != "removeMembers":
+                entry["roleIds"] = item["roleIds"]
+            entry["status"] = "Failed" if error else "Completed"
+            if error:
+                entry["error"] = error
+                errors.append(error)
+            done[kind].append(entry)
+    status = "Completed" if not errors else "Failed" if len(errors) == total else "PartialCompleted"
+    job_id = records.new_id()
+    req.db.execute(
+        "INSERT INTO jobs(id, itwin_id, status, created, actions, errors) VALUES (?,?,?,?,?,?)",
+        (job_id, itwin["id"], status, iso(req.now), json.dumps(done), json.dumps(errors)),
+    )
+    return json_response({"job": {"id": job_id, "itwinId": itwin["id"], "status": status}}, 201)
+
+
+def _job(req: Req) -> sqlite3.Row:
+    itwin = ac_itwin(req.db, req.params["itwin_id"])
+    require_member(req.db, req.caller, itwin)
+    row: sqlite3.Row | None = req.db.execute(
+        "SELECT * FROM jobs WHERE id=? AND itwin_id=?", (req.params["job_id"], itwin["id"])
+    ).fetchone()
+    if row is None:
+        raise ApiError(404, "JobNotFound", "Requested job is not available.")
+    return row
+
+
+def get_job(req: Req) -> Response:
+    row = _job(req)
+    job: dict[str, Any] = {"id": row["id"], "itwinId": row["itwin_id"], "status": row["status"]}
+    if req.representation:
+        job["error"] = json.loads(row["errors"])
+    return json_response({"job": job})
+
+
+def get_job_actions(req: Req) -> Response:
+    row = _job(req)
+    return json_response({"actions": json.loads(row["actions"])})
+
+
+def _j(method: str, path: str, handler: Any) -> BaseRoute:
+    return op(method, BASE + path, handler, api=Api.ACCESS, versions=(2,), invalid_code=CODE)
+
+
+ROUTES: list[BaseRoute] = [
+    _j("POST", "", create_job),
+    _j("GET", "/{job_id}", get_job),
+    _j("GET", "/{job_id}/actions", get_job_actions),
+]

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from reconciler.emulator import (
     access_groups,
+    access_invitations,
     access_jobs,
     access_members,
     access_roles,
@@ -68,6 +69,7 @@ def api_routes() -> list[BaseRoute]:
         *itwins_api.ROUTES,
         *access_roles.ROUTES,
         *access_members.ROUTES,
+        *access_invitations.ROUTES,
         *access_groups.ROUTES,
         *access_jobs.ROUTES,
         *access_v1.ROUTES,
