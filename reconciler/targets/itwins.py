@@ -89,6 +89,8 @@ class ItwinsTarget:
         identity: str | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
         rate_limit: float | None = DEFAULT_RATE_LIMIT,
+        lookup_threshold: int = 2,
+        query_scope: str | None = None,
     ) -> ItwinsTarget:
         """A target over ``http`` at ``base_url`` (default: the client's own base URL)."""
         client = connect(
@@ -101,7 +103,13 @@ class ItwinsTarget:
             scope=scope,
             rate_limit=rate_limit,
         )
-        return cls(client, identity=identity, concurrency=concurrency)
+        return cls(
+            client,
+            identity=identity,
+            concurrency=concurrency,
+            lookup_threshold=lookup_threshold,
+            query_scope=query_scope,
+        )
 
     def __repr__(self) -> str:
         return f"ItwinsTarget({self.client!r})"
@@ -149,18 +157,50 @@ class ItwinsTarget:
             return rows
 
         results = bounded_map(fetch, tasks, self.concurrency)
+        n = len(_SECTIONS)
+        raw = [dict(zip(_SECTIONS, results[i * n : i * n + n], strict=True)) for i in range(total)]
+
+        # Second wave, only where needed: the caller's permissions where it is no owner
+        # (owners hold them all), and pending invitations of each group (outsiders, and
+        # everyone a service app adds, are invited rather than added: contract §7.16).
+        owner = [
+            identity is not None
+            and any(wire.email_of(o.get("email")) == identity for o in r["owners"])
+            for r in raw
+        ]
+        extra: list[tuple[int, str | None]] = [(i, None) for i in range(total) if not owner[i]]
+        for i, r in enumerate(raw):
+            extra.extend((i, str(g["id"])) for g in r["groups"] if isinstance(g.get("id"), str))
+
+        def fetch_extra(task: tuple[int, str | None]) -> list[Any]:
+            i, group_id = task
+            itwin_id = str(itwins[i]["id"])
+            if group_id is None:
+                return self.access.my_permissions(itwin_id)
+            return self.access.group_invitations(itwin_id, group_id)
+
+        permissions: dict[int, frozenset[str]] = {}
+        group_invitations: list[dict[str, list[JSON]]] = [{} for _ in range(total)]
+        for (i, group_id), rows in zip(
+            extra, bounded_map(fetch_extra, extra, self.concurrency), strict=True
+        ):
+            if group_id is None:
+                permissions[i] = frozenset(x for x in rows if isinstance(x, str))
+            else:
+                group_invitations[i][group_id] = [x for x in rows if isinstance(x, dict)]
+
         projects: list[Project] = []
-        owners_of: dict[str, bool] = {}
+        rights: dict[str, Rights] = {}
         for i, itwin in enumerate(itwins):
-            rows = dict(zip(_SECTIONS, results[i * 6 : i * 6 + 6], strict=True))
             parent = parents.get(str(itwin.get("parentId") or ""))
-            live = wire.project(itwin, parent, **rows)
+            live = wire.project(itwin, parent, group_invitations=group_invitations[i], **raw[i])
             projects.append(live)
             self.writer.remember(live)
-            owners_of[live.number] = identity is not None and any(
-                o.email == identity for o in live.owners
+            rights[live.number] = (
+                Rights(owner=True, permissions=known)
+                if owner[i]
+                else Rights(owner=False, permissions=permissions[i])
             )
-        rights = self._rights(projects, owners_of, known)
         context = LiveContext(
             identity=identity,
             org_admin=False,  # not observable through these APIs (see notes/tgt.md)
@@ -181,21 +221,6 @@ class ItwinsTarget:
         if section == "groups":
             return self.access.groups(itwin_id)
         return self.access.invitations(itwin_id)
-
-    def _rights(
-        self, projects: list[Project], owners_of: Mapping[str, bool], known: frozenset[str]
-    ) -> dict[str, Rights]:
-        rights = {
-            p.number: Rights(owner=True, permissions=known) for p in projects if owners_of[p.number]
-        }
-        others = [p for p in projects if not owners_of[p.number]]
-
-        def mine(p: Project) -> Rights:
-            return Rights(owner=False, permissions=frozenset(self.access.my_permissions(str(p.id))))
-
-        for p, r in zip(others, bounded_map(mine, others, self.concurrency), strict=True):
-            rights[p.number] = r
-        return rights
 
     # ------------------------------------------------------------------ finding iTwins
 

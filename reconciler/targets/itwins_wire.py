@@ -36,7 +36,8 @@ def _s(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _email(value: object) -> str | None:
+def email_of(value: object) -> str | None:
+    """A lower-cased email, or None for null/empty (a "missing user")."""
     text = _s(value)
     return text.strip().lower() if text and text.strip() else None
 
@@ -117,14 +118,13 @@ def to_members(
     members: dict[str, UserMember] = {}
     for user in users:
         member_id = _s(user.get("id"))
-        email = _email(user.get("email"))
+        email = email_of(user.get("email"))
         member = UserMember(email=email, roles=roles_of(user, names), id=member_id)
         members[member.key] = member
     for invitation in invitations:
-        status = _s(invitation.get("status"))
-        if status is not None and status.lower() != "pending":
+        if not _pending(invitation):
             continue
-        email = _email(invitation.get("email"))
+        email = email_of(invitation.get("email"))
         if email is None or email in members:
             continue
         members[email] = UserMember(
@@ -149,13 +149,15 @@ def to_group_members(
     return out
 
 
-def to_group(group: Mapping[str, Any]) -> Group:
+def to_group(group: Mapping[str, Any], invitations: Iterable[Mapping[str, Any]] = ()) -> Group:
+    """A group; people invited to it count as members (as pending user members do)."""
     members = group.get("members")
-    emails = set()
+    emails = {e for i in invitations if _pending(i) and (e := email_of(i.get("email")))}
     for member in members if isinstance(members, list) else []:
         if isinstance(member, dict):
             # contract §7.2: docs say userId, one official client says id.
-            emails.add(user_key(_email(member.get("email")), _s(member.get("userId"))))
+            user_id = _s(member.get("userId")) or _s(member.get("id"))
+            emails.add(user_key(email_of(member.get("email")), user_id))
         elif isinstance(member, str):
             emails.add(member.strip().lower())
     ims = group.get("imsGroups")
@@ -170,12 +172,31 @@ def to_group(group: Mapping[str, Any]) -> Group:
     )
 
 
-def to_owners(rows: Iterable[Mapping[str, Any]]) -> list[Owner]:
+def to_owners(
+    rows: Iterable[Mapping[str, Any]], invitations: Iterable[Mapping[str, Any]] = ()
+) -> list[Owner]:
+    """Owners, plus pending owner invitations (``pending``, id = the invitation's id)."""
     owners: dict[str, Owner] = {}
     for row in rows:
-        owner = Owner(email=_email(row.get("email")), id=_s(row.get("id")))
+        owner = Owner(email=email_of(row.get("email")), id=_s(row.get("id")))
         owners[owner.key] = owner
+    for invitation in invitations:
+        email = email_of(invitation.get("email"))
+        if email is not None and email not in owners and _pending(invitation):
+            owners[email] = Owner(email=email, pending=True, id=_s(invitation.get("id")))
     return list(owners.values())
+
+
+def _pending(invitation: Mapping[str, Any]) -> bool:
+    status = _s(invitation.get("status"))
+    return status is None or status.lower() == "pending"
+
+
+def is_owner_invitation(invitation: Mapping[str, Any]) -> bool:
+    """The list of invitations mixes both kinds; a member invitation always carries roles (a
+    member cannot hold zero roles), an owner invitation none."""
+    roles = invitation.get("roles")
+    return not (isinstance(roles, list) and roles)
 
 
 def project(
@@ -187,9 +208,15 @@ def project(
     owners: list[JSON],
     groups: list[JSON],
     invitations: list[JSON],
+    group_invitations: Mapping[str, list[JSON]] | None = None,
 ) -> Project:
     names = role_names(roles)
-    live_groups = [to_group(g) for g in groups if _s(g.get("name"))]
+    owner_invitations = [i for i in invitations if is_owner_invitation(i)]
+    member_invitations = [i for i in invitations if not is_owner_invitation(i)]
+    pending = group_invitations or {}
+    live_groups = [
+        to_group(g, pending.get(str(g.get("id")), [])) for g in groups if _s(g.get("name"))
+    ]
     group_names = {g.id: g.name for g in live_groups if g.id}
     return Project(
         number=str(itwin.get("number")),
@@ -198,8 +225,8 @@ def project(
         manage=dict.fromkeys(SECTIONS, Manage.AUTHORITATIVE),
         roles=tuple(to_role(r) for r in roles if _s(r.get("displayName"))),
         groups=tuple(live_groups),
-        members=tuple(to_members(users, invitations, names)),
+        members=tuple(to_members(users, member_invitations, names)),
         group_members=tuple(to_group_members(group_rows, group_names, names)),
-        owners=tuple(to_owners(owners)),
+        owners=tuple(to_owners(owners, owner_invitations)),
         id=_s(itwin.get("id")),
     )

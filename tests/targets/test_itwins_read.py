@@ -1,0 +1,222 @@
+"""ItwinsTarget.read against the emulator over HTTP: wire JSON -> model, few requests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler.errors import ApiError, ItwinAccessError
+from reconciler.model import SECTIONS, Group, GroupMember, Manage, Owner, Role, UserMember
+from reconciler.targets.itwins import ItwinsTarget
+
+ROOT = Path(__file__).resolve().parents[2]
+Seed = Callable[..., dict[str, Any]]
+
+
+def catalogue() -> frozenset[str]:
+    path = ROOT / "reconciler" / "emulator" / "permissions.txt"
+    if not path.exists():
+        path = Path("/work/notes/permissions.txt")
+    return frozenset(line.strip() for line in path.read_text().splitlines() if line.strip())
+
+
+def test_read_maps_the_live_project_to_the_model(emulator, make_target, bridge) -> None:
+    target = make_target(emulator(bridge))
+    state, context = target.read(["P-1", "MISSING-1"])
+
+    assert state.numbers() == ("P-1",)  # a project missing live is simply absent
+    project = state.projects[0]
+    assert project.id
+    assert project.attributes["displayName"] == "Bridge"
+    assert project.attributes["class"] == "Endeavor"
+    assert project.attributes["subClass"] == "Project"
+    assert project.attributes["status"] == "Active"
+    assert dict(project.manage) == dict.fromkeys(SECTIONS, Manage.AUTHORITATIVE)
+    assert project.roles == (
+        Role("Editor", "Write", frozenset({"imodels_read", "imodels_write"})),
+        Role("Viewer", "Read", frozenset({"imodels_read"})),
+    )
+    assert all(r.id for r in project.roles)
+    assert project.members == (
+        UserMember("bob@contoso.com", frozenset({"Viewer"})),
+        UserMember("carol@contoso.com", frozenset({"Viewer", "Editor"})),
+        UserMember("xena@fabrikam.com", frozenset({"Viewer"})),
+    )
+    xena = project.members[2]
+    assert xena.pending
+    assert xena.id  # the invitation id, to cancel it
+    assert not project.members[0].pending
+    assert project.group_members == (GroupMember("Team", frozenset({"Editor"})),)
+    assert project.group_members[0].id == project.groups[0].id
+    assert project.groups == (Group("Team", "The team", frozenset({"dana@contoso.com"})),)
+    assert project.owners == (Owner("alice@contoso.com"),)
+
+    assert context.identity == "alice@contoso.com"
+    assert context.known_permissions == catalogue()
+    assert context.rights["P-1"].owner
+    assert context.rights["P-1"].permissions == catalogue()
+    assert context.unknown_users == frozenset()
+
+
+def test_one_project_costs_the_fewest_requests(emulator, make_target, bridge) -> None:
+    target = make_target(emulator(bridge))
+    target.read(["P-1"])
+    # permissions catalogue + find by number + six lists + the invitations of its one group;
+    # alice owns it, so no "my permissions"
+    assert target.requests == 9
+    assert target.client.stats.by_method == {"GET": 9}
+
+
+def test_a_missing_project_costs_no_per_project_reads(emulator, make_target, bridge) -> None:
+    target = make_target(emulator(bridge))
+    state, context = target.read(["NOPE"])
+    assert state.projects == ()
+    assert context.rights == {}
+    assert target.requests == 2
+
+
+def test_many_numbers_are_found_with_one_list_call(emulator, make_target, itwin) -> None:
+    http = emulator(*(itwin(f"N-{i}") for i in range(6)))
+    target = make_target(http)
+    state, _ = target.read([f"N-{i}" for i in range(5)] + ["ABSENT"])
+    assert state.numbers() == tuple(f"N-{i}" for i in range(5))
+    assert target.requests == 1 + 1 + 6 * 5
+
+
+def test_number_lookup_and_listing_agree(emulator, make_target, bridge, itwin) -> None:
+    http = emulator(bridge, itwin("P-2", subClass="Program"), itwin("T-1", **{"class": "Thing",
+                    "subClass": "Asset"}))  # fmt: skip
+    numbers = ["P-1", "P-2", "T-1", "ABSENT"]
+    by_query = make_target(http, lookup_threshold=10).read(numbers)
+    by_list = make_target(http, lookup_threshold=0).read(numbers)
+    assert by_query == by_list
+    assert by_query[0].numbers() == ("P-1", "P-2", "T-1")
+
+
+def test_inactive_projects_are_found(emulator, make_target, itwin) -> None:
+    http = emulator(itwin("OLD-1", status="Inactive"), itwin("OLD-2", status="Inactive"),
+                    itwin("OLD-3", status="Inactive"))  # fmt: skip
+    for threshold in (0, 10):
+        state, _ = make_target(http, lookup_threshold=threshold).read(["OLD-1", "OLD-2", "OLD-3"])
+        assert state.numbers() == ("OLD-1", "OLD-2", "OLD-3")
+        assert state.projects[0].attributes["status"] == "Inactive"
+
+
+def test_parent_id_becomes_the_parent_number(emulator, make_target, itwin) -> None:
+    program_id = "0b7c2a59-7f5c-4b53-9a0b-6a9f1f0e7c11"
+    http = emulator(
+        itwin("PRG-1", id=program_id, subClass="Program"), itwin("P-9", parentId=program_id)
+    )
+    state, _ = make_target(http).read(["P-9"])
+    assert state.projects[0].attributes["parent"] == "PRG-1"
+
+
+def test_non_owner_rights_come_from_its_permissions(emulator, make_target, bridge) -> None:
+    bridge["roles"].append(
+        {
+            "displayName": "Admin",
+            "description": "Administers access",
+            "permissions": [
+                "administration_manage_roles",
+                "administration_invite_member",
+                "administration_remove_member",
+                "administration_manage_groups",
+            ],
+        }
+    )
+    bridge["members"][0]["roles"] = ["Viewer", "Admin"]  # bob
+    target = make_target(emulator(bridge), token="bob-token")
+    _, context = target.read(["P-1"])
+    assert context.identity == "bob@contoso.com"
+    rights = context.rights["P-1"]
+    assert not rights.owner
+    assert "administration_manage_roles" in rights.permissions
+    assert "itwins_delete" not in rights.permissions
+    assert target.requests == 10  # + GET /{id}/permissions
+
+
+def test_identity_from_config_marks_ownership(emulator, make_target, bridge) -> None:
+    target = make_target(emulator(bridge), identity="Alice@Contoso.com")
+    _, context = target.read(["P-1"])
+    assert context.identity == "alice@contoso.com"
+    assert context.rights["P-1"].owner
+
+
+def test_an_opaque_token_without_identity_reads_its_permissions(
+    emulator, make_target, bridge
+) -> None:
+    target = make_target(emulator(bridge), identity=None)
+    _, context = target.read(["P-1"])
+    assert context.identity is None
+    assert not context.rights["P-1"].owner  # cannot tell without an identity
+    assert context.rights["P-1"].permissions == catalogue()  # alice is an org admin
+    assert target.requests == 10
+
+
+def test_client_credentials_identity_and_org_admin_scope(emulator, bridge) -> None:
+    http = emulator(bridge)
+    creds = {"client_id": "itwin-access-demo", "client_secret": "demo-secret", "rate_limit": None}
+    target = ItwinsTarget.connect(http, **creds)
+    state, context = target.read(["P-1"])
+    assert context.identity == "itwin-access-demo@apps.contoso.com"
+    assert state.numbers() == ()  # an org admin, but no member of P-1: not listed by default
+    assert target.client.auth.token_requests == 1
+
+    target = ItwinsTarget.connect(http, query_scope="all", **creds)
+    state, context = target.read(["P-1"])
+    assert state.numbers() == ("P-1",)
+    assert not context.rights["P-1"].owner
+
+
+def test_duplicate_live_role_names_are_a_clear_error(emulator, make_target, bridge) -> None:
+    bridge["roles"].append({"displayName": "Viewer", "description": "again", "permissions": []})
+    bridge["members"] = []
+    bridge["invitations"] = []
+    bridge["groupMembers"] = []
+    with pytest.raises(ItwinAccessError, match="two live roles are named 'Viewer'"):
+        make_target(emulator(bridge)).read(["P-1"])
+
+
+def test_missing_users_keep_their_member_id(emulator, make_target, bridge) -> None:
+    http = emulator(bridge, admin=True)
+    assert http.delete("/__emulator/users/carol@contoso.com").status_code in (200, 204)
+    state, _ = make_target(http).read(["P-1"])
+    missing = [m for m in state.projects[0].members if m.email is None]
+    assert len(missing) == 1
+    assert missing[0].key == f"id:{missing[0].id}"
+    assert missing[0].roles == frozenset({"Viewer", "Editor"})
+
+
+def test_progress_reports_each_project(emulator, make_target, itwin) -> None:
+    http = emulator(*(itwin(f"N-{i}") for i in range(4)))
+    calls: list[tuple[int, int]] = []
+    make_target(http).read([f"N-{i}" for i in range(4)], progress=lambda d, t: calls.append((d, t)))
+    assert calls[0] == (0, 4)
+    assert calls[-1] == (4, 4)
+    assert sorted(calls) == calls
+
+
+def test_an_unreadable_project_raises_an_api_error(emulator, make_target, bridge) -> None:
+    bridge["members"].append({"email": "frank@contoso.com", "roles": ["Viewer"]})
+    target = make_target(emulator(bridge), token="bob-token")  # bob: Viewer, no admin rights
+    with pytest.raises(ApiError) as info:
+        target.read(["P-1"])
+    assert info.value.status == 403
+    assert "bob-token" not in str(info.value)
+
+
+def test_people_invited_to_a_group_count_as_its_members(emulator, make_target, bridge) -> None:
+    http = emulator(bridge)
+    target = make_target(http)
+    state, _ = target.read(["P-1"])
+    team = state.projects[0].groups[0]
+    target.access.update_group(
+        str(state.projects[0].id),
+        str(team.id),
+        {"members": ["dana@contoso.com", "xena@fabrikam.com"]},
+    )  # xena is in another organization: invited, not added
+    state, _ = target.read(["P-1"])
+    assert state.projects[0].groups[0].members == {"dana@contoso.com", "xena@fabrikam.com"}
