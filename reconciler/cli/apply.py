@@ -1,0 +1,236 @@
+"""``apply``: execute a plan, made now from manifests or saved by ``plan --out`` (design.md §6).
+
+Exit codes: 0 done (or nothing to do), 3 blocked by a guard, 4 partly applied (the report on
+stderr lists applied, failed with the API's code and message, and skipped; also when
+``--verify`` finds a difference left), 1 error (including a stale saved plan or a refused
+confirmation).
+
+Safety, in order: the plan is printed; guards are (re-)checked against live state read now;
+a saved plan is refused, naming the projects, when a fingerprint moved; nothing is written
+without a "yes" on a terminal or ``--auto-approve``; a journal line is flushed per outcome.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+
+import click
+
+from reconciler.apply import ApplyReport, Outcome, Status, apply_plan
+from reconciler.cli.plan import (
+    _CONFIG,
+    _NO_COLOR,
+    _PROGRESS,
+    _PROJECT,
+    EXIT_BLOCKED,
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    Output,
+    compute_plan,
+    connection,
+    guard_settings,
+    load_desired,
+    load_setup,
+    read_live,
+    report_blocked,
+    use_color_stdout,
+)
+from reconciler.cli.session import Session, open_session
+from reconciler.cli.terminal import Journal, Progress, confirm, stream_is_tty
+from reconciler.errors import ItwinAccessError, StalePlanError
+from reconciler.guards import check_allow, evaluate
+from reconciler.model import State
+from reconciler.plan import Plan, build_plan, state_fingerprint
+from reconciler.render import load_json, render_text
+
+# A partly-failed run lists every failure and skip, and this many applied operations (the
+# journal has them all).
+APPLIED_LISTED = 20
+
+
+@click.command("apply")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--plan",
+    "plan_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Execute exactly this saved plan (from `plan --out`), if live state has not moved.",
+)
+@_CONFIG
+@_PROJECT
+@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation (CI).")
+@click.option("--allow", multiple=True, metavar="GUARD", help="Lift a guard (repeatable).")
+@click.option(
+    "--journal",
+    "journal_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Append one JSON line per operation outcome to FILE.",
+)
+@click.option(
+    "--verify", is_flag=True, help="Re-read the touched projects afterwards; fail if they differ."
+)
+@_NO_COLOR
+@_PROGRESS
+def apply_command(
+    paths: tuple[Path, ...],
+    plan_path: Path | None,
+    config_path: Path | None,
+    projects: tuple[str, ...],
+    auto_approve: bool,
+    allow: tuple[str, ...],
+    journal_path: Path | None,
+    verify: bool,
+    no_color: bool,
+    progress: bool | None,
+) -> int:
+    """Make live state match the manifests (or a saved plan)."""
+    output = Output()
+    allowed = check_allow(allow)  # an unknown guard name fails before anything is read
+    if plan_path is None and not paths:
+        raise click.UsageError("give the manifest PATHs, or --plan FILE")
+    if plan_path is not None and projects:
+        raise click.UsageError("--project cannot narrow a saved plan; plan again with --project")
+    if plan_path is not None and verify and not paths:
+        raise click.UsageError("--verify with --plan needs the manifest PATHs to compare with")
+    saved = _read_saved(plan_path) if plan_path is not None else None
+    config = load_setup(config_path, paths)
+    desired = load_desired(paths, config, projects, output) if paths else None
+    with open_session(config, connection()) as session:
+        output.secrets = session.secrets()
+        if saved is not None:
+            plan = _check_saved(session, saved, allowed, progress, output)
+        else:
+            assert desired is not None
+            planned = compute_plan(
+                session, desired, allow=allowed, progress=progress, output=output
+            )
+            plan = planned.plan
+        output.out(render_text(plan, color=use_color_stdout(no_color)), nl=False)
+        if plan.blocked:
+            report_blocked(plan, output)
+            return EXIT_BLOCKED
+        if plan.errors:
+            # Preflight cannot see everything (organization administration is not observable
+            # through the API), so its errors warn rather than refuse: the operations they name
+            # are expected to fail, and only what depends on them is skipped.
+            output.err(
+                f"Warning: the plan has {len(plan.errors)} problem(s) listed under Problems; "
+                "the operations they name are expected to fail."
+            )
+        if plan.is_empty:
+            output.err("Nothing to apply.")
+            return EXIT_OK
+        if not auto_approve and not _approved(output):
+            return EXIT_ERROR
+        report = _execute(session, plan, journal_path, progress, output)
+        code = _report(report, output)
+        if verify and desired is not None:
+            code = max(code, _verify(session, desired, report, output))
+        return code
+
+
+def _read_saved(path: Path) -> Plan:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ItwinAccessError(f"cannot read the saved plan {path}: {exc.strerror}") from exc
+    return load_json(text)
+
+
+def _check_saved(
+    session: Session, saved: Plan, allowed: tuple[str, ...], progress: bool | None, out: Output
+) -> Plan:
+    """Re-read the saved plan's projects: StalePlanError naming any that moved; then the guards
+    again, on live state as it is now and with this run's ``--allow``."""
+    numbers = sorted(saved.fingerprints)
+    actual, context = read_live(session, numbers, progress)
+    stale = [n for n in numbers if state_fingerprint(actual, n) != saved.fingerprints[n]]
+    if stale:
+        raise StalePlanError(stale)
+    guards, problems = evaluate(
+        saved.operations, actual, context, guard_settings(session.config), allowed
+    )
+    kept = tuple(p for p in saved.problems if p.code != "unverified")
+    return dataclasses.replace(
+        saved, guards=tuple(guards), allow=allowed, problems=kept + tuple(problems)
+    )
+
+
+def _approved(output: Output) -> bool:
+    if not stream_is_tty(sys.stdin):
+        output.err(
+            "Refusing to apply: no terminal to confirm on. Review the plan above and run again "
+            "with --auto-approve (e.g. in CI)."
+        )
+        return False
+    if confirm("Apply these changes?"):
+        return True
+    output.err("Apply cancelled; nothing was changed.")
+    return False
+
+
+def _execute(
+    session: Session,
+    plan: Plan,
+    journal_path: Path | None,
+    progress: bool | None,
+    output: Output,
+) -> ApplyReport:
+    # Apply progress is always shown (a line per 10 % off a terminal) unless --no-progress.
+    bar = Progress("Applying operations", enabled=True if progress is None else progress)
+    journal = Journal(journal_path) if journal_path is not None else None
+
+    def on_outcome(outcome: Outcome) -> None:
+        if journal is not None:
+            journal.write(outcome.to_dict())
+
+    try:
+        return apply_plan(
+            plan.operations,
+            session.target,
+            concurrency=session.config.concurrency,
+            on_outcome=on_outcome,
+            on_progress=bar,
+        )
+    finally:
+        bar.close()
+        if journal is not None:
+            journal.close()
+
+
+def _report(report: ApplyReport, output: Output) -> int:
+    if report.complete:
+        output.err(f"Apply complete: {len(report.applied)} operation(s) applied.")
+        return EXIT_OK
+    output.err(
+        f"Apply partly failed: {len(report.applied)} applied, {len(report.failed)} failed, "
+        f"{len(report.skipped)} skipped. Fix the cause and run apply again to finish."
+    )
+    for o in report.failed:
+        status = f"{o.http_status} " if o.http_status is not None else ""
+        detail = ": ".join(x for x in (o.code, o.message) if x)
+        output.err(f"  failed  {o.operation.id}: {status}{detail}")
+    for o in report.skipped:
+        output.err(f"  skipped {o.operation.id}: depends on {o.cause}, which failed")
+    applied = report.applied
+    for o in applied[:APPLIED_LISTED]:
+        output.err(f"  applied {o.operation.id}")
+    if len(applied) > APPLIED_LISTED:
+        output.err(f"  ... and {len(applied) - APPLIED_LISTED} more applied (see --journal)")
+    return EXIT_PARTIAL if any(o.status is not Status.APPLIED for o in report.outcomes) else 0
+
+
+def _verify(session: Session, desired: State, report: ApplyReport, output: Output) -> int:
+    touched = set(report.projects())
+    scope = State(tuple(p for p in desired.projects if p.number in touched))
+    actual, context = read_live(session, scope.numbers(), None)
+    again = build_plan(scope, actual, context, guard_settings(session.config))
+    if again.is_empty:
+        output.err(f"Verified: {len(touched)} project(s) match the manifests.")
+        return EXIT_OK
+    output.err("Verify failed: live state still differs from the manifests:")
+    output.err(render_text(again).rstrip("\n"))
+    return EXIT_PARTIAL

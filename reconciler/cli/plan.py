@@ -1,0 +1,286 @@
+"""``plan`` and ``drift``: read live, diff against the manifests, print the plan (design.md §6).
+
+Exit codes: plan 0 no changes, 2 changes with ``--detailed-exitcode``, 3 blocked by a guard (the
+plan still prints), 1 error; drift 0 none, 2 drift, 1 error. The plan (text, Markdown or JSON)
+goes to stdout; diagnostics and progress to stderr.
+
+The machinery here (config -> manifests -> session -> live read -> plan) is shared with
+``apply``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from reconciler.cli.session import Connection, Session, environment, open_session, read_config
+from reconciler.cli.terminal import Progress, use_color
+from reconciler.config import Config
+from reconciler.errors import ItwinAccessError, ManifestError, Severity
+from reconciler.manifest import check_permissions, load_manifests
+from reconciler.model import LiveContext, State
+from reconciler.plan import GuardSettings, Plan, build_plan
+from reconciler.render import render_json, render_markdown, render_text
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_CHANGES = 2
+EXIT_BLOCKED = 3
+EXIT_PARTIAL = 4
+
+# Reading more projects than this draws a progress bar (on a terminal, or with --progress).
+PROGRESS_MINIMUM = 6
+
+FORMATS = ("text", "markdown", "json")
+
+
+@dataclass
+class Output:
+    """stdout/stderr writers that never let a secret of the session through."""
+
+    secrets: tuple[str, ...] = ()
+
+    def scrub(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+    def out(self, text: str, nl: bool = True) -> None:
+        click.echo(self.scrub(text), nl=nl)
+
+    def err(self, text: str) -> None:
+        click.echo(self.scrub(text), err=True)
+
+
+def connection() -> Connection | None:
+    """The HTTP connection injected by tests as the click context object, if any."""
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.find_root().obj if ctx is not None else None
+    return obj if isinstance(obj, Connection) else None
+
+
+def load_setup(config_path: Path | None, paths: Sequence[Path]) -> Config:
+    return read_config(config_path, tuple(paths), environment(connection()))
+
+
+def load_desired(
+    paths: Sequence[Path], config: Config, projects: Sequence[str], output: Output
+) -> State:
+    """The desired State of the manifests (only ``projects`` when named).
+
+    Every problem is listed on stderr, one per line; errors raise ``ManifestError`` after
+    that (the CLI's one-line summary follows).
+    """
+    result = load_manifests(list(paths), backend=config.backend)
+    for problem in result.problems:
+        output.err(str(problem))
+    state = result.raise_for_errors()
+    if not projects:
+        return state
+    declared = set(state.numbers())
+    unknown = sorted(set(projects) - declared)
+    if unknown:
+        raise ItwinAccessError(
+            "--project " + ", ".join(unknown) + ": not declared in the manifests; "
+            "check the number or the PATHs"
+        )
+    wanted = set(projects)
+    return State(tuple(p for p in state.projects if p.number in wanted))
+
+
+def read_live(
+    session: Session, numbers: Sequence[str], progress: bool | None
+) -> tuple[State, LiveContext]:
+    bar = Progress("Reading projects", enabled=progress, minimum=PROGRESS_MINIMUM)
+    try:
+        return session.target.read(list(numbers), bar)
+    finally:
+        bar.close()
+
+
+def check_live_permissions(desired: State, context: LiveContext, output: Output) -> None:
+    """Role permissions unknown to the live permission list are manifest errors."""
+    if context.known_permissions is None:
+        return
+    problems = check_permissions(desired, context.known_permissions)
+    for problem in problems:
+        output.err(str(problem))
+    if any(p.severity is Severity.ERROR for p in problems):
+        raise ManifestError(problems)
+
+
+def guard_settings(config: Config) -> GuardSettings:
+    g = config.guards
+    return GuardSettings(
+        member_removal_percent=g.member_removal_percent,
+        member_removal_min_members=g.member_removal_min_members,
+        max_member_removals=g.max_member_removals,
+    )
+
+
+@dataclass
+class Planned:
+    desired: State
+    actual: State
+    context: LiveContext
+    plan: Plan
+
+
+def compute_plan(
+    session: Session,
+    desired: State,
+    *,
+    allow: Sequence[str] = (),
+    progress: bool | None = None,
+    output: Output,
+) -> Planned:
+    actual, context = read_live(session, desired.numbers(), progress)
+    check_live_permissions(desired, context, output)
+    plan = build_plan(desired, actual, context, guard_settings(session.config), allow)
+    return Planned(desired, actual, context, plan)
+
+
+def render(plan: Plan, fmt: str, *, drift: bool, color: bool) -> str:
+    if fmt == "json":
+        return render_json(plan)
+    if fmt == "markdown":
+        return render_markdown(plan, drift=drift)
+    return render_text(plan, drift=drift, color=color)
+
+
+def write_saved_plan(plan: Plan, path: Path, output: Output) -> None:
+    text = output.scrub(render_json(plan))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)  # never a half-written plan beside a good one
+    except OSError as exc:
+        raise ItwinAccessError(f"cannot write the plan to {path}: {exc.strerror}") from exc
+    output.err(f"Saved the plan to {path}; apply it with: itwin-access apply --plan {path}")
+
+
+def report_blocked(plan: Plan, output: Output) -> None:
+    for violation in plan.blocked:
+        output.err(f"Blocked by guard {violation}")
+
+
+_PATHS = click.argument(
+    "paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path)
+)
+_CONFIG = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="itwin-access.yaml to use (default: beside the manifests).",
+)
+_FORMAT = click.option(
+    "--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True
+)
+_PROJECT = click.option(
+    "--project", "projects", multiple=True, metavar="NUMBER", help="Only this project (repeatable)."
+)
+_NO_COLOR = click.option("--no-color", is_flag=True, help="No ANSI colour (also: NO_COLOR).")
+_PROGRESS = click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Progress on stderr (default: only on a terminal).",
+)
+
+
+@click.command("plan")
+@_PATHS
+@_CONFIG
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the saved plan (JSON) for `apply --plan`.",
+)
+@_FORMAT
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes (0: none).")
+@_PROJECT
+@click.option("--allow", multiple=True, metavar="GUARD", help="Lift a guard (repeatable).")
+@_NO_COLOR
+@_PROGRESS
+def plan_command(
+    paths: tuple[Path, ...],
+    config_path: Path | None,
+    out_path: Path | None,
+    fmt: str,
+    detailed_exitcode: bool,
+    projects: tuple[str, ...],
+    allow: tuple[str, ...],
+    no_color: bool,
+    progress: bool | None,
+) -> int:
+    """Read live state, diff it against the manifests, print the plan."""
+    return _plan_or_drift(
+        paths, config_path, out_path, fmt, projects, allow, no_color, progress,
+        drift=False, detailed=detailed_exitcode,
+    )  # fmt: skip
+
+
+@click.command("drift")
+@_PATHS
+@_CONFIG
+@_FORMAT
+@_PROJECT
+@_NO_COLOR
+@_PROGRESS
+def drift_command(
+    paths: tuple[Path, ...],
+    config_path: Path | None,
+    fmt: str,
+    projects: tuple[str, ...],
+    no_color: bool,
+    progress: bool | None,
+) -> int:
+    """Report what was changed outside the manifests (exit 2 when anything was)."""
+    return _plan_or_drift(
+        paths, config_path, None, fmt, projects, (), no_color, progress,
+        drift=True, detailed=True,
+    )  # fmt: skip
+
+
+def _plan_or_drift(
+    paths: tuple[Path, ...],
+    config_path: Path | None,
+    out_path: Path | None,
+    fmt: str,
+    projects: tuple[str, ...],
+    allow: tuple[str, ...],
+    no_color: bool,
+    progress: bool | None,
+    *,
+    drift: bool,
+    detailed: bool,
+) -> int:
+    output = Output()
+    config = load_setup(config_path, paths)
+    desired = load_desired(paths, config, projects, output)
+    with open_session(config, connection()) as session:
+        output.secrets = session.secrets()
+        planned = compute_plan(session, desired, allow=allow, progress=progress, output=output)
+    plan = planned.plan
+    output.out(render(plan, fmt, drift=drift, color=use_color_stdout(no_color)), nl=False)
+    if out_path is not None:
+        write_saved_plan(plan, out_path, output)
+    if drift:
+        return EXIT_CHANGES if not plan.is_empty else EXIT_OK
+    if plan.blocked:
+        report_blocked(plan, output)
+        return EXIT_BLOCKED
+    if detailed and not plan.is_empty:
+        return EXIT_CHANGES
+    return EXIT_OK
+
+
+def use_color_stdout(no_color: bool) -> bool:
+    # sys.stdout at call time: what click.echo writes to (CliRunner swaps it in tests).
+    return use_color(sys.stdout, no_color)

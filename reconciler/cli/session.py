@@ -1,0 +1,148 @@
+"""One session with the platform for plan, drift and apply: config -> HTTP client -> Target.
+
+``api: emulator`` starts the bundled emulator in this process (uvicorn on a loopback port,
+persisting beside the config in ``emulator.db``) and authenticates as the demo service app
+unless the environment provides credentials. Any other ``api`` is a base URL, with credentials
+from the environment only (config decision 5).
+
+Tests inject an ``httpx.Client`` (e.g. Starlette's ``TestClient`` over the emulator) through
+``Connection`` as the click context object, so the CLI runs in-process with no socket.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from reconciler.config import Config, load_config
+from reconciler.errors import ConfigError
+from reconciler.targets.itwins import ItwinsTarget
+from reconciler.targets.projects import ProjectsTarget
+
+# The built-in demo seed's service application (BRIEF decision 4): not a secret, a fixture of
+# the local emulator, used only in embedded mode when the environment has no credentials.
+DEMO_CLIENT_ID = "itwin-access-demo"
+DEMO_CLIENT_SECRET = "demo-secret"
+
+HTTP_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+
+
+@dataclass
+class Connection:
+    """What tests inject: an HTTP client already pointing at an API (and optional env)."""
+
+    http: httpx.Client
+    base_url: str | None = None
+    env: dict[str, str] | None = None
+
+
+@dataclass
+class Session:
+    config: Config
+    target: ItwinsTarget | ProjectsTarget
+    http: httpx.Client
+    _closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret this session knows, to keep them out of any output."""
+        values = [self.config.token, self.config.client_secret]
+        values += list(self.target.client.auth.secrets())
+        return tuple(v for v in values if v)
+
+    def close(self) -> None:
+        while self._closers:
+            closer = self._closers.pop()
+            # Closing must not hide the real outcome of the command.
+            with contextlib.suppress(Exception):
+                closer()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def read_config(config_path: Path | None, paths: tuple[Path, ...], env: dict[str, str]) -> Config:
+    """The config: ``--config`` or ``itwin-access.yaml`` beside the first manifest path."""
+    search: Path | None = None
+    if paths:
+        first = paths[0]
+        search = first if first.is_dir() else first.parent
+    return load_config(config_path, env, search)
+
+
+def environment(connection: Connection | None) -> dict[str, str]:
+    if connection is not None and connection.env is not None:
+        return dict(connection.env)
+    return dict(os.environ)
+
+
+def open_session(config: Config, connection: Connection | None = None) -> Session:
+    """Connect per the config; the caller closes the session (it may own an emulator)."""
+    closers: list[Callable[[], None]] = []
+    token, client_id, client_secret = config.token, config.client_id, config.client_secret
+    if connection is not None:
+        http = connection.http
+        base_url = (connection.base_url or str(http.base_url)).rstrip("/")
+    elif config.embedded:
+        base_url = _start_emulator(config, closers)
+        http = _client(config, closers)
+        if not token and not (client_id and client_secret):
+            client_id, client_secret = DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+    else:
+        base_url = config.api
+        http = _client(config, closers)
+    try:
+        # backend `projects`: the deprecated Projects API (issue 7), same Target protocol.
+        target_class = ProjectsTarget if config.backend == "projects" else ItwinsTarget
+        target = target_class.connect(
+            http,
+            base_url=base_url,
+            token=token,
+            client_id=client_id,
+            client_secret=client_secret,
+            token_url=config.token_url_for(base_url),
+            scope=config.scope,
+            identity=config.identity,
+            concurrency=config.concurrency,
+            rate_limit=config.rate_limit,
+        )
+    except BaseException:
+        for closer in reversed(closers):
+            closer()
+        raise
+    return Session(config=config, target=target, http=http, _closers=closers)
+
+
+def _client(config: Config, closers: list[Callable[[], None]]) -> httpx.Client:
+    # One connection per worker at least, so the bounded pool is never starved by the pool.
+    limits = httpx.Limits(max_connections=max(16, config.concurrency * 2))
+    http = httpx.Client(timeout=HTTP_TIMEOUT, limits=limits)
+    closers.append(http.close)
+    return http
+
+
+def _start_emulator(config: Config, closers: list[Callable[[], None]]) -> str:
+    # Imported here: only embedded mode needs uvicorn and the emulator in this process.
+    from reconciler.emulator.server import start_background
+
+    db = config.emulator.db
+    if not db.is_absolute() and config.path is None:
+        db = Path.cwd() / db
+    try:
+        db.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create {db.parent} for the emulator: {exc.strerror}") from exc
+    seed: Any = str(config.emulator.seed) if config.emulator.seed else None
+    if seed is not None and not Path(seed).is_file():
+        raise ConfigError(f"emulator seed {seed} not found; check `emulator.seed` in the config")
+    running = start_background(str(db), seed=seed)
+    closers.append(running.stop)
+    return str(running.base_url).rstrip("/")

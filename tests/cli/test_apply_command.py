@@ -1,0 +1,153 @@
+"""`apply` against the emulator: confirmation, saved plans (round trip, stale), journal,
+partial failure (exit 4) and convergence on the next run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+import reconciler.cli.apply as apply_cli
+
+
+def test_without_a_terminal_or_auto_approve_apply_refuses(run, hand, workdir: Path) -> None:
+    result = run("apply", workdir)
+    assert result.code == 1
+    assert "--auto-approve" in result.stderr
+    assert "Plan: " in result.stdout  # the plan was shown
+    assert hand.writes() == 0
+
+
+@pytest.mark.parametrize(("answer", "code", "writes"), [("y\n", 0, True), ("n\n", 1, False)])
+def test_on_a_terminal_apply_asks_first(
+    run, hand, workdir: Path, monkeypatch: pytest.MonkeyPatch, answer: str, code: int, writes: bool
+) -> None:
+    monkeypatch.setattr(apply_cli, "stream_is_tty", lambda stream: True)
+    result = run("apply", workdir, stdin=answer)
+    assert result.code == code, result.stderr
+    assert "Apply these changes?" in result.stderr
+    assert (hand.writes() > 0) is writes
+
+
+def test_a_saved_plan_round_trips_and_applies_exactly(run, workdir: Path, tmp_path: Path) -> None:
+    saved = tmp_path / "plan.json"
+    made = run("plan", workdir, "--out", saved)
+    assert made.code == 0
+    data = json.loads(saved.read_text())
+    assert set(data["fingerprints"]) == {"BR-2024-001", "BR-2024-002", "RL-2025-010"}
+    journal = tmp_path / "journal.jsonl"
+    applied = run("apply", "--plan", saved, "--config", workdir / "itwin-access.yaml",
+                  "--auto-approve", "--journal", journal)  # fmt: skip
+    assert applied.code == 0, applied.stderr
+    rows = [json.loads(line) for line in journal.read_text().splitlines()]
+    assert sorted(r["id"] for r in rows) == sorted(op["id"] for op in data["operations"])
+    assert {r["status"] for r in rows} == {"applied"}
+    assert all({"id", "kind", "project", "status", "code"} <= set(r) for r in rows)
+    # Applying the same saved plan again is refused: live state moved (it was applied).
+    again = run("apply", "--plan", saved, "--config", workdir / "itwin-access.yaml",
+                "--auto-approve")  # fmt: skip
+    assert again.code == 1
+    assert "BR-2024-001" in again.stderr
+
+
+def test_a_stale_saved_plan_is_refused_naming_the_project_and_nothing_is_written(
+    run, hand, workdir: Path, tmp_path: Path
+) -> None:
+    assert run("apply", workdir, "--auto-approve").code == 0
+    hand.add_member("RL-2025-010", "eli@contoso.com", "Viewer")
+    (workdir / "rail.yaml").write_text(
+        (workdir / "rail.yaml").read_text().replace("roles: [Viewer]", "roles: [Contributor]")
+    )
+    saved = tmp_path / "plan.json"
+    assert run("plan", workdir, "--out", saved, "--detailed-exitcode").code == 2
+    hand.add_member("BR-2024-002", "eli@contoso.com", "Viewer")  # moves BR-2024-002 only
+    before = {n: hand.snapshot(n) for n in ("BR-2024-001", "BR-2024-002", "RL-2025-010")}
+    writes = hand.writes()
+    stale = run("apply", "--plan", saved, "--config", workdir / "itwin-access.yaml",
+                "--auto-approve")  # fmt: skip
+    assert stale.code == 1
+    assert "BR-2024-002" in stale.stderr
+    assert "RL-2025-010" not in stale.stderr
+    assert hand.writes() == writes
+    assert {n: hand.snapshot(n) for n in before} == before
+
+
+def test_a_saved_plan_rechecks_guards_with_this_runs_allowances(
+    run, workdir: Path, tmp_path: Path
+) -> None:
+    assert run("apply", workdir, "--auto-approve").code == 0
+    rail = workdir / "rail.yaml"
+    rail.write_text(
+        rail.read_text().replace(
+            "      - use: standard\n",
+            "      - use: standard\n      - {displayName: Temp, description: t}\n",
+        )
+    )
+    assert run("apply", workdir, "--auto-approve").code == 0
+    rail.write_text(rail.read_text().replace("      - {displayName: Temp, description: t}\n", ""))
+    saved = tmp_path / "plan.json"
+    assert run("plan", workdir, "--out", saved, "--allow", "role-deletions").code == 0
+    config = workdir / "itwin-access.yaml"
+    blocked = run("apply", "--plan", saved, "--config", config, "--auto-approve")
+    assert blocked.code == 3
+    assert "role-deletions" in blocked.stderr
+    allowed = run("apply", "--plan", saved, "--config", config, "--auto-approve",
+                  "--allow", "role-deletions")  # fmt: skip
+    assert allowed.code == 0, allowed.stderr
+
+
+class FailGroups(httpx.BaseTransport):
+    """The emulator, except that creating a group is refused (an error path the emulator
+    cannot be asked to produce for one call)."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path.endswith("/groups"):
+            body = {"error": {"code": "InsufficientPermissions", "message": "Not today."}}
+            return httpx.Response(403, json=body)
+        return self.inner.handle_request(request)
+
+
+def test_a_failure_skips_what_depends_on_it_exits_4_and_the_next_run_finishes(
+    run, run_on, emulator: TestClient, workdir: Path, tmp_path: Path
+) -> None:
+    failing = httpx.Client(transport=FailGroups(emulator._transport), base_url=emulator.base_url)
+    journal = tmp_path / "journal.jsonl"
+    partly = run_on(failing, "apply", workdir, "--auto-approve", "--journal", journal)
+    assert partly.code == 4, partly.stderr
+    assert (
+        "failed  BR-2024-001/create_group/Structural Team: 403 InsufficientPermissions: "
+        "Not today." in partly.stderr
+    )
+    assert (
+        "skipped BR-2024-001/add_group_member/Structural Team: depends on "
+        "BR-2024-001/create_group/Structural Team" in partly.stderr
+    )
+    rows = {r["id"]: r for r in map(json.loads, journal.read_text().splitlines())}
+    assert rows["BR-2024-001/create_group/Structural Team"]["code"] == "InsufficientPermissions"
+    assert rows["BR-2024-001/add_group_member/Structural Team"]["status"] == "skipped"
+    assert rows["BR-2024-001/add_member/bob@contoso.com"]["status"] == "applied"
+    finished = run("apply", workdir, "--auto-approve")
+    assert finished.code == 0, finished.stderr
+    assert "create group 'Structural Team'" in finished.stdout
+    assert "bob@contoso.com" not in finished.stdout  # already done: not planned again
+
+
+def test_nothing_to_apply_exits_0(run, workdir: Path) -> None:
+    assert run("apply", workdir, "--auto-approve").code == 0
+    again = run("apply", workdir)  # no --auto-approve needed when there is nothing to do
+    assert again.code == 0
+    assert "Nothing to apply" in again.stderr
+
+
+def test_verify_with_a_saved_plan_needs_the_manifests(run, tmp_path: Path) -> None:
+    saved = tmp_path / "plan.json"
+    saved.write_text("{}")
+    result = run("apply", "--plan", saved, "--verify")
+    assert result.code == 2
+    assert "--verify" in result.stderr
