@@ -1,0 +1,98 @@
+"""``export``: write manifests that reproduce live state (design.md §6, issue 7).
+
+``itwin-access export --out DIR (--project NUMBER... | --all) [--config FILE]`` reads the named
+projects (or every project the identity can see) through the configured backend and writes one
+manifest per project under ``DIR/projects/`` plus ``DIR/role-sets.yaml`` for role definitions
+several projects share. Planned against the same live state, they give an empty plan. Exit 0,
+or 1 on an error (one line on stderr). Notes about what no manifest can express (users deleted
+from IMS) go to stderr as warnings and into the files as comments.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reconciler.cli.plan import Output, connection, read_live
+from reconciler.cli.session import environment, open_session, read_config
+from reconciler.errors import ItwinAccessError
+from reconciler.export import export_state, write_files
+
+EXIT_OK = 0
+
+
+def all_numbers(target: Any) -> list[str]:
+    """Every project number the identity can see, through whichever backend."""
+    listing = getattr(target, "all_numbers", None)
+    if callable(listing):
+        return sorted(str(n) for n in listing())
+    # The iTwins backend: every iTwin listed for the caller except Account iTwins (which an
+    # organization has one of, and no manifest manages).
+    numbers: set[str] = set()
+    for page in target.itwins.list_pages():
+        for itwin in page:
+            number = itwin.get("number")
+            if isinstance(number, str) and number and itwin.get("class") != "Account":
+                numbers.add(number)
+    return sorted(numbers)
+
+
+@click.command("export")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory to write the manifests to (created if needed).",
+)
+@click.option(
+    "--project",
+    "projects",
+    multiple=True,
+    metavar="NUMBER",
+    help="Export this project (repeatable).",
+)
+@click.option("--all", "everything", is_flag=True, help="Export every project you can see.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="itwin-access.yaml to use (default: ./itwin-access.yaml).",
+)
+@click.option(
+    "--progress/--no-progress", default=None, help="Progress on stderr (default: on a terminal)."
+)
+def export_command(
+    out_dir: Path,
+    projects: tuple[str, ...],
+    everything: bool,
+    config_path: Path | None,
+    progress: bool | None,
+) -> int:
+    """Write manifests that reproduce the live state of projects."""
+    if bool(projects) == everything:
+        raise click.UsageError("name projects with --project NUMBER, or export them all with --all")
+    output = Output()
+    config = read_config(config_path, (), environment(connection()))
+    with open_session(config, connection()) as session:
+        output.secrets = session.secrets()
+        numbers = list(dict.fromkeys(projects)) if projects else all_numbers(session.target)
+        actual, context = read_live(session, numbers, progress)
+    missing = sorted(set(numbers) - set(actual.numbers()))
+    if missing:
+        who = context.identity or "the identity in use"
+        raise ItwinAccessError(
+            "--project " + ", ".join(missing) + f": not found live, or not visible to {who}"
+        )
+    result = export_state(actual)
+    written = write_files(result.files, out_dir)
+    for warning in result.warnings:
+        output.err(f"warning: {warning}")
+    output.err(
+        f"Exported {len(actual.projects)} project(s) from the {config.backend} backend to "
+        f"{out_dir} ({len(written)} file(s)). Check them with: itwin-access plan {out_dir}"
+        + (f" --config {config.path}" if config.path is not None else "")
+    )
+    return EXIT_OK

@@ -1,0 +1,86 @@
+"""``itwin-access export``: in-process CLI against the emulator (tests/cli/conftest.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from starlette.testclient import TestClient
+
+from reconciler.emulator import create_app
+from reconciler.emulator.seed import demo_seed
+
+Invoke = Callable[..., Any]  # tests/cli/conftest.py: run(...) -> Run(code, stdout, stderr)
+
+
+def test_export_all_after_apply_then_plan_is_empty(
+    run: Invoke, workdir: Path, tmp_path: Path
+) -> None:
+    config = workdir / "itwin-access.yaml"
+    assert run("apply", workdir, "--auto-approve").code == 0
+    out = tmp_path / "exported"
+    result = run("export", "--out", out, "--all", "--config", config)
+    assert result.code == 0, result.stderr
+    assert "Exported 3 project(s) from the itwins backend" in result.stderr
+    assert sorted(p.name for p in (out / "projects").iterdir()) == [
+        "BR-2024-001.yaml",
+        "BR-2024-002.yaml",
+        "RL-2025-010.yaml",
+    ]
+    plan = run("plan", out, "--config", config, "--detailed-exitcode")
+    assert plan.code == 0, plan.stdout + plan.stderr
+
+
+def test_export_one_project(run: Invoke, workdir: Path, tmp_path: Path) -> None:
+    config = workdir / "itwin-access.yaml"
+    assert run("apply", workdir, "--auto-approve").code == 0
+    out = tmp_path / "one"
+    result = run("export", "--out", out, "--project", "BR-2024-002", "--config", config)
+    assert result.code == 0, result.stderr
+    doc = yaml.safe_load((out / "projects" / "BR-2024-002.yaml").read_text())
+    assert doc["projects"][0]["number"] == "BR-2024-002"
+    assert not (out / "role-sets.yaml").exists()  # one project shares nothing
+
+
+def test_unknown_project_is_one_error_line(run: Invoke, workdir: Path, tmp_path: Path) -> None:
+    config = workdir / "itwin-access.yaml"
+    result = run("export", "--out", tmp_path / "x", "--project", "NOPE-1", "--config", config)
+    assert result.code == 1
+    assert result.stderr.strip().splitlines()[-1].startswith("Error: --project NOPE-1: not found")
+    assert not (tmp_path / "x").exists()
+
+
+def test_export_needs_projects_or_all(run: Invoke, workdir: Path, tmp_path: Path) -> None:
+    config = workdir / "itwin-access.yaml"
+    assert run("export", "--out", tmp_path / "x", "--config", config).code == 2
+    both = run("export", "--out", tmp_path / "x", "--all", "--project", "A", "--config", config)
+    assert both.code == 2
+
+
+def test_export_from_the_projects_backend(tmp_path: Path, run_on: Invoke) -> None:
+    seed = demo_seed()
+    seed["projects"] = [
+        {
+            "projectNumber": "LEG-1",
+            "displayName": "Legacy",
+            "roles": [{"displayName": "Viewer", "description": "Read", "permissions": []}],
+            "members": [{"email": "bob@contoso.com", "roles": ["Team Member", "Viewer"]}],
+        }
+    ]
+    config = tmp_path / "itwin-access.yaml"
+    config.write_text("api: http://testserver\nbackend: projects\n")
+    with TestClient(create_app(tmp_path / "e.db", seed=seed)) as client:
+        result = run_on(client, "export", "--out", tmp_path / "out", "--all", "--config", config)
+        assert result.code == 0, result.stderr
+        entry = yaml.safe_load((tmp_path / "out" / "projects" / "LEG-1.yaml").read_text())
+        assert entry["projects"][0]["manage"] == {
+            "roles": "authoritative",
+            "members": "authoritative",
+        }
+        assert entry["projects"][0]["members"] == [
+            {"email": "bob@contoso.com", "roles": ["Viewer"]}
+        ]
+        plan = run_on(client, "plan", tmp_path / "out", "--config", config, "--detailed-exitcode")
+        assert plan.code == 0, plan.stdout + plan.stderr
