@@ -1,1 +1,199 @@
-"""config (placeholder until its issue lands)."""
+"""itwin-access.yaml plus the environment -> one frozen ``Config``.
+
+``load_config(path, env, search_dir)``: with ``path`` that file must exist; without it,
+``itwin-access.yaml`` (or ``.yml``) in ``search_dir`` (the manifests' directory; default the
+current directory) is used if present, else defaults. The file is checked against
+``schemas/config.schema.json``; problems raise ``ConfigError`` with ``file:line:col``.
+
+Secrets never live in the file: a key that looks like one (token, secret, password...) is
+refused with a pointer to the environment variables. ``token``, ``client_id`` and
+``client_secret`` are read from the environment only (names configurable under ``auth``) and are
+left out of ``repr``. Environment overrides: ITWIN_ACCESS_API, ITWIN_ACCESS_TOKEN,
+ITWIN_CLIENT_ID, ITWIN_CLIENT_SECRET, ITWIN_TOKEN_URL, ITWIN_SCOPE.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reconciler.errors import ConfigError
+from reconciler.manifest.schema import validate_config
+from reconciler.manifest.yamlsource import Document, YamlProblem, json_path, read_document
+
+DEFAULT_API = "https://api.bentley.com"
+DEFAULT_TOKEN_URL = "https://ims.bentley.com/connect/token"
+DEFAULT_SCOPE = "itwin-platform"
+CONFIG_FILENAMES = ("itwin-access.yaml", "itwin-access.yml")
+
+# Keys that name where a secret comes from, not the secret: allowed.
+_ALLOWED_SECRETISH = {"tokenVariable", "clientSecretVariable", "tokenUrl"}
+_SECRETISH = re.compile(r"token|secret|password|passwd|apikey|api_key|credential", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Guards:
+    member_removal_percent: float = 25.0
+    member_removal_min_members: int = 8
+    max_member_removals: int = 50
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    token_variable: str = "ITWIN_ACCESS_TOKEN"
+    client_id_variable: str = "ITWIN_CLIENT_ID"
+    client_secret_variable: str = "ITWIN_CLIENT_SECRET"
+    token_url: str | None = None  # None: IMS for the real API, {base}/connect/token otherwise
+    scope: str = DEFAULT_SCOPE
+
+
+@dataclass(frozen=True)
+class EmulatorSettings:
+    db: Path = Path(".itwin-access/emulator.db")
+    seed: Path | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    api: str = DEFAULT_API  # "emulator" or a base URL without trailing slash
+    backend: str = "itwins"
+    identity: str | None = None  # lower-cased email
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    guards: Guards = field(default_factory=Guards)
+    concurrency: int = 8
+    rate_limit: int = 4500  # requests per minute
+    emulator: EmulatorSettings = field(default_factory=EmulatorSettings)
+    path: Path | None = None  # the config file read, if any
+    # From the environment only; never shown.
+    token: str | None = field(default=None, repr=False)
+    client_id: str | None = field(default=None, repr=False)
+    client_secret: str | None = field(default=None, repr=False)
+
+    @property
+    def embedded(self) -> bool:
+        """True when the CLI should start the bundled emulator (``api: emulator``)."""
+        return self.api == "emulator"
+
+    @property
+    def scope(self) -> str:
+        return self.auth.scope
+
+    def token_url_for(self, base_url: str) -> str:
+        """Configured token URL, else IMS for the real API, else ``{base}/connect/token``."""
+        if self.auth.token_url:
+            return self.auth.token_url
+        if base_url.rstrip("/") == DEFAULT_API:
+            return DEFAULT_TOKEN_URL
+        return base_url.rstrip("/") + "/connect/token"
+
+
+def find_config(search_dir: Path | None) -> Path | None:
+    directory = search_dir if search_dir is not None else Path.cwd()
+    if directory.is_file():
+        directory = directory.parent
+    for name in CONFIG_FILENAMES:
+        candidate = directory / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_config(
+    path: Path | None, env: Mapping[str, str], search_dir: Path | None = None
+) -> Config:
+    """Read the config file (if any) and apply the environment; raises ConfigError."""
+    if path is not None and not path.is_file():
+        raise ConfigError(f"{path}: config file not found; check --config")
+    file = path if path is not None else find_config(search_dir)
+    data: dict[str, Any] = {}
+    if file is not None:
+        data = _read(file)
+    base = file.parent if file is not None else Path()
+
+    auth_data: dict[str, Any] = data.get("auth", {})
+    auth = AuthSettings(
+        token_variable=auth_data.get("tokenVariable", AuthSettings.token_variable),
+        client_id_variable=auth_data.get("clientIdVariable", AuthSettings.client_id_variable),
+        client_secret_variable=auth_data.get(
+            "clientSecretVariable", AuthSettings.client_secret_variable
+        ),
+        token_url=env.get("ITWIN_TOKEN_URL") or auth_data.get("tokenUrl"),
+        scope=env.get("ITWIN_SCOPE") or auth_data.get("scope", DEFAULT_SCOPE),
+    )
+    guards_data: dict[str, Any] = data.get("guards", {})
+    guards = Guards(
+        member_removal_percent=float(guards_data.get("memberRemovalPercent", 25)),
+        member_removal_min_members=int(guards_data.get("memberRemovalMinMembers", 8)),
+        max_member_removals=int(guards_data.get("maxMemberRemovals", 50)),
+    )
+    emulator_data: dict[str, Any] = data.get("emulator", {})
+    seed = emulator_data.get("seed")
+    emulator = EmulatorSettings(
+        db=base / emulator_data.get("db", ".itwin-access/emulator.db"),
+        seed=base / seed if seed else None,
+    )
+    api = env.get("ITWIN_ACCESS_API") or data.get("api", DEFAULT_API)
+    if api != "emulator" and not re.match(r"^https?://\S+$", api):
+        raise ConfigError(
+            f"ITWIN_ACCESS_API={api!r} is neither `emulator` nor an http(s):// base URL"
+        )
+    identity = data.get("identity")
+    return Config(
+        api=api.rstrip("/"),
+        backend=data.get("backend", "itwins"),
+        identity=identity.lower() if isinstance(identity, str) else None,
+        auth=auth,
+        guards=guards,
+        concurrency=int(data.get("concurrency", 8)),
+        rate_limit=int(data.get("rateLimit", 4500)),
+        emulator=emulator,
+        path=file,
+        token=env.get(auth.token_variable) or None,
+        client_id=env.get(auth.client_id_variable) or None,
+        client_secret=env.get(auth.client_secret_variable) or None,
+    )
+
+
+def _read(file: Path) -> dict[str, Any]:
+    try:
+        doc = read_document(file)
+    except YamlProblem as exc:
+        where = f"{file}:{exc.line}:{exc.column}:"
+        raise ConfigError(
+            f"{where}{' ' + exc.path + ':' if exc.path else ''} {exc.message}"
+        ) from exc
+    _refuse_secrets(doc, doc.data, ())
+    problems = sorted(validate_config(doc))
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ConfigError(f"{problems[0]}{more}")
+    data: dict[str, Any] = doc.data
+    return data
+
+
+def _refuse_secrets(doc: Document, node: object, path: tuple[str | int, ...]) -> None:
+    """A secret-looking key anywhere, or a token-looking value, is refused before anything else."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            here = (*path, key)
+            if key not in _ALLOWED_SECRETISH and _SECRETISH.search(key):
+                line, column = doc.locate(here, key=True)
+                raise ConfigError(
+                    f"{doc.file}:{line}:{column}: {json_path(here)}: the config file must not "
+                    "hold secrets; set ITWIN_ACCESS_TOKEN, or ITWIN_CLIENT_ID and "
+                    "ITWIN_CLIENT_SECRET, in the environment (name other variables under "
+                    "`auth: {tokenVariable, clientIdVariable, clientSecretVariable}`)"
+                )
+            _refuse_secrets(doc, value, here)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            _refuse_secrets(doc, value, (*path, index))
+    elif isinstance(node, str) and node.startswith("eyJ") and node.count(".") == 2:
+        line, column = doc.locate(path)
+        raise ConfigError(
+            f"{doc.file}:{line}:{column}: {json_path(path)}: this looks like a token; the config "
+            "file must not hold secrets: set ITWIN_ACCESS_TOKEN in the environment instead"
+        )

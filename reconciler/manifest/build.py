@@ -1,0 +1,394 @@
+"""Semantic checks and expansion of schema-valid documents into ``model.State``.
+
+One pass does both, because every check needs the same bookkeeping as the expansion (role sets
+resolved, keys seen with their first location). Problems are collected, never raised.
+
+Cross-references (a member's roles, a group member's group) are checked only where the section
+they point into is managed authoritatively: then the manifest says exactly what will exist. In an
+additive or unmanaged section the name may exist live, which only ``plan`` can know.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.errors import Problem, Severity
+from reconciler.manifest.permissions import KNOWN_PERMISSIONS
+from reconciler.manifest.yamlsource import Document, suggest
+from reconciler.model import (
+    PROJECT_ATTRIBUTES,
+    SECTIONS,
+    Group,
+    GroupMember,
+    Manage,
+    Owner,
+    Project,
+    ProjectState,
+    Role,
+    Source,
+    UserMember,
+)
+
+BACKENDS = ("itwins", "projects")
+
+# Deliberately simple: catches typos (missing @ or domain, spaces), not every RFC 5322 corner.
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+
+# What the legacy Projects API cannot express (design.md §2).
+_PROJECTS_BACKEND_SECTIONS = ("groups", "owners")
+_PROJECTS_BACKEND_ATTRIBUTES = {
+    "type": None,
+    "parent": None,
+    "class": "Endeavor",
+    "subClass": "Project",
+}
+
+
+@dataclass
+class _RoleSet:
+    name: str
+    source: Source
+    roles: list[Role]
+
+
+def _src(doc: Document, container: object, part: str | int, path: str) -> Source:
+    line, column = doc.child(container, part)
+    return Source(doc.file, line, column, path)
+
+
+class Builder:
+    """Collects problems and model objects over all documents of one load."""
+
+    def __init__(self, backend: str) -> None:
+        self.backend = backend
+        self.problems: list[Problem] = []
+        self.role_sets: dict[str, _RoleSet] = {}
+        self.projects: dict[str, Project] = {}
+        self._project_sources: dict[str, Source] = {}
+
+    # ------------------------------------------------------------------ reporting
+    def error(self, where: Source, message: str, severity: Severity = Severity.ERROR) -> None:
+        self.problems.append(
+            Problem(where.file, where.line, where.column, where.path, message, severity)
+        )
+
+    def warn(self, where: Source, message: str) -> None:
+        self.error(where, message, Severity.WARNING)
+
+    # ------------------------------------------------------------------ role sets
+    def add_role_sets(self, doc: Document, role_sets: dict[str, Any], skip: set[str]) -> None:
+        for name, items in role_sets.items():
+            path = f"roleSets.{name}"
+            if path in skip:
+                continue
+            line, column = doc.key(role_sets, name)
+            source = Source(doc.file, line, column, path)
+            if name in self.role_sets:
+                self.error(
+                    source,
+                    f"duplicate role set '{name}' (also defined at {self.role_sets[name].source})",
+                )
+                continue
+            roles: list[Role] = []
+            seen: dict[str, Source] = {}
+            for index in range(len(items)):
+                role = self.role(doc, items, index, f"{path}[{index}]")
+                if role.display_name in seen:
+                    self.error(
+                        role.source or source,
+                        f"duplicate role '{role.display_name}' in role set '{name}' "
+                        f"(also at {seen[role.display_name]})",
+                    )
+                    continue
+                seen[role.display_name] = role.source or source
+                roles.append(role)
+            self.role_sets[name] = _RoleSet(name, source, roles)
+
+    def role(self, doc: Document, items: list[Any], index: int, path: str) -> Role:
+        item: dict[str, Any] = items[index]
+        source = _src(doc, items, index, path)
+        permissions = item.get("permissions", [])
+        for k, permission in enumerate(permissions):
+            if permission not in KNOWN_PERMISSIONS:
+                where = _src(doc, permissions, k, f"{path}.permissions[{k}]")
+                self.warn(
+                    where,
+                    f"unknown permission '{permission}'{suggest(permission, KNOWN_PERMISSIONS)} "
+                    "(not in the shipped list; plan checks the live list)",
+                )
+        return Role(
+            display_name=item["displayName"],
+            description=item.get("description"),
+            permissions=frozenset(permissions),
+            source=source,
+        )
+
+    # ------------------------------------------------------------------ projects
+    def add_project(self, doc: Document, projects: list[Any], index: int) -> None:
+        data: dict[str, Any] = projects[index]
+        path = f"projects[{index}]"
+        source = _src(doc, projects, index, path)
+        number: str = data["number"]
+        if number in self._project_sources:
+            where = _src(doc, data, "number", f"{path}.number")
+            self.error(
+                where,
+                f"duplicate project number '{number}' (also declared at "
+                f"{self._project_sources[number]})",
+            )
+            return
+        self._project_sources[number] = source
+        self.check_backend(doc, data, path)
+
+        manage_spec: dict[str, str] = data.get("manage", {})
+        manage: dict[str, Manage] = {}
+        for section in SECTIONS:
+            if section in data or section in manage_spec:
+                manage[section] = Manage(manage_spec.get(section, Manage.AUTHORITATIVE.value))
+
+        roles = self.project_roles(doc, data, path, number)
+        groups = self.project_groups(doc, data, path)
+        authoritative_roles = manage.get("roles") is Manage.AUTHORITATIVE
+        authoritative_groups = manage.get("groups") is Manage.AUTHORITATIVE
+        role_names = {r.display_name for r in roles} if authoritative_roles else None
+        group_names = {g.name for g in groups} if authoritative_groups else None
+        members, group_members = self.project_members(doc, data, path, role_names, group_names)
+        owners = self.project_owners(doc, data, path)
+
+        attributes = {name: data[name] for name in PROJECT_ATTRIBUTES if name in data}
+        state = ProjectState(data.get("state", ProjectState.PRESENT.value))
+        self.projects[number] = Project(
+            number=number,
+            attributes=attributes,
+            state=state,
+            manage=manage,
+            roles=tuple(roles),
+            groups=tuple(groups),
+            members=tuple(members),
+            group_members=tuple(group_members),
+            owners=tuple(owners),
+            source=source,
+        )
+
+    def check_backend(self, doc: Document, data: dict[str, Any], path: str) -> None:
+        if self.backend != "projects":
+            return
+        why = "backend 'projects' (the legacy Projects API)"
+        for section in _PROJECTS_BACKEND_SECTIONS:
+            if section in data:
+                line, column = doc.key(data, section)
+                self.error(
+                    Source(doc.file, line, column, f"{path}.{section}"),
+                    f"{why} has no {section}; remove `{section}` or use backend 'itwins'",
+                )
+            manage = data.get("manage", {})
+            if section in manage:
+                line, column = doc.key(manage, section)
+                self.error(
+                    Source(doc.file, line, column, f"{path}.manage.{section}"),
+                    f"{why} has no {section} to manage; remove it or use backend 'itwins'",
+                )
+        for name, allowed in _PROJECTS_BACKEND_ATTRIBUTES.items():
+            if name in data and data[name] != allowed:
+                line, column = doc.key(data, name)
+                what = f"only `{name}: {allowed}`" if allowed else f"no `{name}`"
+                self.error(
+                    Source(doc.file, line, column, f"{path}.{name}"),
+                    f"{why} supports {what}; remove it or use backend 'itwins'",
+                )
+        members = data.get("members", [])
+        for index, item in enumerate(members):
+            if "group" in item:
+                self.error(
+                    _src(doc, members, index, f"{path}.members[{index}]"),
+                    f"{why} has no groups, so a group cannot be a member; "
+                    "list its users or use backend 'itwins'",
+                )
+
+    def project_roles(
+        self, doc: Document, data: dict[str, Any], path: str, number: str
+    ) -> list[Role]:
+        items: list[dict[str, Any]] = data.get("roles", [])
+        roles: list[Role] = []
+        seen: dict[str, Source] = {}
+        for index, item in enumerate(items):
+            item_path = f"{path}.roles[{index}]"
+            if "use" in item:
+                name: str = item["use"]
+                where = _src(doc, item, "use", f"{item_path}.use")
+                role_set = self.role_sets.get(name)
+                if role_set is None:
+                    known = sorted(self.role_sets)
+                    hint = suggest(name, known) or (
+                        f" (defined: {', '.join(known)})" if known else " (no `roleSets` defined)"
+                    )
+                    self.error(where, f"unknown role set '{name}'{hint}")
+                    continue
+                expanded = [(role, where) for role in role_set.roles]
+            else:
+                role = self.role(doc, items, index, item_path)
+                expanded = [(role, role.source or _src(doc, items, index, item_path))]
+            for role, where in expanded:
+                if role.display_name in seen:
+                    self.error(
+                        where,
+                        f"duplicate role '{role.display_name}' in project '{number}' "
+                        f"(also at {seen[role.display_name]})",
+                    )
+                    continue
+                seen[role.display_name] = where
+                roles.append(role)
+        return roles
+
+    def project_groups(self, doc: Document, data: dict[str, Any], path: str) -> list[Group]:
+        items: list[dict[str, Any]] = data.get("groups", [])
+        groups: list[Group] = []
+        seen: dict[str, Source] = {}
+        for index, item in enumerate(items):
+            item_path = f"{path}.groups[{index}]"
+            source = _src(doc, items, index, item_path)
+            name: str = item["name"]
+            if name in seen:
+                self.error(source, f"duplicate group '{name}' (also at {seen[name]})")
+                continue
+            seen[name] = source
+            emails = self.emails(
+                doc, item.get("members", []), f"{item_path}.members", "group member"
+            )
+            groups.append(
+                Group(
+                    name=name,
+                    description=item.get("description"),
+                    members=frozenset(emails),
+                    ims_groups=frozenset(item.get("imsGroups", [])),
+                    source=source,
+                )
+            )
+        return groups
+
+    def project_members(
+        self,
+        doc: Document,
+        data: dict[str, Any],
+        path: str,
+        role_names: set[str] | None,
+        group_names: set[str] | None,
+    ) -> tuple[list[UserMember], list[GroupMember]]:
+        items: list[dict[str, Any]] = data.get("members", [])
+        users: list[UserMember] = []
+        groups: list[GroupMember] = []
+        seen_users: dict[str, Source] = {}
+        seen_groups: dict[str, Source] = {}
+        for index, item in enumerate(items):
+            item_path = f"{path}.members[{index}]"
+            source = _src(doc, items, index, item_path)
+            roles: list[str] = item["roles"]
+            if role_names is not None and not role_names.issuperset(roles):
+                self.check_roles(doc, roles, f"{item_path}.roles", role_names)
+            if "group" in item:
+                name: str = item["group"]
+                if name in seen_groups:
+                    self.error(
+                        source, f"duplicate member group '{name}' (also at {seen_groups[name]})"
+                    )
+                    continue
+                seen_groups[name] = source
+                if group_names is not None and name not in group_names:
+                    hint = suggest(name, group_names) or (
+                        f" (groups: {', '.join(sorted(group_names))})"
+                        if group_names
+                        else " (the project declares no groups)"
+                    )
+                    where = _src(doc, item, "group", f"{item_path}.group")
+                    self.error(where, f"group '{name}' is not a group of this project{hint}")
+                groups.append(GroupMember(group=name, roles=frozenset(roles), source=source))
+                continue
+            email = self.email(doc, item, "email", f"{item_path}.email", "member")
+            if email is None:
+                continue
+            if email in seen_users:
+                self.error(source, f"duplicate member '{email}' (also at {seen_users[email]})")
+                continue
+            seen_users[email] = source
+            users.append(UserMember(email=email, roles=frozenset(roles), source=source))
+        return users, groups
+
+    def check_roles(self, doc: Document, roles: list[str], path: str, role_names: set[str]) -> None:
+        for k, name in enumerate(roles):
+            if name not in role_names:
+                hint = suggest(name, role_names) or (
+                    f" (roles: {', '.join(sorted(role_names))})"
+                    if role_names
+                    else " (the project declares no roles)"
+                )
+                where = _src(doc, roles, k, f"{path}[{k}]")
+                self.error(where, f"role '{name}' is not a role of this project{hint}")
+
+    def project_owners(self, doc: Document, data: dict[str, Any], path: str) -> list[Owner]:
+        items: list[str] = data.get("owners", [])
+        owners: list[Owner] = []
+        seen: dict[str, Source] = {}
+        for index in range(len(items)):
+            item_path = f"{path}.owners[{index}]"
+            email = self.email(doc, items, index, item_path, "owner")
+            if email is None:
+                continue
+            source = _src(doc, items, index, item_path)
+            if email in seen:
+                self.error(source, f"duplicate owner '{email}' (also at {seen[email]})")
+                continue
+            seen[email] = source
+            owners.append(Owner(email=email, source=source))
+        return owners
+
+    def emails(self, doc: Document, items: list[str], path: str, what: str) -> list[str]:
+        out: list[str] = []
+        seen: dict[str, Source] = {}
+        for index in range(len(items)):
+            item_path = f"{path}[{index}]"
+            email = self.email(doc, items, index, item_path, what)
+            if email is None:
+                continue
+            if email in seen:
+                where = _src(doc, items, index, item_path)
+                self.error(where, f"duplicate {what} '{email}' (also at {seen[email]})")
+                continue
+            seen[email] = _src(doc, items, index, item_path)
+            out.append(email)
+        return out
+
+    def email(
+        self, doc: Document, container: Any, part: str | int, path: str, what: str
+    ) -> str | None:
+        value: str = container[part]
+        if not _EMAIL.match(value):
+            self.error(
+                _src(doc, container, part, path),
+                f"malformed {what} email '{value}' (expected name@domain.tld)",
+            )
+            return None
+        return value.lower()
+
+
+def check_permissions(projects: Sequence[Project], known: frozenset[str]) -> list[Problem]:
+    """Plan time: every role permission outside the live list ``known`` is an ERROR."""
+    problems: set[Problem] = set()
+    for project in projects:
+        for role in project.roles:
+            for permission in sorted(role.permissions - known):
+                source = role.source or project.source or Source("<unknown>", 0, 0)
+                path = f"{source.path}.permissions" if source.path else "permissions"
+                problems.add(
+                    Problem(
+                        source.file,
+                        source.line,
+                        source.column,
+                        path,
+                        f"permission '{permission}' of role '{role.display_name}' is not known "
+                        f"to the service{suggest(permission, known)}",
+                    )
+                )
+    return sorted(problems)
