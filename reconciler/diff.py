@@ -106,11 +106,13 @@ def _roles(want: Project, live: Project, remove: bool, _identity: str | None) ->
         if old is None:
             ops.append(_op(OpKind.CREATE_ROLE, live, role.key, None, _role(role), role.source))
             continue
-        wanted: dict[str, Any] = {"permissions": sorted(role.permissions)}
-        current: dict[str, Any] = {"permissions": sorted(old.permissions)}
+        wanted: dict[str, Any] = {}
+        current: dict[str, Any] = {}
         if role.description is not None:
             wanted["description"] = role.description
             current["description"] = old.description
+        wanted["permissions"] = sorted(role.permissions)
+        current["permissions"] = sorted(old.permissions)
         before, after = _changed(current, wanted)
         if after:
             ops.append(

@@ -97,6 +97,13 @@ class Plan:
     def operations_for(self, number: str) -> tuple[Operation, ...]:
         return tuple(op for op in self.operations if op.project == number)
 
+    def by_project(self) -> dict[str, tuple[Operation, ...]]:
+        """Operations grouped per project, in plan order (one pass, for large plans)."""
+        groups: dict[str, list[Operation]] = {}
+        for op in self.operations:
+            groups.setdefault(op.project, []).append(op)
+        return {number: tuple(ops) for number, ops in groups.items()}
+
     def problems_for(self, operation_id: str) -> tuple[PlanProblem, ...]:
         return tuple(p for p in self.problems if operation_id in p.operations)
 
@@ -197,6 +204,7 @@ def batch_adds(operations: Iterable[Operation]) -> tuple[list[Operation], list[P
                     op.project,
                     op.source,
                     (op.id,),
+                    f"error: {roles} roles exceed {MAX_ROLE_ASSIGNMENTS} per request",
                 )
             )
         if current != (op.project, op.kind):

@@ -59,6 +59,7 @@ class PlanProblem:
     project: str | None = None
     source: str | None = None  # "file:line:col" of the declaration concerned
     operations: tuple[str, ...] = field(default=())  # ids of the operations concerned
+    brief: str | None = None  # a short form shown beside each operation concerned
 
     def __str__(self) -> str:
         where = f"{self.source}: " if self.source else ""
@@ -72,6 +73,7 @@ class PlanProblem:
             "project": self.project,
             "source": self.source,
             "operations": list(self.operations),
+            "brief": self.brief,
         }
 
     @classmethod
@@ -83,6 +85,7 @@ class PlanProblem:
             project=data.get("project"),
             source=data.get("source"),
             operations=tuple(str(x) for x in data.get("operations", ())),
+            brief=data.get("brief"),
         )
 
 
@@ -160,11 +163,12 @@ def check_rights(operations: Sequence[Operation], context: LiveContext) -> list[
             PlanProblem(
                 "permission-denied",
                 f"project {number}: {len(ids)} operation(s) need {what}, which "
-                f"{context.identity or 'the applying identity'} lacks: " + ", ".join(ids),
+                f"{context.identity or 'the applying identity'} lacks: " + _some(ids),
                 ERROR,
                 number,
                 None,
                 tuple(ids),
+                f"denied: needs {what}",
             )
         )
     return problems
@@ -188,6 +192,7 @@ def _check_create(op: Operation, context: LiveContext) -> list[PlanProblem]:
                 op.project,
                 op.source,
                 (op.id,),
+                "denied: needs itwins_create on the parent",
             )
         ]
     return [
@@ -199,6 +204,7 @@ def _check_create(op: Operation, context: LiveContext) -> list[PlanProblem]:
             op.project,
             op.source,
             (op.id,),
+            "unverified: needs itwins_create or organization administration",
         )
     ]
 
@@ -237,3 +243,9 @@ def check_manifest_facts(desired: State, context: LiveContext) -> list[PlanProbl
                         )
                     )
     return problems
+
+
+def _some(ids: Sequence[str], shown: int = 5) -> str:
+    """The first few ids: the full list is in the problem's ``operations``."""
+    more = f" and {len(ids) - shown} more" if len(ids) > shown else ""
+    return ", ".join(ids[:shown]) + more

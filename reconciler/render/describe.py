@@ -1,0 +1,127 @@
+"""Words for operations, shared by the text and Markdown renderers.
+
+``describe(op)`` gives a symbol (``+`` add, ``~`` change, ``-`` remove), a headline in manifest
+terms and field-level detail lines (``field: before -> after``; for sets ``+added -removed``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.plan import Operation, OpKind, action
+
+SYMBOL = {"add": "+", "change": "~", "remove": "-"}
+NOT_IN_MANIFESTS = "not in manifests"
+
+_VERB: Mapping[OpKind, tuple[str, str]] = {
+    OpKind.CREATE_PROJECT: ("create", "project"),
+    OpKind.UPDATE_PROJECT: ("update", "project"),
+    OpKind.DELETE_PROJECT: ("delete", "project"),
+    OpKind.CREATE_ROLE: ("create", "role"),
+    OpKind.UPDATE_ROLE: ("update", "role"),
+    OpKind.DELETE_ROLE: ("delete", "role"),
+    OpKind.CREATE_GROUP: ("create", "group"),
+    OpKind.UPDATE_GROUP: ("update", "group"),
+    OpKind.DELETE_GROUP: ("delete", "group"),
+    OpKind.ADD_OWNER: ("add", "owner"),
+    OpKind.REMOVE_OWNER: ("remove", "owner"),
+    OpKind.ADD_MEMBER: ("add", "member"),
+    OpKind.UPDATE_MEMBER: ("update", "member"),
+    OpKind.REINVITE_MEMBER: ("re-invite", "invited member"),
+    OpKind.REMOVE_MEMBER: ("remove", "member"),
+    OpKind.CANCEL_INVITATION: ("cancel", "invitation of"),
+    OpKind.ADD_GROUP_MEMBER: ("add", "group member"),
+    OpKind.UPDATE_GROUP_MEMBER: ("update", "group member"),
+    OpKind.REMOVE_GROUP_MEMBER: ("remove", "group member"),
+}
+_SETS = ("permissions", "members", "imsGroups", "roles")
+# Names (role, group) are quoted; emails are not.
+_QUOTED = frozenset(
+    {
+        OpKind.CREATE_ROLE,
+        OpKind.UPDATE_ROLE,
+        OpKind.DELETE_ROLE,
+        OpKind.CREATE_GROUP,
+        OpKind.UPDATE_GROUP,
+        OpKind.DELETE_GROUP,
+        OpKind.ADD_GROUP_MEMBER,
+        OpKind.UPDATE_GROUP_MEMBER,
+        OpKind.REMOVE_GROUP_MEMBER,
+    }
+)
+
+
+@dataclass(frozen=True)
+class Described:
+    symbol: str
+    headline: str
+    details: tuple[str, ...]
+    where: str  # "file:line:col", or "not in manifests" for an undeclared removal
+
+
+def describe(op: Operation) -> Described:
+    verb, noun = _VERB[op.kind]
+    before: Mapping[str, Any] = op.before or {}
+    after: Mapping[str, Any] = op.after or {}
+    name = _name(op, before)
+    headline = f"{verb} {noun} {name}".rstrip()
+    details: list[str] = []
+    kind = op.kind
+    if kind in (OpKind.ADD_MEMBER, OpKind.ADD_GROUP_MEMBER):
+        headline += f" with roles {_list(after.get('roles'))}"
+    elif kind in (OpKind.REMOVE_MEMBER, OpKind.CANCEL_INVITATION, OpKind.REMOVE_GROUP_MEMBER):
+        headline += f" (roles {_list(before.get('roles'))})"
+        if kind is OpKind.REMOVE_MEMBER and before.get("email") is None:
+            headline += " [user deleted from the directory]"
+    elif kind in (OpKind.CREATE_PROJECT, OpKind.CREATE_ROLE, OpKind.CREATE_GROUP):
+        for field, value in after.items():
+            if field in ("number", "displayName", "name") and kind is not OpKind.CREATE_PROJECT:
+                continue
+            if field == "number" or value is None:
+                continue
+            details.append(f"{field}: {_value(field, value)}")
+    elif kind in (OpKind.DELETE_ROLE, OpKind.DELETE_GROUP):
+        for field in ("permissions", "members"):
+            if before.get(field):
+                details.append(f"{field}: {_list(before[field])}")
+    elif kind is not OpKind.ADD_OWNER and kind is not OpKind.REMOVE_OWNER:
+        # updates and re-invitations: field-level before -> after
+        for field, new in after.items():
+            if field in ("email", "group") or before.get(field) == new:
+                continue
+            details.append(f"{field}: {_delta(field, before.get(field), new)}")
+    if kind is OpKind.REINVITE_MEMBER:
+        details.append("pending invitation: cancelled and sent again with the new roles")
+    where = op.source or (NOT_IN_MANIFESTS if action(kind) == "remove" else "")
+    return Described(SYMBOL[action(kind)], headline, tuple(details), where)
+
+
+def _name(op: Operation, before: Mapping[str, Any]) -> str:
+    if op.kind in (OpKind.CREATE_PROJECT, OpKind.UPDATE_PROJECT, OpKind.DELETE_PROJECT):
+        display = (op.after or {}).get("displayName") or before.get("displayName")
+        return f"{op.project} ({display!r})" if display else op.project
+    if op.kind in _QUOTED:
+        return repr(op.key)
+    return op.key
+
+
+def _value(field: str, value: Any) -> str:
+    if field in _SETS or isinstance(value, list):
+        return _list(value)
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _list(values: Any) -> str:
+    items = list(values or ())
+    return "[" + ", ".join(str(v) for v in items) + "]"
+
+
+def _delta(field: str, old: Any, new: Any) -> str:
+    if field in _SETS and isinstance(new, list):
+        old_set, new_set = set(old or ()), set(new)
+        changes = [f"+{v}" for v in sorted(new_set - old_set)]
+        changes += [f"-{v}" for v in sorted(old_set - new_set)]
+        return f"{_list(old)} -> {_list(new)} ({' '.join(changes)})"
+    return f"{_value(field, old)} -> {_value(field, new)}"

@@ -1,0 +1,47 @@
+"""JSON plan: exactly ``Plan.to_dict()``, the same document as the saved plan file (``--out``).
+
+Versioned by ``format_version`` (currently 1; ``Plan.from_dict`` refuses any other). Keys are
+sorted and the text ends with a newline. Nothing secret is in it: the core never sees a token.
+
+Document (format_version 1)::
+
+    {
+      "format_version": 1,
+      "identity": "app@example.com" | null,     # the applying identity the plan was made for
+      "allow": ["role-deletions", ...],         # guards lifted when the plan was made
+      "summary": {"add": N, "change": N, "remove": N},
+      "blocked": true | false,                  # some guard violation is not lifted
+      "fingerprints": {"<project number>": "<sha256 of its live state>", ...},
+      "operations": [                           # in apply order (design.md §5)
+        {"id": "<number>/<kind>/<key>", "kind": "add_member", "project": "<number>",
+         "key": "<object key>", "before": {...} | null, "after": {...} | null,
+         "source": "file:line:col" | null, "project_id": "<live id>" | null,
+         "batch": 0 | null}, ...
+      ],
+      "guards": [{"guard", "message", "project", "numbers", "allowed", "liftable"}, ...],
+      "problems": [{"code", "message", "severity", "project", "source", "operations",
+                    "brief"}, ...]
+    }
+
+The ``before``/``after`` payload of each kind is tabled in ``reconciler.operation``.
+"""
+
+from __future__ import annotations
+
+import json
+
+from reconciler.errors import PlanError
+from reconciler.plan import Plan
+
+
+def render_json(plan: Plan) -> str:
+    return json.dumps(plan.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def load_json(text: str) -> Plan:
+    """Read a saved plan; PlanError when it is not JSON or not a plan of this format_version."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PlanError(f"saved plan is not valid JSON: {exc.msg} at line {exc.lineno}") from exc
+    return Plan.from_dict(data)

@@ -1,0 +1,180 @@
+"""Markdown plan for a pull-request comment.
+
+Layout: a title and the one-line summary; guards that block (a caution block) and problems;
+a summary table (one row per project with changes); then one collapsible ``<details>`` section
+per project holding a ``diff`` code block (GitHub colours ``+``/``-`` lines). The whole comment is
+at most ``max_chars`` (default 60,000; GitHub refuses comments past 65,536): when cut, it says
+how much is shown and points at the full JSON or saved plan.
+"""
+
+from __future__ import annotations
+
+import html
+from collections import defaultdict
+
+from reconciler.plan import Operation, Plan, PlanProblem
+from reconciler.render.describe import describe
+from reconciler.render.text import NO_CHANGES, NO_DRIFT
+
+MAX_CHARS = 60_000
+MAX_ROWS = 100  # summary-table rows and listed guards/problems before "... and N more"
+DEFAULT_HINT = (
+    "The full plan is in the JSON output (`itwin-access plan --format json`) "
+    "or the saved plan file (`itwin-access plan --out FILE`)."
+)
+
+
+def render_markdown(
+    plan: Plan,
+    *,
+    drift: bool = False,
+    title: str | None = None,
+    max_chars: int = MAX_CHARS,
+    full_plan_hint: str = DEFAULT_HINT,
+) -> str:
+    counts = plan.summary()
+    heading = title or ("itwin-access drift" if drift else "itwin-access plan")
+    head = [f"### {_inline(heading)}", ""]
+    if plan.is_empty:
+        head.append(f"**{NO_DRIFT if drift else NO_CHANGES}**")
+    else:
+        verb = "Drift" if drift else "Plan"
+        head.append(
+            f"**{verb}: {counts['add']} to add, {counts['change']} to change, "
+            f"{counts['remove']} to remove** in {len(plan.projects())} project(s)."
+        )
+    blocks: list[str] = ["\n".join(head) + "\n"]
+    by_project = plan.by_project()
+    if by_project:
+        # The summary table comes first; capped so guards and problems always fit after it.
+        blocked_projects = {v.project for v in plan.blocked}
+        rows = ["| Project | Add | Change | Remove | |", "|---|--:|--:|--:|---|"]
+        for number, ops in list(by_project.items())[:MAX_ROWS]:
+            c = _counts(ops)
+            note = "blocked" if number in blocked_projects else ""
+            rows.append(
+                f"| `{_code(number)}` | {c['add']} | {c['change']} | {c['remove']} | {note} |"
+            )
+        if len(by_project) > MAX_ROWS:
+            rows.append(f"| ... and {len(by_project) - MAX_ROWS} more project(s) | | | | |")
+        blocks.append("\n".join(rows) + "\n")
+    if plan.blocked:
+        lines = ["> [!CAUTION]", "> **Blocked by guards**: nothing will be applied."]
+        lines += _capped(
+            [f"> - `{v.guard}`: {_inline(v.message)}; {v.how()}" for v in plan.blocked], "> - "
+        )
+        blocks.append("\n".join(lines) + "\n")
+    lifted = [v for v in plan.guards if v.allowed]
+    if lifted:
+        lines = ["Guards lifted by `--allow`:"]
+        lines += _capped([f"- `{v.guard}`: {_inline(v.message)}" for v in lifted], "- ")
+        blocks.append("\n".join(lines) + "\n")
+    if plan.problems:
+        lines = ["**Problems**", ""]
+        lines += _capped([f"- {_problem(p)}" for p in plan.problems], "- ")
+        blocks.append("\n".join(lines) + "\n")
+    return _assemble(blocks, _sections(plan), max_chars, full_plan_hint, len(plan.projects()))
+
+
+def _sections(plan: Plan) -> list[tuple[str, list[str], str]]:
+    """(opening, code lines, closing) per project."""
+    flagged: dict[str, list[PlanProblem]] = defaultdict(list)
+    for problem in plan.problems:
+        for op_id in problem.operations:
+            flagged[op_id].append(problem)
+    sections = []
+    for number, ops in plan.by_project().items():
+        c = _counts(ops)
+        summary = html.escape(f"{number}: +{c['add']} ~{c['change']} -{c['remove']}")
+        opening = f"<details><summary><code>{summary}</code></summary>\n\n```diff"
+        lines: list[str] = []
+        for op in ops:
+            d = describe(op)
+            where = f"  # {d.where}" if d.where else ""
+            lines.append(_fence(f"{d.symbol} {d.headline}{where}"))
+            lines += [_fence(f"    {detail}") for detail in d.details]
+            lines += [_fence(f"    ! {p.brief or p.code}") for p in flagged.get(op.id, ())]
+        sections.append((opening, lines, "```\n\n</details>\n"))
+    return sections
+
+
+def _assemble(
+    blocks: list[str],
+    sections: list[tuple[str, list[str], str]],
+    max_chars: int,
+    hint: str,
+    total: int,
+) -> str:
+    """Join blocks then sections, cutting line by line when ``max_chars`` would be passed."""
+    reserve = 400 + len(hint)  # room for the truncation notice
+    budget = max_chars - reserve
+    out: list[str] = []
+    size = 0
+    shown = 0
+
+    def fits(text: str) -> bool:
+        return size + len(text) + 1 <= budget
+
+    for block in blocks:
+        if not fits(block):
+            return _cut(out, shown, total, hint, "the summary")
+        out.append(block)
+        size += len(block) + 1
+    for opening, lines, closing in sections:
+        whole = "\n".join([opening, *lines, closing])
+        if fits(whole):
+            out.append(whole)
+            size += len(whole) + 1
+            shown += 1
+            continue
+        # Show what fits of this project, closed properly, then stop.
+        part = [opening]
+        used = len(opening) + len(closing) + 2
+        for line in lines:
+            if size + used + len(line) + 1 > budget:
+                break
+            part.append(line)
+            used += len(line) + 1
+        if len(part) > 1:
+            part.append("... (cut)")
+            out.append("\n".join([*part, closing]))
+        return _cut(out, shown, total, hint, "")
+    return "\n".join(out)
+
+
+def _cut(out: list[str], shown: int, total: int, hint: str, what: str) -> str:
+    cut_what = f"{what} was cut; " if what else ""
+    notice = (
+        f"> [!NOTE]\n> **Truncated**: {cut_what}{shown} of {total} project(s) shown in full, "
+        f"to keep this comment under the size limit. {hint}"
+    )
+    return "\n".join([*out, notice, ""])
+
+
+def _capped(lines: list[str], prefix: str) -> list[str]:
+    if len(lines) <= MAX_ROWS:
+        return lines
+    return [*lines[:MAX_ROWS], f"{prefix}... and {len(lines) - MAX_ROWS} more (see the full plan)"]
+
+
+def _counts(ops: tuple[Operation, ...]) -> dict[str, int]:
+    return Plan(operations=ops).summary()
+
+
+def _problem(p: PlanProblem) -> str:
+    where = f" `{_code(p.source)}`" if p.source else ""
+    return f"**{p.severity}**{where}: {_inline(p.message)}"
+
+
+def _inline(text: str) -> str:
+    """Text safe inside a Markdown paragraph or table cell (no HTML, no table breaks)."""
+    return html.escape(text, quote=False).replace("|", "\\|").replace("\n", " ")
+
+
+def _code(text: str) -> str:
+    return text.replace("`", "'").replace("|", "\\|")
+
+
+def _fence(line: str) -> str:
+    # A name containing ``` would close the code block early.
+    return line.replace("```", "'''")

@@ -1,0 +1,152 @@
+"""render.text: Terraform-like lines, locations, guards, problems, closing summary, drift."""
+
+from __future__ import annotations
+
+from reconciler.model import (
+    SECTIONS,
+    Group,
+    LiveContext,
+    Manage,
+    Owner,
+    Project,
+    ProjectState,
+    Rights,
+    Role,
+    Source,
+    State,
+    UserMember,
+)
+from reconciler.plan import GuardSettings, Plan, build_plan
+from reconciler.render import render_text
+
+AUTH = dict.fromkeys(SECTIONS, Manage.AUTHORITATIVE)
+ME = "app@x.com"
+
+
+def sample(context: LiveContext | None = None, allow: tuple[str, ...] = ()) -> Plan:
+    desired = Project(
+        "BR-1",
+        attributes={"displayName": "Bridge"},
+        manage=AUTH,
+        roles=(
+            Role("Viewer", "Read-only", frozenset({"imodels_read"}), source=Source("a.yaml", 4, 7)),
+            Role(
+                "Lead",
+                "new text",
+                frozenset({"imodels_read", "imodels_write"}),
+                source=Source("a.yaml", 9, 7),
+            ),
+        ),
+        groups=(Group("Team", "T", frozenset({"d@x.com"}), source=Source("a.yaml", 12, 7)),),
+        members=(UserMember("bob@x.com", frozenset({"Viewer"}), source=Source("a.yaml", 20, 9)),),
+        owners=(Owner(ME),),
+        source=Source("a.yaml", 1, 3),
+    )
+    live = Project(
+        "BR-1",
+        attributes={"displayName": "Old bridge"},
+        manage=AUTH,
+        id="itwin-1",
+        roles=(
+            Role("Lead", "old text", frozenset({"imodels_read", "imodels_delete"}), id="r1"),
+            Role("Stale", "s", frozenset(), id="r2"),
+        ),
+        members=(
+            UserMember("eve@x.com", frozenset({"Stale"}), id="m1"),
+            UserMember(None, frozenset({"Stale"}), id="ghost"),
+        ),
+        owners=(Owner(ME, id="o1"),),
+    )
+    context = context or LiveContext(ME, org_admin=True)
+    return build_plan(State((desired,)), State((live,)), context, GuardSettings(), allow)
+
+
+def test_key_lines_with_symbols_locations_and_field_deltas() -> None:
+    text = render_text(sample())
+    lines = text.splitlines()
+    assert "project BR-1 (id itwin-1)" in lines
+    assert "  ~ update project BR-1 ('Bridge')  # a.yaml:1:3" in lines
+    assert "      displayName: 'Old bridge' -> 'Bridge'" in lines
+    assert "  + create role 'Viewer'  # a.yaml:4:7" in lines
+    assert "      permissions: [imodels_read]" in lines
+    assert "  ~ update role 'Lead'  # a.yaml:9:7" in lines
+    assert "      description: 'old text' -> 'new text'" in lines
+    assert (
+        "      permissions: [imodels_delete, imodels_read] -> [imodels_read, imodels_write]"
+        " (+imodels_write -imodels_delete)"
+    ) in lines
+    assert "  + create group 'Team'  # a.yaml:12:7" in lines
+    assert "  + add member bob@x.com with roles [Viewer] (request 1)  # a.yaml:20:9" in lines
+    assert "  - remove member eve@x.com (roles [Stale])  # not in manifests" in lines
+    assert (
+        "  - remove member id:ghost (roles [Stale]) [user deleted from the directory]"
+        "  # not in manifests"
+    ) in lines
+    assert "  - delete role 'Stale'  # not in manifests" in lines
+    assert lines[-1] == "Plan: 3 to add, 2 to change, 3 to remove."
+    assert "\033[" not in text
+
+
+def test_blocked_guards_and_lifted_guards_are_listed() -> None:
+    text = render_text(sample())
+    assert "Blocked by guards (nothing will be applied):" in text
+    assert (
+        "  ! role-deletions: project BR-1 would delete 1 role(s): Stale; "
+        "allow with --allow role-deletions"
+    ) in text
+    lifted = render_text(sample(allow=("role-deletions",)))
+    assert "Blocked by guards" not in lifted
+    assert "Guards lifted by --allow:" in lifted
+    assert "  role-deletions: project BR-1 would delete 1 role(s): Stale (allowed)" in lifted
+
+
+def test_preflight_problems_are_listed_and_marked_beside_their_operations() -> None:
+    context = LiveContext(
+        ME,
+        rights={
+            "BR-1": Rights(permissions=frozenset({"administration_invite_member", "itwins_modify"}))
+        },
+        known_permissions=frozenset({"imodels_read"}),
+    )
+    text = render_text(sample(context))
+    assert "      ! denied: needs permission administration_manage_roles" in text
+    assert "Problems:" in text
+    assert (
+        "  error: a.yaml:9:7: project BR-1: role 'Lead' uses permission 'imodels_write', "
+        "which the live permission list lacks"
+    ) in text
+
+
+def test_empty_plan_and_drift_framing() -> None:
+    empty = Plan(fingerprints={"X": "0"})
+    assert render_text(empty) == "No changes. Live state matches the manifests.\n"
+    assert render_text(empty, drift=True) == "No drift. Live state matches the manifests.\n"
+    drift = render_text(sample(), drift=True, title="Drift report")
+    assert drift.startswith("Drift report\n\nLive state was changed outside the manifests.")
+    assert drift.splitlines()[-1] == "Drift: 3 to add, 2 to change, 3 to remove."
+
+
+def test_colour_only_when_asked() -> None:
+    coloured = render_text(sample(), color=True)
+    assert "\033[32m  + create role 'Viewer'\033[0m" in coloured
+    assert "\033[31m  - delete role 'Stale'\033[0m" in coloured
+
+
+def test_created_and_deleted_projects() -> None:
+    plan = build_plan(
+        State(
+            (
+                Project("NEW", {"displayName": "N", "status": "Active"}, manage={}),
+                Project("OLD", state=ProjectState.ABSENT),
+            )
+        ),
+        State((Project("OLD", {"displayName": "Old"}, id="i-old"),)),
+        LiveContext(ME, org_admin=True),
+        GuardSettings(),
+        ("project-deletions",),
+    )
+    lines = render_text(plan).splitlines()
+    assert "project NEW (new)" in lines
+    assert "  + create project NEW ('N')" in lines
+    assert "      status: 'Active'" in lines
+    assert "  - delete project OLD ('Old')  # not in manifests" in lines
