@@ -56,6 +56,11 @@ class ItwinsApi:
         body = self.client.json("GET", f"/itwins/{itwin_id}", accept=ACCEPT_V1, prefer=FULL)
         return _object(body, "iTwin")
 
+    def primary_account(self) -> JSON:
+        """The caller's primary Account iTwin (its organization's root)."""
+        body = self.client.json("GET", "/itwins/myprimaryaccount", accept=ACCEPT_V1)
+        return _object(body, "iTwin")
+
     def create(self, fields: Mapping[str, Any]) -> JSON:
         body = self.client.json(
             "POST", "/itwins/", accept=ACCEPT_V1, json=dict(fields), prefer=FULL

@@ -14,9 +14,14 @@ Finding projects by number (few list calls, never one per project when many are 
 
 Then, per project found (projects missing live cost nothing more), six reads — roles, user
 members, group members, owners, groups, invitations — all through one bounded pool shared by
-every project, then the caller's permissions only where it is not an owner (owners hold every
-permission, contract §4). Plus one ``GET /permissions`` per read. Parent ids are turned into
-parent numbers from the iTwins already listed, else one ``GET /itwins/{id}`` per unknown parent.
+every project; then, only where needed, the caller's permissions (skipped where it is an owner:
+owners hold every permission, contract §4) and the pending invitations of each group (people
+invited to a group count as its members, as invited users count as members). Once per target:
+the permission catalogue (1 request) and whether the caller is an organization administrator
+(2). Parent ids become parent numbers from the iTwins already listed, else one
+``GET /itwins/{id}`` per unknown parent.
+
+Requests are counted by ``ItwinsTarget.requests`` (retries and token requests included).
 """
 
 from __future__ import annotations
@@ -62,6 +67,7 @@ class ItwinsTarget:
         concurrency: int = DEFAULT_CONCURRENCY,
         lookup_threshold: int = 2,
         query_scope: str | None = None,
+        detect_org_admin: bool = True,
     ) -> None:
         self.client = client
         self.itwins = ItwinsApi(client)
@@ -70,6 +76,9 @@ class ItwinsTarget:
         self.lookup_threshold = lookup_threshold
         # "all": an organization administrator also finds projects it is no member of.
         self.query_scope = query_scope
+        self.detect_org_admin = detect_org_admin
+        self._org_admin: bool | None = None  # read once per target
+        self._known: frozenset[str] | None = None  # the permission catalogue, once per target
         self._identity = identity.strip().lower() if identity else None
         self._lock = threading.Lock()
         self._numbers: dict[str, str] = {}  # iTwin id -> number, of every iTwin seen
@@ -131,7 +140,10 @@ class ItwinsTarget:
         self, numbers: Sequence[str], progress: Progress | None = None
     ) -> tuple[State, LiveContext]:
         identity = self.identity()
-        known = frozenset(self.access.all_permissions())
+        if self._known is None:
+            self._known = frozenset(self.access.all_permissions())
+        known = self._known
+        org_admin = self.org_admin(known) if self.detect_org_admin else False
         found = self.find(numbers)
         itwins = [found[n] for n in sorted(found)]
         parents = self._parent_numbers(itwins)
@@ -203,11 +215,25 @@ class ItwinsTarget:
             )
         context = LiveContext(
             identity=identity,
-            org_admin=False,  # not observable through these APIs (see notes/tgt.md)
+            org_admin=org_admin,
             known_permissions=known,
             rights=rights,
         )
         return State(tuple(projects)), context
+
+    def org_admin(self, known: frozenset[str]) -> bool:
+        """Whether the caller administers its organization, read as "holds every permission on
+        its primary Account iTwin" (org admins control every iTwin of the organization without
+        a role, contract §2.2). [I] No endpoint states it directly. Two requests; any refusal
+        means no."""
+        if self._org_admin is None:
+            try:
+                account = self.itwins.primary_account()
+                held = set(self.access.my_permissions(str(account["id"])))
+            except (ApiError, KeyError):
+                held = set()
+            self._org_admin = bool(known) and known <= held
+        return self._org_admin
 
     def _section(self, itwin_id: str, section: str) -> list[JSON]:
         if section == "roles":

@@ -55,6 +55,7 @@ def test_read_maps_the_live_project_to_the_model(emulator, make_target, bridge) 
     assert project.owners == (Owner("alice@contoso.com"),)
 
     assert context.identity == "alice@contoso.com"
+    assert context.org_admin
     assert context.known_permissions == catalogue()
     assert context.rights["P-1"].owner
     assert context.rights["P-1"].permissions == catalogue()
@@ -64,10 +65,12 @@ def test_read_maps_the_live_project_to_the_model(emulator, make_target, bridge) 
 def test_one_project_costs_the_fewest_requests(emulator, make_target, bridge) -> None:
     target = make_target(emulator(bridge))
     target.read(["P-1"])
-    # permissions catalogue + find by number + six lists + the invitations of its one group;
-    # alice owns it, so no "my permissions"
-    assert target.requests == 9
-    assert target.client.stats.by_method == {"GET": 9}
+    # permissions catalogue + org admin (2) + find by number + six lists + the invitations of
+    # its one group; alice owns it, so no "my permissions"
+    assert target.requests == 11
+    assert target.client.stats.by_method == {"GET": 11}
+    target.read(["P-1"])  # the catalogue and org-admin facts are read once per target
+    assert target.requests == 11 + 8
 
 
 def test_a_missing_project_costs_no_per_project_reads(emulator, make_target, bridge) -> None:
@@ -75,7 +78,7 @@ def test_a_missing_project_costs_no_per_project_reads(emulator, make_target, bri
     state, context = target.read(["NOPE"])
     assert state.projects == ()
     assert context.rights == {}
-    assert target.requests == 2
+    assert target.requests == 4
 
 
 def test_many_numbers_are_found_with_one_list_call(emulator, make_target, itwin) -> None:
@@ -83,7 +86,7 @@ def test_many_numbers_are_found_with_one_list_call(emulator, make_target, itwin)
     target = make_target(http)
     state, _ = target.read([f"N-{i}" for i in range(5)] + ["ABSENT"])
     assert state.numbers() == tuple(f"N-{i}" for i in range(5))
-    assert target.requests == 1 + 1 + 6 * 5
+    assert target.requests == 3 + 1 + 6 * 5
 
 
 def test_number_lookup_and_listing_agree(emulator, make_target, bridge, itwin) -> None:
@@ -135,7 +138,8 @@ def test_non_owner_rights_come_from_its_permissions(emulator, make_target, bridg
     assert not rights.owner
     assert "administration_manage_roles" in rights.permissions
     assert "itwins_delete" not in rights.permissions
-    assert target.requests == 10  # + GET /{id}/permissions
+    assert not context.org_admin
+    assert target.requests == 12  # + GET /{id}/permissions
 
 
 def test_identity_from_config_marks_ownership(emulator, make_target, bridge) -> None:
@@ -153,7 +157,8 @@ def test_an_opaque_token_without_identity_reads_its_permissions(
     assert context.identity is None
     assert not context.rights["P-1"].owner  # cannot tell without an identity
     assert context.rights["P-1"].permissions == catalogue()  # alice is an org admin
-    assert target.requests == 10
+    assert context.org_admin
+    assert target.requests == 12
 
 
 def test_client_credentials_identity_and_org_admin_scope(emulator, bridge) -> None:
