@@ -209,7 +209,11 @@ def add_recent(req: Req) -> Response:
         (uid, itwin["id"], ts),
     )
     # Keep the 25 most recent; older ones drop out.
-    req.db.execute("DELETE FROM recents WHERE user_id=? AND ts <= ?", (uid, ts - RECENTS_MAX))
+    req.db.execute(
+        "DELETE FROM recents WHERE user_id=?1 AND itwin_id NOT IN (SELECT itwin_id FROM recents "
+        "WHERE user_id=?1 ORDER BY ts DESC LIMIT ?2)",
+        (uid, RECENTS_MAX),
+    )
     return no_content()
 
 
