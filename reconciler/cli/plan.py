@@ -233,6 +233,13 @@ def plan_command(
 @_PROJECT
 @_NO_COLOR
 @_PROGRESS
+@click.option(
+    "--write",
+    "write_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write manifest edits adopting the live state under DIR (the manifest directory "
+    "itself to edit in place), ready for a pull request.",
+)
 def drift_command(
     paths: tuple[Path, ...],
     config_path: Path | None,
@@ -240,11 +247,12 @@ def drift_command(
     projects: tuple[str, ...],
     no_color: bool,
     progress: bool | None,
+    write_dir: Path | None,
 ) -> int:
     """Report what was changed outside the manifests (exit 2 when anything was)."""
     return _plan_or_drift(
         paths, config_path, None, fmt, projects, (), no_color, progress,
-        drift=True, detailed=True,
+        drift=True, detailed=True, write_dir=write_dir,
     )  # fmt: skip
 
 
@@ -260,6 +268,7 @@ def _plan_or_drift(
     *,
     drift: bool,
     detailed: bool,
+    write_dir: Path | None = None,
 ) -> int:
     output = Output()
     config = load_setup(config_path, paths)
@@ -272,6 +281,12 @@ def _plan_or_drift(
     if out_path is not None:
         write_saved_plan(plan, out_path, output)
     if drift:
+        # Issue 7: "changed" vs "unmanaged extras", and `--write DIR` (reconciler/cli/export.py).
+        from reconciler.cli.export import report_drift
+
+        report_drift(
+            output, fmt, paths, planned.desired, planned.actual, plan.operations, write_dir
+        )
         return EXIT_CHANGES if not plan.is_empty else EXIT_OK
     if plan.blocked:
         report_blocked(plan, output)
