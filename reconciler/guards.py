@@ -110,8 +110,9 @@ def evaluate(
     found: list[GuardViolation] = []
     problems: list[PlanProblem] = []
     total_removals = 0
+    projects = {p.number: p for p in actual.projects}
     for number, ops in sorted(by_project.items()):
-        live = actual.project(number)
+        live = projects.get(number)
         kinds = [op.kind for op in ops]
         if OpKind.DELETE_PROJECT in kinds:
             found.append(

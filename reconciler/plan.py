@@ -18,7 +18,7 @@ from reconciler.diff import diff
 from reconciler.errors import PlanError
 from reconciler.fingerprint import absent_fingerprint, fingerprint, state_fingerprint
 from reconciler.guards import GuardSettings, GuardViolation, check_allow, evaluate
-from reconciler.model import LiveContext, State
+from reconciler.model import LiveContext, Project, State
 from reconciler.operation import (
     ADDS,
     CHANGES,
@@ -161,6 +161,7 @@ def build_plan(
     PlanError only for an ``allow`` naming an unknown guard or one that cannot be lifted.
     """
     allowed = check_allow(allow)
+    live = {p.number: p for p in actual.projects}
     operations, batch_problems = batch_adds(diff(desired, actual, context.identity))
     guards, guard_problems = evaluate(operations, actual, context, settings, allowed)
     problems = [
@@ -171,7 +172,9 @@ def build_plan(
     ]
     return Plan(
         operations=tuple(operations),
-        fingerprints={p.number: state_fingerprint(actual, p.number) for p in desired.projects},
+        fingerprints={
+            p.number: _fingerprint(live.get(p.number), p.number) for p in desired.projects
+        },
         guards=tuple(guards),
         problems=tuple(_ordered(problems)),
         allow=allowed,
@@ -214,6 +217,10 @@ def batch_adds(operations: Iterable[Operation]) -> tuple[list[Operation], list[P
         used += roles
         result.append(replace(op, batch=batch))
     return result, problems
+
+
+def _fingerprint(project: Project | None, number: str) -> str:
+    return fingerprint(project) if project is not None else absent_fingerprint(number)
 
 
 def _ordered(problems: Sequence[PlanProblem]) -> list[PlanProblem]:
