@@ -37,6 +37,7 @@ from reconciler.plan import (
     build_plan,
     fingerprint,
 )
+from reconciler.preflight import check_rights
 
 AUTH = dict.fromkeys(SECTIONS, Manage.AUTHORITATIVE)
 ME = "app@x.com"
@@ -248,16 +249,26 @@ def denied(plan: Plan) -> dict[str, set[str]]:
     return found
 
 
+def test_operations_in_a_project_created_by_the_plan_are_never_denied() -> None:
+    new = want("NEW", roles=(Role("R"),), members=(UserMember("a@x.com", roles("R")),))
+    plan = plan_of(new, None, context=LiveContext(ME))
+    assert len(plan.operations) == 3
+    assert denied(plan) == {}
+    assert [p.code for p in plan.problems] == ["unverified"]  # the creation itself
+    unchanged = plan_of(live("OLD"), live("OLD"), context=LiveContext(ME, rights={"OLD": Rights()}))
+    assert unchanged.is_empty
+    changed = plan_of(
+        want("OLD", roles=(Role("R"),)),
+        live("OLD"),
+        context=LiveContext(ME, rights={"OLD": Rights()}),
+    )
+    assert denied(changed) == {"OLD/create_role/R": {"permission administration_manage_roles"}}
+
+
 def test_preflight_marks_operations_the_identity_cannot_perform() -> None:
     plan = every_kind_plan()
     rights = Rights(owner=False, permissions=frozenset({"administration_invite_member"}))
     context = LiveContext(identity=ME, rights={"A": rights, "C": rights})
-    again = build_plan(
-        State((want("A"),)), State(()), context, GuardSettings()
-    )  # warm-up: a created project's ops are never denied
-    assert denied(again) == {}
-    from reconciler.preflight import check_rights
-
     problems = check_rights(plan.operations, context)
     marked = {op_id for p in problems if p.code == "permission-denied" for op_id in p.operations}
     by_kind = {op.kind: op.id in marked for op in plan.operations if op.project != "B"}
@@ -276,8 +287,6 @@ def test_preflight_marks_operations_the_identity_cannot_perform() -> None:
 
 
 def test_owners_may_do_everything_but_delete_and_org_admins_everything_but_owners() -> None:
-    from reconciler.preflight import check_rights
-
     ops = every_kind_plan().operations
     as_owner = check_rights(
         ops, LiveContext(ME, rights={"A": Rights(owner=True), "C": Rights(True)})
