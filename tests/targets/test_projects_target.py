@@ -203,3 +203,20 @@ def test_groups_and_owners_are_refused_naming_the_backend(target: ProjectsTarget
 
 def test_export_all_lists_every_visible_project(target: ProjectsTarget) -> None:
     assert target.all_numbers() == ["P-100"]
+
+
+def test_manifests_with_groups_or_owners_are_invalid_for_this_backend(tmp_path: Path) -> None:
+    from reconciler.manifest import load_manifests
+
+    manifest = tmp_path / "p.yaml"
+    manifest.write_text(
+        "projects:\n"
+        "  - number: P-1\n"
+        "    groups: [{name: Team}]\n"
+        "    owners: [alice@contoso.com]\n"
+        "    members: [{group: Team, roles: [Viewer]}]\n"
+    )
+    errors = [str(p) for p in load_manifests([manifest], backend="projects").errors]
+    assert len(errors) == 3
+    assert all("backend 'projects'" in e for e in errors)
+    assert load_manifests([manifest], backend="itwins").errors == []
