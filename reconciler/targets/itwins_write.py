@@ -25,8 +25,6 @@ from reconciler.targets import itwins_wire as wire
 JSON = dict[str, Any]
 FindOne = Callable[[str], JSON | None]
 
-_AMBIGUOUS_TRIES = 3
-
 
 def _gone(exc: ApiError) -> bool:
     return exc.status == 404
@@ -236,7 +234,8 @@ class Writer:
     ) -> str:
         """POST a named object safely: after an ambiguous failure, or a conflict, look for it
         by name before sending again, so a resent POST never makes a twin."""
-        for attempt in range(_AMBIGUOUS_TRIES):
+        retry = self.access.client.retry
+        for attempt in range(retry.attempts):
             try:
                 created = post()
             except ApiError as exc:
@@ -246,8 +245,9 @@ class Writer:
                 existing = refresh(itwin_id).get(name)
                 if existing:
                     return existing
-                if conflict or attempt + 1 == _AMBIGUOUS_TRIES:
+                if conflict or attempt + 1 == retry.attempts:
                     raise
+                retry.sleep(retry.delay(attempt, None))
                 continue
             if isinstance(created.get("id"), str):
                 return str(created["id"])

@@ -77,6 +77,12 @@ Emulator = Callable[..., TestClient]
 
 
 @pytest.fixture
+def base_seed() -> dict[str, Any]:
+    """The directory and tokens of every target test, with no iTwins."""
+    return seed()
+
+
+@pytest.fixture
 def bridge() -> dict[str, Any]:
     """A seeded iTwin P-1 with two roles, members, a group, a group member, an invitation."""
     return copy.deepcopy(BRIDGE)
