@@ -1,0 +1,107 @@
+"""End to end over uvicorn on 127.0.0.1: background server, parallel writers, the CLI."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import httpx
+import pytest
+from emu_helpers import AC, h
+
+from reconciler.emulator.server import start_background
+
+pytestmark = pytest.mark.e2e
+
+
+def test_background_server_serves_the_api(tmp_path: Path) -> None:
+    running = start_background(tmp_path / "bg.db")
+    try:
+        assert running.base_url.startswith("http://127.0.0.1:")
+        r = httpx.get(f"{running.base_url}/itwins/", headers=h("alice-token"))
+        assert (r.status_code, r.json()["iTwins"]) == (200, [])
+        # The admin surface is off by default.
+        assert httpx.get(f"{running.base_url}/__emulator/counters").status_code == 404
+    finally:
+        running.stop()
+
+
+def test_parallel_writers_lose_no_updates(tmp_path: Path) -> None:
+    users = [f"user{n:03d}@contoso.com" for n in range(120)]
+    seed = {
+        "organizations": [{"name": "Contoso", "users": [
+            {"email": "alice@contoso.com", "orgAdmin": True}, *({"email": u} for u in users)]}],
+        "tokens": {"alice-token": "alice@contoso.com"},
+    }  # fmt: skip
+    with start_background(tmp_path / "par.db", seed=seed) as running:
+        with httpx.Client(base_url=running.base_url, headers=h("alice-token")) as c:
+            body = {"class": "Endeavor", "subClass": "Project", "displayName": "P"}
+            itwin = c.post("/itwins", json=body).json()["iTwin"]["id"]
+            role = c.post(f"{AC}/{itwin}/roles", json={"displayName": "V", "description": "V"})
+            role_id = role.json()["role"]["id"]
+        failures: list[str] = []
+
+        def writer(chunk: list[str]) -> None:
+            with httpx.Client(base_url=running.base_url, headers=h("alice-token")) as c:
+                for email in chunk:
+                    add = {"members": [{"email": email, "roleIds": [role_id]}]}
+                    r = c.post(f"{AC}/{itwin}/members/users", json=add)
+                    if r.status_code != 201:
+                        failures.append(f"{r.status_code} {r.text}")
+                    # Concurrent reads and role updates in between.
+                    c.get(f"{AC}/{itwin}/members/users?$top=5")
+                    c.patch(f"{AC}/{itwin}/roles/{role_id}", json={"description": email})
+
+        threads = [threading.Thread(target=writer, args=(users[i::6],)) for i in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert failures == []
+        with httpx.Client(base_url=running.base_url, headers=h("alice-token")) as c:
+            members = c.get(f"{AC}/{itwin}/members/users?$top=1000").json()["members"]
+        assert sorted(m["email"] for m in members) == users
+
+
+def test_cli_serve_prints_url_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ITWIN")}
+    command = [sys.executable, "-m", "reconciler", "emulator", "serve",
+               "--db", str(tmp_path / "c.db"), "--port", "0", "--admin"]  # fmt: skip
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          env=env) as proc:  # fmt: skip
+        try:
+            assert proc.stdout is not None
+            first = proc.stdout.readline()
+            assert first.startswith("iTwin Platform emulator listening on http://127.0.0.1:")
+            url = first.split()[-1]
+            rest = "".join(proc.stdout.readline() for _ in range(5))
+            # The documented demo credentials are shown (they are not a user's secret).
+            assert "client_id=itwin-access-demo -d client_secret=demo-secret" in rest
+            form = {"grant_type": "client_credentials", "client_id": "itwin-access-demo",
+                    "client_secret": "demo-secret"}  # fmt: skip
+            assert httpx.post(f"{url}/connect/token", data=form).status_code == 200
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=15) == 0
+            assert proc.stderr is not None
+            assert "Emulator stopped." in proc.stderr.read()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+
+
+def test_cli_serve_reports_a_bad_seed_in_one_line(tmp_path: Path) -> None:
+    seed = tmp_path / "bad.yaml"
+    seed.write_text("organizations: [\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "reconciler", "emulator", "serve", "--db", str(tmp_path / "b.db"),
+         "--seed", str(seed)],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert proc.returncode == 1
+    assert proc.stderr.strip().count("\n") == 0
+    assert "bad.yaml" in proc.stderr
+    assert "Traceback" not in proc.stderr
