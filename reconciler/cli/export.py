@@ -18,7 +18,7 @@ import click
 
 from reconciler.cli.session import environment, open_session, read_config
 from reconciler.errors import ItwinAccessError
-from reconciler.export import export_state, write_files
+from reconciler.export import PROJECTS_DIR, export_state, write_files
 from reconciler.export.drift import split_drift
 from reconciler.export.rewrite import adoption_edits
 from reconciler.model import State
@@ -101,12 +101,26 @@ def export_command(
     written = write_files(result.files, out_dir)
     for warning in result.warnings:
         output.err(f"warning: {warning}")
+    for stale in _stale_files(out_dir, result.files):
+        output.err(
+            f"warning: {stale} was not written by this export (a project not exported, or no "
+            "longer live?); delete it if it is stale, or it will still be planned"
+        )
     output.err(
         f"Exported {len(actual.projects)} project(s) from the {config.backend} backend to "
         f"{out_dir} ({len(written)} file(s)). Check them with: itwin-access plan {out_dir}"
         + (f" --config {config.path}" if config.path is not None else "")
     )
     return EXIT_OK
+
+
+def _stale_files(out_dir: Path, files: dict[str, str]) -> list[Path]:
+    """Manifests already under ``DIR/projects`` that this export did not write."""
+    folder = out_dir / PROJECTS_DIR
+    if not folder.is_dir():
+        return []
+    ours = {out_dir / rel for rel in files}
+    return sorted(p for p in folder.glob("*.y*ml") if p not in ours)
 
 
 # ---------------------------------------------------------------------------- drift

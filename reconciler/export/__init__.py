@@ -24,7 +24,7 @@ from reconciler.model import Role, State
 ROLE_SETS_FILE = "role-sets.yaml"
 PROJECTS_DIR = "projects"
 
-__all__ = ["ROLE_SETS_FILE", "Export", "export_state", "write_files"]
+__all__ = ["PROJECTS_DIR", "ROLE_SETS_FILE", "Export", "export_state", "write_files"]
 
 
 @dataclass

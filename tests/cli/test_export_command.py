@@ -84,3 +84,16 @@ def test_export_from_the_projects_backend(tmp_path: Path, run_on: Invoke) -> Non
         ]
         plan = run_on(client, "plan", tmp_path / "out", "--config", config, "--detailed-exitcode")
         assert plan.code == 0, plan.stdout + plan.stderr
+
+
+def test_stale_project_files_in_the_output_are_flagged(
+    run: Invoke, workdir: Path, tmp_path: Path
+) -> None:
+    config = workdir / "itwin-access.yaml"
+    assert run("apply", workdir, "--auto-approve").code == 0
+    out = tmp_path / "out"
+    (out / "projects").mkdir(parents=True)
+    (out / "projects" / "GONE-1.yaml").write_text("projects: []\n")
+    result = run("export", "--out", out, "--project", "BR-2024-002", "--config", config)
+    assert result.code == 0
+    assert "GONE-1.yaml was not written by this export" in result.stderr
