@@ -155,14 +155,19 @@ def build_plan(
     context: LiveContext,
     settings: GuardSettings,
     allow: Collection[str] = (),
+    members_per_batch: int | None = None,
 ) -> Plan:
     """The plan that makes ``actual`` match ``desired``; never raises for a guard.
 
     PlanError only for an ``allow`` naming an unknown guard or one that cannot be lifted.
+    ``members_per_batch`` caps the members of one add request for a backend whose API takes
+    fewer (the Projects API takes one member per request); None: only the role-assignment cap.
     """
     allowed = check_allow(allow)
     live = {p.number: p for p in actual.projects}
-    operations, batch_problems = batch_adds(diff(desired, actual, context.identity))
+    operations, batch_problems = batch_adds(
+        diff(desired, actual, context.identity), members_per_batch
+    )
     guards, guard_problems = evaluate(operations, actual, context, settings, allowed)
     problems = [
         *check_manifest_facts(desired, context),
@@ -182,16 +187,19 @@ def build_plan(
     )
 
 
-def batch_adds(operations: Iterable[Operation]) -> tuple[list[Operation], list[PlanProblem]]:
+def batch_adds(
+    operations: Iterable[Operation], members_per_batch: int | None = None
+) -> tuple[list[Operation], list[PlanProblem]]:
     """Sort, and number the member adds of each project and kind into API requests.
 
     Greedy over the sorted keys: a batch closes when the next member's roles would take it past
-    MAX_ROLE_ASSIGNMENTS. A member with more roles than that cannot be added at all (error).
+    MAX_ROLE_ASSIGNMENTS (or it already holds ``members_per_batch`` members). A member with more
+    roles than that cannot be added at all (error).
     """
     result: list[Operation] = []
     problems: list[PlanProblem] = []
     current: tuple[str, OpKind] | None = None
-    batch, used = -1, 0
+    batch, used, members = -1, 0, 0
     for op in sorted(operations, key=Operation.sort_key):
         if op.kind not in _BATCHED:
             result.append(op)
@@ -211,10 +219,13 @@ def batch_adds(operations: Iterable[Operation]) -> tuple[list[Operation], list[P
                 )
             )
         if current != (op.project, op.kind):
-            current, batch, used = (op.project, op.kind), 0, 0
-        elif used + roles > MAX_ROLE_ASSIGNMENTS:
-            batch, used = batch + 1, 0
+            current, batch, used, members = (op.project, op.kind), 0, 0, 0
+        elif used + roles > MAX_ROLE_ASSIGNMENTS or (
+            members_per_batch is not None and members >= members_per_batch
+        ):
+            batch, used, members = batch + 1, 0, 0
         used += roles
+        members += 1
         result.append(replace(op, batch=batch))
     return result, problems
 

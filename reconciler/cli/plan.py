@@ -141,7 +141,11 @@ def compute_plan(
 ) -> Planned:
     actual, context = read_live(session, desired.numbers(), progress)
     check_live_permissions(desired, context, output)
-    plan = build_plan(desired, actual, context, guard_settings(session.config), allow)
+    # A backend whose API adds fewer members per request says so (issue 7: Projects API, 1).
+    per_batch = getattr(session.target, "members_per_request", None)
+    plan = build_plan(
+        desired, actual, context, guard_settings(session.config), allow, members_per_batch=per_batch
+    )
     return Planned(desired, actual, context, plan)
 
 

@@ -59,7 +59,10 @@ def target(http: TestClient) -> ProjectsTarget:
 
 def _plan(target: ProjectsTarget, desired: State) -> list[Operation]:
     actual, context = target.read(desired.numbers())
-    return list(build_plan(desired, actual, context, GuardSettings()).operations)
+    plan = build_plan(
+        desired, actual, context, GuardSettings(), members_per_batch=target.members_per_request
+    )
+    return list(plan.operations)
 
 
 def _apply(target: ProjectsTarget, desired: State) -> None:
@@ -117,7 +120,7 @@ def test_apply_creates_a_project_with_roles_and_members_then_plans_nothing(
     )
     ops = _plan(target, desired)
     adds = [op for op in ops if op.kind is OpKind.ADD_MEMBER]
-    assert len(adds) == 2
+    assert [op.batch for op in adds] == [0, 1]  # one member per request
     _apply(target, desired)
     assert _plan(target, desired) == []
     # On the wire: each member also holds the API's own "Team Member" role.
