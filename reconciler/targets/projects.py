@@ -6,6 +6,7 @@ guards, renderers and journal drive it. What differs is only the wire:
 - projects are found by ``projectNumber`` (exact query for a few, paging through all for many);
 - per project two reads: roles, and team members (roles as objects, ``Prefer:
   return=representation``); plus the caller's permissions (``GET /projects/{id}/permissions``);
+  and once per target whether the caller is an organization administrator (see ``org_admin``);
 - no groups and no owners: live projects carry only the ``roles`` and ``members`` sections, so a
   plan never touches the others, export writes none, and an operation on them is refused (the
   manifest checks reject such manifests for this backend first);
@@ -25,7 +26,9 @@ import httpx
 from reconciler.api import (
     DEFAULT_CONCURRENCY,
     DEFAULT_RATE_LIMIT,
+    AccessControlApi,
     ApiClient,
+    ItwinsApi,
     bounded_map,
     connect,
     email_from_token,
@@ -55,9 +58,12 @@ class ProjectsTarget:
         identity: str | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
         lookup_threshold: int = 2,
+        detect_org_admin: bool = True,
     ) -> None:
         self.client = client
         self.api = ProjectsApi(client)
+        self.detect_org_admin = detect_org_admin
+        self._org_admin: bool | None = None
         self.concurrency = concurrency
         self.lookup_threshold = lookup_threshold
         self._identity = identity.strip().lower() if identity else None
@@ -140,11 +146,26 @@ class ProjectsTarget:
         results = bounded_map(fetch, rows, self.concurrency)
         context = LiveContext(
             identity=identity,
-            org_admin=False,  # not observable through this API
+            org_admin=self.org_admin() if self.detect_org_admin else False,
             known_permissions=None,  # the Projects API has no permission catalogue
             rights={p.number: r for p, r in results},
         )
         return State(tuple(p for p, _ in results)), context
+
+    def org_admin(self) -> bool:
+        """Whether the caller administers its organization (only org admins may delete
+        projects, and preflight checks it). The Projects API cannot say; the same token on the
+        same platform can: "holds every permission on its primary Account iTwin", as the iTwins
+        backend reads it. Any refusal (e.g. a token without the iTwins scope) means no."""
+        if self._org_admin is None:
+            try:
+                known = set(AccessControlApi(self.client).all_permissions())
+                account = ItwinsApi(self.client).primary_account()
+                held = set(AccessControlApi(self.client).my_permissions(str(account["id"])))
+            except (ApiError, KeyError):
+                known, held = set(), set()
+            self._org_admin = bool(known) and known <= held
+        return self._org_admin
 
     def _my_permissions(self, project_id: str) -> list[str]:
         try:

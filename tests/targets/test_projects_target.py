@@ -188,14 +188,19 @@ def test_authoritative_sections_remove_what_is_undeclared(target: ProjectsTarget
     assert _plan(target, desired) == []
 
 
-def test_deleting_a_project(target: ProjectsTarget) -> None:
+def test_an_org_admin_may_delete_a_project(target: ProjectsTarget, http: TestClient) -> None:
     from reconciler.model import ProjectState
 
     desired = State((Project("P-100", state=ProjectState.ABSENT),))
-    op = _plan(target, desired)[0]
-    assert op.kind is OpKind.DELETE_PROJECT
-    target.execute([op])
+    actual, context = target.read(["P-100"])
+    assert context.org_admin  # alice administers Contoso: preflight lets the deletion through
+    plan = build_plan(desired, actual, context, GuardSettings(), allow=["project-deletions"])
+    assert plan.errors == ()
+    assert [op.kind for op in plan.operations] == [OpKind.DELETE_PROJECT]
+    report = apply_plan(plan.operations, target)
+    assert report.complete
     assert target.read(["P-100"])[0].projects == ()
+    assert ProjectsTarget.connect(http, token="bob-token").org_admin() is False
 
 
 def test_groups_and_owners_are_refused_naming_the_backend(target: ProjectsTarget) -> None:
