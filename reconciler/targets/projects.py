@@ -276,6 +276,11 @@ class ProjectsTarget:
 
     def _create_role(self, project_id: str, after: JSON) -> None:
         name = str(after["displayName"])
+        if name.casefold() == wire.TEAM_MEMBER.casefold():
+            raise ItwinAccessError(
+                f"role {name!r} is the Projects API's own role, which this backend manages by "
+                "itself (it is never read as a project role); remove it from the manifest"
+            )
         try:
             role = self.api.create_role(project_id, name, after.get("description"))
         except ApiError as exc:

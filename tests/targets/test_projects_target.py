@@ -228,3 +228,22 @@ def test_manifests_with_groups_or_owners_are_invalid_for_this_backend(tmp_path: 
     assert len(errors) == 3
     assert all("backend 'projects'" in e for e in errors)
     assert load_manifests([manifest], backend="itwins").errors == []
+
+
+def test_declaring_the_team_member_role_is_refused_with_a_reason(target: ProjectsTarget) -> None:
+    desired = State(
+        (
+            Project(
+                "P-100",
+                manage={"roles": AUTH},
+                roles=(
+                    Role("Viewer", "Read only", frozenset({"imodels_read"})),
+                    Role("Team Member"),
+                ),
+            ),
+        )
+    )
+    ops = _plan(target, desired)
+    assert [(op.kind, op.key) for op in ops] == [(OpKind.CREATE_ROLE, "Team Member")]
+    with pytest.raises(ItwinAccessError, match="Projects API's own role"):
+        target.execute(ops)
