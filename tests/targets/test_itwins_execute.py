@@ -320,3 +320,21 @@ def test_a_lost_add_members_answer_is_resent_safely(emulator, bridge) -> None:
     assert transport.dropped == 1
     live, _ = target.read(["P-1"])
     assert UserMember("eli@contoso.com", roles("Viewer")) in live.projects[0].members
+
+
+def test_parent_numbers_become_parent_ids(emulator, make_target, itwin) -> None:
+    target = make_target(
+        emulator(itwin("PRG-1", subClass="Program"), itwin("PRG-2", subClass="Program"))
+    )
+    want = Project(
+        number="P-8",
+        attributes={"displayName": "Child", "parent": "PRG-1", "subClass": "WorkPackage"},
+    )
+    converge(target, State((want,)))
+    moved = want.evolve(attributes={**want.attributes, "parent": "PRG-2", "status": "Inactive"})
+    ops = converge(target, State((moved,)))
+    assert [op.kind for op in ops] == [OpKind.UPDATE_PROJECT]
+    live, _ = target.read(["P-8"])
+    assert live.projects[0].attributes["parent"] == "PRG-2"
+    assert live.projects[0].attributes["status"] == "Inactive"
+    assert live.projects[0].attributes["subClass"] == "WorkPackage"
