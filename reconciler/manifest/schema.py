@@ -133,15 +133,12 @@ def _translate(
                 doc.file, line, column, json_path((*path, extra)), f"unknown key '{extra}'{hint}"
             )
         return
-    if keyword == "propertyNames":
-        # error.instance is the offending key name; point at the key itself.
+    if "propertyNames" in error.absolute_schema_path:
+        # The instance is the offending key itself (jsonschema descends into names with no
+        # path step): point at the key.
         name = str(instance)
         line, column = doc.locate((*path, name), key=True)
-        message = custom or f"invalid name '{name}'"
-        if error.context:
-            inner = error.context[0]
-            inner_schema = inner.schema if isinstance(inner.schema, dict) else {}
-            message = inner_schema.get("x-message", {}).get(str(inner.validator), message)
+        message = str(custom or error.message)
         yield Problem(doc.file, line, column, json_path((*path, name)), f"'{name}': {message}")
         return
 

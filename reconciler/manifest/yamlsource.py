@@ -215,7 +215,7 @@ def _compose(text: str) -> yaml.Node | None:
         node: yaml.Node | None = loader.get_single_node()
         return node
     except yaml.MarkedYAMLError as exc:
-        raise _yaml_problem(exc) from exc
+        raise _yaml_problem(exc, text) from exc
     except yaml.YAMLError as exc:
         raise YamlProblem(f"invalid YAML: {exc}") from exc
     except RecursionError as exc:
@@ -224,12 +224,14 @@ def _compose(text: str) -> yaml.Node | None:
         loader.dispose()
 
 
-def _yaml_problem(exc: yaml.MarkedYAMLError) -> YamlProblem:
+def _yaml_problem(exc: yaml.MarkedYAMLError, text: str) -> YamlProblem:
     mark = exc.problem_mark or exc.context_mark
     line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
     problem = exc.problem or "invalid YAML"
     context = f" {exc.context}" if exc.context else ""
-    if "'\\t'" in problem or "\\t" in problem:
+    lines = text.split("\n", line)
+    at = lines[line - 1][column - 1 : column] if len(lines) >= line else ""
+    if at == "\t" or "'\\t'" in problem:
         message = "tab character; YAML indentation must use spaces, not tabs"
     elif "expected a single document" in context or "expected a single document" in problem:
         message = "more than one YAML document (`---`); put each document in its own file"
@@ -276,9 +278,8 @@ class _Converter:
             raise YamlProblem("recursive alias (refers to itself)", line, column, json_path(path))
         if depth > MAX_DEPTH:
             line, column = _pos(node)
-            raise YamlProblem(
-                f"nested more than {MAX_DEPTH} levels deep", line, column, json_path(path)
-            )
+            where = json_path(path[:4]) + ("..." if len(path) > 4 else "")
+            raise YamlProblem(f"nested more than {MAX_DEPTH} levels deep", line, column, where)
         self.active.add(key)
         self.total += 1
         if isinstance(node, yaml.SequenceNode):
@@ -325,9 +326,7 @@ class _Converter:
         constructor = _CONSTRUCTOR.yaml_constructors.get(tag)
         if constructor is None or tag == "tag:yaml.org,2002:binary":
             line, column = _pos(node)
-            raise YamlProblem(
-                f"unsupported YAML tag {tag}; remove the tag", line, column, json_path(path)
-            )
+            raise YamlProblem(_tag_message(tag), line, column, json_path(path))
         try:
             return constructor(_CONSTRUCTOR, node)
         except (yaml.YAMLError, ValueError) as exc:
@@ -337,7 +336,7 @@ class _Converter:
     def sequence(self, node: yaml.SequenceNode, path: list[PathPart], depth: int) -> list[Any]:
         if node.tag != "tag:yaml.org,2002:seq":
             line, column = _pos(node)
-            raise YamlProblem(f"unsupported YAML tag {node.tag}", line, column, json_path(path))
+            raise YamlProblem(_tag_message(node.tag), line, column, json_path(path))
         items: list[Any] = []
         append = items.append
         for index, child in enumerate(node.value):
@@ -354,7 +353,7 @@ class _Converter:
     def mapping(self, node: yaml.MappingNode, path: list[PathPart], depth: int) -> dict[str, Any]:
         if node.tag != "tag:yaml.org,2002:map":
             line, column = _pos(node)
-            raise YamlProblem(f"unsupported YAML tag {node.tag}", line, column, json_path(path))
+            raise YamlProblem(_tag_message(node.tag), line, column, json_path(path))
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
@@ -398,7 +397,15 @@ def _pos(node: yaml.Node) -> Pos:
     return (mark.line + 1, mark.column + 1)
 
 
+def _tag_message(tag: str) -> str:
+    short = tag.replace("tag:yaml.org,2002:", "!!")
+    return f"unsupported YAML tag '{short}'; manifests hold plain data only: remove the tag"
+
+
 def suggest(word: str, choices: list[str] | tuple[str, ...] | set[str] | frozenset[str]) -> str:
-    """`` did you mean 'x'?`` (with its leading space) or ``""``."""
-    match = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
-    return f"; did you mean '{match[0]}'?" if match else ""
+    """``; did you mean 'x'?`` or ``""``: a case-insensitive match first, then difflib's."""
+    by_lower = {choice.lower(): choice for choice in sorted(choices, reverse=True)}
+    if word.lower() in by_lower:
+        return f"; did you mean '{by_lower[word.lower()]}'?"
+    match = difflib.get_close_matches(word.lower(), sorted(by_lower), n=1, cutoff=0.6)
+    return f"; did you mean '{by_lower[match[0]]}'?" if match else ""

@@ -1,0 +1,164 @@
+"""reconciler.config: itwin-access.yaml + environment -> Config, secrets only from the env."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reconciler.config import Config, load_config
+from reconciler.errors import ConfigError
+
+FULL = """\
+# yaml-language-server: $schema=../schemas/config.schema.json
+api: https://api.example.test/
+backend: projects
+identity: Deployer@Contoso.com
+auth:
+  tokenVariable: MY_TOKEN
+  clientIdVariable: MY_ID
+  clientSecretVariable: MY_SECRET
+  tokenUrl: https://ims.example.test/connect/token
+  scope: itwin-platform offline_access
+guards:
+  memberRemovalPercent: 10
+  memberRemovalMinMembers: 4
+  maxMemberRemovals: 20
+concurrency: 4
+rateLimit: 600
+emulator:
+  db: state/emu.db
+  seed: seed.yaml
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "itwin-access.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_defaults_without_a_file(tmp_path: Path) -> None:
+    config = load_config(None, {}, tmp_path)
+    assert config == Config()
+    assert config.api == "https://api.bentley.com"
+    assert config.backend == "itwins"
+    assert (config.concurrency, config.rate_limit) == (8, 4500)
+    assert config.guards.member_removal_percent == 25
+    assert config.guards.member_removal_min_members == 8
+    assert config.guards.max_member_removals == 50
+    assert config.emulator.db == Path(".itwin-access/emulator.db")
+    assert (
+        config.token_url_for("https://api.bentley.com") == "https://ims.bentley.com/connect/token"
+    )
+    assert config.token_url_for("http://127.0.0.1:5000/") == "http://127.0.0.1:5000/connect/token"
+
+
+def test_every_field_is_read(tmp_path: Path) -> None:
+    write(tmp_path, FULL)
+    env = {"MY_TOKEN": "tok", "MY_ID": "cid", "MY_SECRET": "s3cret"}
+    config = load_config(None, env, tmp_path)
+    assert config.path == tmp_path / "itwin-access.yaml"
+    assert config.api == "https://api.example.test"
+    assert config.backend == "projects"
+    assert config.identity == "deployer@contoso.com"
+    assert (config.token, config.client_id, config.client_secret) == ("tok", "cid", "s3cret")
+    assert config.auth.token_url == "https://ims.example.test/connect/token"
+    assert config.scope == "itwin-platform offline_access"
+    assert config.guards.member_removal_percent == 10
+    assert config.guards.member_removal_min_members == 4
+    assert config.guards.max_member_removals == 20
+    assert (config.concurrency, config.rate_limit) == (4, 600)
+    # Relative emulator paths are relative to the config file.
+    assert config.emulator.db == tmp_path / "state/emu.db"
+    assert config.emulator.seed == tmp_path / "seed.yaml"
+
+
+def test_environment_overrides_the_file(tmp_path: Path) -> None:
+    write(tmp_path, "api: emulator\n")
+    env = {
+        "ITWIN_ACCESS_API": "http://127.0.0.1:8080",
+        "ITWIN_ACCESS_TOKEN": "t",
+        "ITWIN_CLIENT_ID": "i",
+        "ITWIN_CLIENT_SECRET": "s",
+        "ITWIN_TOKEN_URL": "http://127.0.0.1:8080/connect/token",
+        "ITWIN_SCOPE": "custom",
+    }
+    config = load_config(None, env, tmp_path)
+    assert config.api == "http://127.0.0.1:8080"
+    assert not config.embedded
+    assert (config.token, config.client_id, config.client_secret) == ("t", "i", "s")
+    assert config.token_url_for(config.api) == "http://127.0.0.1:8080/connect/token"
+    assert config.scope == "custom"
+
+
+def test_secrets_never_show_in_repr(tmp_path: Path) -> None:
+    env = {"ITWIN_ACCESS_TOKEN": "tok-123", "ITWIN_CLIENT_SECRET": "s3cret-456"}
+    config = load_config(None, env, tmp_path)
+    assert config.token == "tok-123"
+    assert "tok-123" not in repr(config)
+    assert "s3cret-456" not in repr(config)
+    assert "s3cret-456" not in str(config)
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "key"),
+    [
+        ("token: abc\n", "1:1", "token"),
+        ("auth:\n  clientSecret: abc\n", "2:3", "auth.clientSecret"),
+        ("auth:\n  password: hunter2\n", "2:3", "auth.password"),
+    ],
+)
+def test_secret_looking_keys_are_refused(tmp_path: Path, text: str, where: str, key: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, {}, None)
+    message = str(caught.value)
+    assert message.startswith(f"{path}:{where}: {key}: the config file must not hold secrets")
+    assert "ITWIN_CLIENT_SECRET" in message
+    assert "abc" not in message
+    assert "hunter2" not in message
+
+
+def test_a_token_looking_value_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "identity: eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl\n")
+    with pytest.raises(ConfigError, match=r":1:11: identity: this looks like a token"):
+        load_config(path, {}, None)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("backnd: itwins\n", "1:1: backnd: unknown key 'backnd'; did you mean 'backend'?"),
+        ("api: ftp://x\n", "1:6: api: `api` must be `emulator` or a base URL"),
+        ("concurrency: 0\n", "1:14: concurrency: 0 must be at least 1"),
+        (
+            "guards: {maxMemberRemovals: many}\n",
+            "1:29: guards.maxMemberRemovals: expected an integer",
+        ),
+        ("auth: {tokenVariable: 'not a name'}\n", "1:23: auth.tokenVariable: must be the NAME"),
+        ("- api\n", "1:1: the configuration must be a mapping"),
+        ("api: [unclosed\n", "2:1: invalid YAML"),
+    ],
+)
+def test_invalid_config_is_one_located_line(tmp_path: Path, text: str, expected: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(None, {}, tmp_path)
+    assert str(caught.value).startswith(f"{path}:{expected}")
+
+
+def test_explicit_missing_config_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "nope.yaml", {}, None)
+
+
+def test_bad_api_from_the_environment(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="ITWIN_ACCESS_API"):
+        load_config(None, {"ITWIN_ACCESS_API": "localhost:80"}, tmp_path)
+
+
+def test_yml_extension_and_file_as_search_dir(tmp_path: Path) -> None:
+    write(tmp_path, "backend: projects\n", name="itwin-access.yml")
+    manifest = write(tmp_path, "projects: []\n", name="p.yaml")
+    assert load_config(None, {}, manifest).backend == "projects"
