@@ -36,6 +36,7 @@ from reconciler.emulator.shapes import (
     person_json,
     role_map,
     user_member_json,
+    user_members_page,
 )
 from reconciler.emulator.web import Api, Req, op
 
@@ -128,13 +129,21 @@ def _user_row(req: Req, itwin_id: str, user_id: str) -> sqlite3.Row:
 def list_users(req: Req) -> Response:
     itwin = _itwin_for_read(req)
     skip, top = req.paging(CODE)
-    rows = req.db.execute(
+    members, more = user_member_page(req.db, itwin, skip, top)
+    return json_response({"members": members, "_links": req.links(skip, top, more)})
+
+
+def user_member_page(
+    db: sqlite3.Connection, itwin: sqlite3.Row, skip: int, top: int
+) -> tuple[list[dict[str, Any]], bool]:
+    """One page of user members and whether more follow (plain tuples: the hot path)."""
+    cur = db.cursor()
+    cur.row_factory = None
+    rows = cur.execute(
         USER_COLUMNS + "WHERE m.itwin_id=? ORDER BY m.seq LIMIT ? OFFSET ?",
         (itwin["id"], top + 1, skip),
     ).fetchall()
-    roles = role_map(req.db, itwin)
-    members = [user_member_json(r, roles) for r in rows[:top]]
-    return json_response({"members": members, "_links": req.links(skip, top, len(rows) > top)})
+    return user_members_page(rows[:top], role_map(db, itwin)), len(rows) > top
 
 
 def get_user(req: Req) -> Response:

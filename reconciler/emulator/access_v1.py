@@ -20,6 +20,7 @@ from reconciler.emulator.access_members import (
     already_member,
     check_role_ids,
     member_not_found,
+    user_member_page,
 )
 from reconciler.emulator.errors import (
     MSG_BAD_BODY,
@@ -44,13 +45,8 @@ def list_members(req: Req) -> Response:
     itwin = ac_itwin(req.db, req.params["itwin_id"])
     require_member(req.db, req.caller, itwin)
     skip, top = req.paging(CODE)
-    rows = req.db.execute(
-        USER_COLUMNS + "WHERE m.itwin_id=? ORDER BY m.seq LIMIT ? OFFSET ?",
-        (itwin["id"], top + 1, skip),
-    ).fetchall()
-    roles = role_map(req.db, itwin)
-    members = [user_member_json(r, roles) for r in rows[:top]]
-    return json_response({"members": members, "_links": req.links(skip, top, len(rows) > top)})
+    members, more = user_member_page(req.db, itwin, skip, top)
+    return json_response({"members": members, "_links": req.links(skip, top, more)})
 
 
 def _member(req: Req, itwin_id: str, member_id: str | None = None) -> Any:

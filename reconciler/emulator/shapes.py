@@ -73,6 +73,41 @@ def role_summaries(roles: RoleMap, role_ids_json: str) -> list[dict[str, Any]]:
     return [roles[rid] for rid in json.loads(role_ids_json) if rid in roles]
 
 
+class RoleSummaries:
+    """Memoised ``role_summaries`` for one response: members of a page mostly share a few
+    role combinations, so each distinct ``role_ids`` string is decoded once (list pages are the
+    emulator's hot path)."""
+
+    __slots__ = ("_memo", "roles")
+
+    def __init__(self, roles: RoleMap) -> None:
+        self.roles = roles
+        self._memo: dict[str, list[dict[str, Any]]] = {}
+
+    def __call__(self, role_ids_json: str) -> list[dict[str, Any]]:
+        hit = self._memo.get(role_ids_json)
+        if hit is None:
+            hit = self._memo[role_ids_json] = role_summaries(self.roles, role_ids_json)
+        return hit
+
+
+def user_members_page(rows: list[tuple[Any, ...]], roles: RoleMap) -> list[dict[str, Any]]:
+    """User members from plain tuples ``(user_id, role_ids, email, given_name, surname, org)``
+    (the column order of ``access_members.USER_COLUMNS``)."""
+    summaries = RoleSummaries(roles)
+    return [
+        {
+            "id": r[0],
+            "email": r[2],
+            "givenName": r[3],
+            "surname": r[4],
+            "organization": r[5],
+            "roles": summaries(r[1]),
+        }
+        for r in rows
+    ]
+
+
 def person_json(row: sqlite3.Row, id_key: str = "id") -> dict[str, Any]:
     """A user as Access Control shows it; a user deleted from the directory ("missing user")
     keeps its id and shows null email, givenName, surname and organization (contract §2.6)."""

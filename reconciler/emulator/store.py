@@ -98,6 +98,9 @@ class Store:
         self.conn.execute("PRAGMA busy_timeout=30000")
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
+        # A large page cache and memory-mapped reads keep list pages off the file system.
+        self.conn.execute("PRAGMA cache_size=-65536")
+        self.conn.execute("PRAGMA mmap_size=268435456")
         self.lock = threading.RLock()
         self._extra_tables: list[str] = []
         with self.lock:
