@@ -1,5 +1,6 @@
 """Execute plan operations with the iTwins and Access Control endpoints.
 
+Project, role and group operations live here; owner and member ones in ``itwins_members``.
 Every handler is written so a re-run converges (issue 6): an answer meaning "already so" is
 success — ``OwnerAlreadyExists``, a 404 on deleting what is already gone, a 409 on adding a
 member who already holds the wanted roles — and a POST whose outcome is unknown (the
@@ -21,13 +22,10 @@ from reconciler.errors import ApiError
 from reconciler.model import Project
 from reconciler.plan import Operation, OpKind
 from reconciler.targets import itwins_wire as wire
+from reconciler.targets.itwins_members import MemberWrites, gone
 
 JSON = dict[str, Any]
 FindOne = Callable[[str], JSON | None]
-
-
-def _gone(exc: ApiError) -> bool:
-    return exc.status == 404
 
 
 def _ambiguous(exc: ApiError) -> bool:
@@ -35,7 +33,7 @@ def _ambiguous(exc: ApiError) -> bool:
     return exc.status is None or exc.status >= 500
 
 
-class Writer:
+class Writer(MemberWrites):
     """Operation handlers plus the per-project id caches they share (thread-safe)."""
 
     def __init__(self, itwins: ItwinsApi, access: AccessControlApi, find_one: FindOne) -> None:
@@ -204,7 +202,7 @@ class Writer:
         try:
             self.itwins.delete(self.project_id(op))
         except ApiError as exc:
-            if not _gone(exc):
+            if not gone(exc):
                 raise
 
     # ------------------------------------------------------------------ roles
@@ -272,7 +270,7 @@ class Writer:
         try:
             self.access.delete_role(itwin_id, str((op.before or {})["id"]))
         except ApiError as exc:
-            if not _gone(exc):
+            if not gone(exc):
                 raise
         self._forget(self._roles, itwin_id, op.key)
 
@@ -310,149 +308,9 @@ class Writer:
         try:
             self.access.delete_group(itwin_id, str((op.before or {})["id"]))
         except ApiError as exc:
-            if not _gone(exc):
+            if not gone(exc):
                 raise
         self._forget(self._groups, itwin_id, op.key)
-
-    # ------------------------------------------------------------------ owners
-
-    def add_owner(self, op: Operation) -> None:
-        email = str((op.after or {}).get("email") or op.key)
-        try:
-            self.access.add_owner(self.project_id(op), email)
-        except ApiError as exc:
-            if exc.code != "OwnerAlreadyExists":
-                raise
-
-    def remove_owner(self, op: Operation) -> None:
-        before = op.before or {}
-        itwin_id = self.project_id(op)
-        try:
-            if before.get("pending"):
-                self.access.cancel_invitation(itwin_id, str(before["id"]))
-            else:
-                self.access.remove_owner(itwin_id, str(before["id"]))
-        except ApiError as exc:
-            if not _gone(exc):
-                raise
-
-    # ------------------------------------------------------------------ members
-
-    def _add_members(self, ops: Sequence[Operation]) -> None:
-        itwin_id = self.project_id(ops[0])
-        wanted = {
-            str((op.after or {}).get("email") or op.key).lower(): sorted(
-                (op.after or {}).get("roles") or []
-            )
-            for op in ops
-        }
-        self._post_members(itwin_id, wanted)
-
-    def _post_members(self, itwin_id: str, wanted: Mapping[str, list[str]]) -> None:
-        rows = [(email, self.role_ids(itwin_id, roles)) for email, roles in wanted.items()]
-        try:
-            self.access.add_user_members(itwin_id, rows)
-        except ApiError as exc:
-            if exc.status != 409:
-                raise
-            self._converge_members(itwin_id, wanted)
-
-    def _converge_members(self, itwin_id: str, wanted: Mapping[str, list[str]]) -> None:
-        """After a 409 on a batch add (someone in it is already a member, e.g. a resent POST
-        that had succeeded): make each one right on its own terms."""
-        live = {str(m.get("email") or "").lower(): m for m in self.access.user_members(itwin_id)}
-        names = wire.role_names(self.access.roles(itwin_id))
-        missing: dict[str, list[str]] = {}
-        for email, roles in wanted.items():
-            member = live.get(email)
-            if member is None:
-                missing[email] = roles
-                continue
-            have = sorted(wire.roles_of(member, names))
-            if have != roles:
-                self.access.update_user_member(
-                    itwin_id, str(member["id"]), self.role_ids(itwin_id, roles)
-                )
-        if missing:
-            rows = [(email, self.role_ids(itwin_id, roles)) for email, roles in missing.items()]
-            self.access.add_user_members(itwin_id, rows)
-
-    def update_member(self, op: Operation) -> None:
-        itwin_id = self.project_id(op)
-        roles = sorted((op.after or {}).get("roles") or [])
-        self.access.update_user_member(
-            itwin_id, str((op.before or {})["id"]), self.role_ids(itwin_id, roles)
-        )
-
-    def reinvite_member(self, op: Operation) -> None:
-        itwin_id = self.project_id(op)
-        after = op.after or {}
-        try:
-            self.access.cancel_invitation(itwin_id, str((op.before or {})["id"]))
-        except ApiError as exc:
-            if not _gone(exc):
-                raise
-        email = str(after.get("email") or op.key).lower()
-        self._post_members(itwin_id, {email: sorted(after.get("roles") or [])})
-
-    def remove_member(self, op: Operation) -> None:
-        try:
-            self.access.remove_user_member(self.project_id(op), str((op.before or {})["id"]))
-        except ApiError as exc:
-            if not _gone(exc):
-                raise
-
-    def cancel_invitation(self, op: Operation) -> None:
-        try:
-            self.access.cancel_invitation(self.project_id(op), str((op.before or {})["id"]))
-        except ApiError as exc:
-            if not _gone(exc):
-                raise
-
-    # ------------------------------------------------------------------ group members
-
-    def _add_group_members(self, ops: Sequence[Operation]) -> None:
-        itwin_id = self.project_id(ops[0])
-        wanted = {
-            str((op.after or {}).get("group") or op.key): sorted(
-                (op.after or {}).get("roles") or []
-            )
-            for op in ops
-        }
-        rows = [
-            (self.group_id(itwin_id, name), self.role_ids(itwin_id, roles))
-            for name, roles in wanted.items()
-        ]
-        try:
-            self.access.add_group_members(itwin_id, rows)
-        except ApiError as exc:
-            if exc.status != 409:
-                raise
-            live = {str(m.get("id")): m for m in self.access.group_members(itwin_id)}
-            missing = []
-            for group_id, role_ids in rows:
-                member = live.get(group_id)
-                if member is None:
-                    missing.append((group_id, role_ids))
-                elif sorted(str(r.get("id")) for r in member.get("roles") or []) != sorted(
-                    role_ids
-                ):
-                    self.access.update_group_member(itwin_id, group_id, role_ids)
-            if missing:
-                self.access.add_group_members(itwin_id, missing)
-
-    def update_group_member(self, op: Operation) -> None:
-        itwin_id = self.project_id(op)
-        roles = sorted((op.after or {}).get("roles") or [])
-        group_id = (op.before or {}).get("id") or self.group_id(itwin_id, op.key)
-        self.access.update_group_member(itwin_id, str(group_id), self.role_ids(itwin_id, roles))
-
-    def remove_group_member(self, op: Operation) -> None:
-        try:
-            self.access.remove_group_member(self.project_id(op), str((op.before or {})["id"]))
-        except ApiError as exc:
-            if not _gone(exc):
-                raise
 
     _HANDLERS: Mapping[OpKind, Callable[[Writer, Operation], None]] = {
         OpKind.CREATE_PROJECT: create_project,
@@ -464,14 +322,14 @@ class Writer:
         OpKind.CREATE_GROUP: create_group,
         OpKind.UPDATE_GROUP: update_group,
         OpKind.DELETE_GROUP: delete_group,
-        OpKind.ADD_OWNER: add_owner,
-        OpKind.REMOVE_OWNER: remove_owner,
+        OpKind.ADD_OWNER: MemberWrites.add_owner,
+        OpKind.REMOVE_OWNER: MemberWrites.remove_owner,
         OpKind.ADD_MEMBER: lambda w, op: w._add_members([op]),
         OpKind.ADD_GROUP_MEMBER: lambda w, op: w._add_group_members([op]),
-        OpKind.UPDATE_MEMBER: update_member,
-        OpKind.UPDATE_GROUP_MEMBER: update_group_member,
-        OpKind.REINVITE_MEMBER: reinvite_member,
-        OpKind.REMOVE_MEMBER: remove_member,
-        OpKind.REMOVE_GROUP_MEMBER: remove_group_member,
-        OpKind.CANCEL_INVITATION: cancel_invitation,
+        OpKind.UPDATE_MEMBER: MemberWrites.update_member,
+        OpKind.UPDATE_GROUP_MEMBER: MemberWrites.update_group_member,
+        OpKind.REINVITE_MEMBER: MemberWrites.reinvite_member,
+        OpKind.REMOVE_MEMBER: MemberWrites.remove_member,
+        OpKind.REMOVE_GROUP_MEMBER: MemberWrites.remove_group_member,
+        OpKind.CANCEL_INVITATION: MemberWrites.cancel_invitation,
     }

@@ -1,0 +1,175 @@
+"""Execute the member operations: owners, user members (and invitations), group members.
+
+Mixed into ``itwins_write.Writer``, which provides the project id and the name -> id caches.
+A 409 on a batch add (someone in it is already a member, e.g. a resent POST that had
+succeeded) is resolved member by member, so re-runs converge; deleting what is gone is done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from reconciler.api import AccessControlApi
+from reconciler.errors import ApiError
+from reconciler.plan import Operation
+from reconciler.targets import itwins_wire as wire
+
+
+def gone(exc: ApiError) -> bool:
+    """A 404 on deleting something: it is already gone, which is what was wanted."""
+    return exc.status == 404
+
+
+class MemberWrites:
+    """Handlers of owner, member and group-member operations."""
+
+    access: AccessControlApi
+
+    def project_id(self, op: Operation) -> str:
+        raise NotImplementedError
+
+    def role_ids(self, itwin_id: str, names: Sequence[str]) -> list[str]:
+        raise NotImplementedError
+
+    def group_id(self, itwin_id: str, name: str) -> str:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ owners
+
+    def add_owner(self, op: Operation) -> None:
+        email = str((op.after or {}).get("email") or op.key)
+        try:
+            self.access.add_owner(self.project_id(op), email)
+        except ApiError as exc:
+            if exc.code != "OwnerAlreadyExists":
+                raise
+
+    def remove_owner(self, op: Operation) -> None:
+        before = op.before or {}
+        itwin_id = self.project_id(op)
+        try:
+            if before.get("pending"):
+                self.access.cancel_invitation(itwin_id, str(before["id"]))
+            else:
+                self.access.remove_owner(itwin_id, str(before["id"]))
+        except ApiError as exc:
+            if not gone(exc):
+                raise
+
+    # ------------------------------------------------------------------ members
+
+    def _add_members(self, ops: Sequence[Operation]) -> None:
+        itwin_id = self.project_id(ops[0])
+        wanted = {
+            str((op.after or {}).get("email") or op.key).lower(): sorted(
+                (op.after or {}).get("roles") or []
+            )
+            for op in ops
+        }
+        self._post_members(itwin_id, wanted)
+
+    def _post_members(self, itwin_id: str, wanted: Mapping[str, list[str]]) -> None:
+        rows = [(email, self.role_ids(itwin_id, roles)) for email, roles in wanted.items()]
+        try:
+            self.access.add_user_members(itwin_id, rows)
+        except ApiError as exc:
+            if exc.status != 409:
+                raise
+            self._converge_members(itwin_id, wanted)
+
+    def _converge_members(self, itwin_id: str, wanted: Mapping[str, list[str]]) -> None:
+        """After a 409 on a batch add (someone in it is already a member, e.g. a resent POST
+        that had succeeded): make each one right on its own terms."""
+        live = {str(m.get("email") or "").lower(): m for m in self.access.user_members(itwin_id)}
+        names = wire.role_names(self.access.roles(itwin_id))
+        missing: dict[str, list[str]] = {}
+        for email, roles in wanted.items():
+            member = live.get(email)
+            if member is None:
+                missing[email] = roles
+                continue
+            have = sorted(wire.roles_of(member, names))
+            if have != roles:
+                self.access.update_user_member(
+                    itwin_id, str(member["id"]), self.role_ids(itwin_id, roles)
+                )
+        if missing:
+            rows = [(email, self.role_ids(itwin_id, roles)) for email, roles in missing.items()]
+            self.access.add_user_members(itwin_id, rows)
+
+    def update_member(self, op: Operation) -> None:
+        itwin_id = self.project_id(op)
+        roles = sorted((op.after or {}).get("roles") or [])
+        self.access.update_user_member(
+            itwin_id, str((op.before or {})["id"]), self.role_ids(itwin_id, roles)
+        )
+
+    def reinvite_member(self, op: Operation) -> None:
+        itwin_id = self.project_id(op)
+        after = op.after or {}
+        try:
+            self.access.cancel_invitation(itwin_id, str((op.before or {})["id"]))
+        except ApiError as exc:
+            if not gone(exc):
+                raise
+        email = str(after.get("email") or op.key).lower()
+        self._post_members(itwin_id, {email: sorted(after.get("roles") or [])})
+
+    def remove_member(self, op: Operation) -> None:
+        try:
+            self.access.remove_user_member(self.project_id(op), str((op.before or {})["id"]))
+        except ApiError as exc:
+            if not gone(exc):
+                raise
+
+    def cancel_invitation(self, op: Operation) -> None:
+        try:
+            self.access.cancel_invitation(self.project_id(op), str((op.before or {})["id"]))
+        except ApiError as exc:
+            if not gone(exc):
+                raise
+
+    # ------------------------------------------------------------------ group members
+
+    def _add_group_members(self, ops: Sequence[Operation]) -> None:
+        itwin_id = self.project_id(ops[0])
+        wanted = {
+            str((op.after or {}).get("group") or op.key): sorted(
+                (op.after or {}).get("roles") or []
+            )
+            for op in ops
+        }
+        rows = [
+            (self.group_id(itwin_id, name), self.role_ids(itwin_id, roles))
+            for name, roles in wanted.items()
+        ]
+        try:
+            self.access.add_group_members(itwin_id, rows)
+        except ApiError as exc:
+            if exc.status != 409:
+                raise
+            live = {str(m.get("id")): m for m in self.access.group_members(itwin_id)}
+            missing = []
+            for group_id, role_ids in rows:
+                member = live.get(group_id)
+                if member is None:
+                    missing.append((group_id, role_ids))
+                elif sorted(str(r.get("id")) for r in member.get("roles") or []) != sorted(
+                    role_ids
+                ):
+                    self.access.update_group_member(itwin_id, group_id, role_ids)
+            if missing:
+                self.access.add_group_members(itwin_id, missing)
+
+    def update_group_member(self, op: Operation) -> None:
+        itwin_id = self.project_id(op)
+        roles = sorted((op.after or {}).get("roles") or [])
+        group_id = (op.before or {}).get("id") or self.group_id(itwin_id, op.key)
+        self.access.update_group_member(itwin_id, str(group_id), self.role_ids(itwin_id, roles))
+
+    def remove_group_member(self, op: Operation) -> None:
+        try:
+            self.access.remove_group_member(self.project_id(op), str((op.before or {})["id"]))
+        except ApiError as exc:
+            if not gone(exc):
+                raise
