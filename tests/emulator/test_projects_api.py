@@ -11,6 +11,7 @@ import pytest
 from projects_fixtures import (
     FULL,
     MANAGER_PERMS,
+    SEED,
     SEEDED_ID,
     auth,
     create,
@@ -22,6 +23,7 @@ from starlette.testclient import TestClient
 
 from reconciler.emulator.app import create_app
 from reconciler.emulator.identity import user_id_for
+from reconciler.emulator.limits import Faults
 from reconciler.emulator.policy import ALL_PERMISSIONS
 
 FULL_KEYS = {
@@ -355,3 +357,14 @@ def test_projects_survive_a_restart_of_the_same_database(tmp_path: Path) -> None
         got = second.get(f"/projects/{project['id']}", headers=auth("alice-token"))
         assert got.json()["project"]["projectNumber"] == "KEEP-1"
         assert got.json()["project"]["id"] == project["id"]
+
+
+def test_rate_limited_projects_requests_answer_429_too_many_requests(tmp_path: Path) -> None:
+    # The Projects pages document the older 429 code, TooManyRequests (contract §2.3).
+    app = create_app(tmp_path / "emulator.db", seed=SEED, faults=Faults(rate_limit=2))
+    with TestClient(app) as limited:
+        statuses = [limited.get("/projects/", headers=auth("alice")).status_code for _ in range(3)]
+        assert statuses == [200, 200, 429]
+        response = limited.get("/projects/", headers=auth("alice"))
+        assert error(response)["code"] == "TooManyRequests"
+        assert int(response.headers["Retry-After"]) >= 1
