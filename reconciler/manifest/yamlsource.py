@@ -216,6 +216,14 @@ def _compose(text: str) -> yaml.Node | None:
         return node
     except yaml.MarkedYAMLError as exc:
         raise _yaml_problem(exc, text) from exc
+    except yaml.reader.ReaderError as exc:
+        before = text[: exc.position]
+        line = before.count("\n") + 1
+        column = exc.position - (before.rfind("\n") + 1) + 1
+        code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1])
+        raise YamlProblem(
+            f"control character U+{code:04X} is not allowed in YAML; remove it", line, column
+        ) from exc
     except yaml.YAMLError as exc:
         raise YamlProblem(f"invalid YAML: {exc}") from exc
     except RecursionError as exc:
