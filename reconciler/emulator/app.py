@@ -29,7 +29,7 @@ from reconciler.emulator.clock import Clock
 from reconciler.emulator.errors import MSG_RESOURCE_NOT_FOUND, ApiError, json_response
 from reconciler.emulator.identity import ensure_secret
 from reconciler.emulator.limits import Faults
-from reconciler.emulator.seed import apply_seed, read_seed
+from reconciler.emulator.seed import SeedError, apply_seed, read_seed
 from reconciler.emulator.store import Store
 from reconciler.emulator.web import Emulator
 
@@ -91,10 +91,10 @@ def create_app(
     reset to start over). ``faults`` turns on latency, faults and rate limits; ``admin``
     mounts ``/__emulator/``; ``clock`` lets tests share and advance the emulator's time.
     """
+    seed_data = read_seed(seed)
     store = Store(db_path)
     if projects_api.SCHEMA:
         store.add_schema(projects_api.SCHEMA, projects_api.TABLES)
-    seed_data = read_seed(seed)
     emu = Emulator(
         store=store,
         clock=clock or Clock(),
@@ -103,11 +103,19 @@ def create_app(
         seed=seed_data,
         projects_hook=projects_api.load_seed,
     )
-    with store.write() as db:
-        if db.execute("SELECT 1 FROM meta WHERE key='seeded'").fetchone() is None:
-            apply_seed(db, seed_data, emu.clock.now(), projects_api.load_seed)
-            db.execute("INSERT INTO meta(key, value) VALUES('seeded', '1')")
-        emu.secret = ensure_secret(db)
+    try:
+        with store.write() as db:
+            if db.execute("SELECT 1 FROM meta WHERE key='seeded'").fetchone() is None:
+                try:
+                    apply_seed(db, seed_data, emu.clock.now(), projects_api.load_seed)
+                except SeedError as exc:
+                    where = f"{seed}: " if isinstance(seed, str | Path) else ""
+                    raise SeedError(f"{where}{exc}") from None
+                db.execute("INSERT INTO meta(key, value) VALUES('seeded', '1')")
+            emu.secret = ensure_secret(db)
+    except BaseException:
+        store.close()
+        raise
     routes = api_routes() + (admin_routes() if admin else [])
     app = Starlette(
         routes=routes,
