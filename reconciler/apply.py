@@ -5,10 +5,13 @@ turns outcomes into a journal and progress through the callbacks.
 
 Execution (design.md §5, issue 6):
 
-- Within a project, operations run one after another in ``Operation.sort_key()`` order. Add
-  operations that carry a ``batch`` are grouped by (project, kind, batch) and sent in one
-  ``Target.execute`` call: one API request.
-- Projects run in parallel, at most ``concurrency`` at a time.
+- Within a project, phases (design.md §5: project, roles, groups, owners, adds and updates,
+  removals, deletions, owner removals, project deletion) run in order. Add operations that
+  carry a ``batch`` are grouped by (project, kind, batch) and sent in one ``Target.execute``
+  call: one API request; every other operation is a request of its own.
+- The requests of one phase touch different objects and none needs another (every dependency
+  below crosses phases), so they run concurrently, as do different projects: at most
+  ``concurrency`` requests at a time in all.
 - A failed operation stops only what depends on it (``blocked_by``); everything else goes on,
   in its project and in the others. A skipped operation counts as not done, so what depends on
   it is skipped too, naming the failure at the root.
@@ -20,9 +23,8 @@ wrong premise (a member given a role that does not exist, the last owner removed
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -225,61 +227,60 @@ def steps(operations: Sequence[Operation]) -> list[list[Operation]]:
     return result
 
 
+def phases(operations: Sequence[Operation]) -> list[list[list[Operation]]]:
+    """One project's requests (``steps``) in waves that run one after another: by phase
+    (design.md §5), and within a phase, a request touching an object an earlier request of
+    the phase touches waits for it (plans never hold two such operations, but a saved plan
+    is data from outside: keep sort_key order for one object whatever it holds)."""
+    waves: dict[tuple[int, int], list[list[Operation]]] = {}
+    last_wave: dict[tuple[int, str], int] = {}  # (phase, key) -> wave that last touched it
+    for step in steps(operations):
+        phase = step[0].phase
+        wave = max((last_wave[(phase, op.key)] + 1 for op in step if (phase, op.key) in last_wave),
+                   default=0)  # fmt: skip
+        for op in step:
+            last_wave[(phase, op.key)] = wave
+        waves.setdefault((phase, wave), []).append(step)
+    return [waves[key] for key in sorted(waves)]
+
+
+@dataclass
+class _Project:
+    """One project's progress: phases still to run, requests in flight, what did not happen."""
+
+    phases: list[list[list[Operation]]]
+    in_flight: int = 0
+    # Failed or skipped operations, each with the root failure to name.
+    not_done: list[tuple[Operation, str]] = field(default_factory=list)
+
+
 @dataclass
 class _Run:
-    """Shared, lock-guarded bookkeeping of one apply: outcomes, progress, callbacks."""
+    """Bookkeeping of one apply; touched only by the scheduling thread."""
 
     total: int
     on_outcome: OnOutcome | None
     on_progress: Progress | None
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    stop: threading.Event = field(default_factory=threading.Event)
     outcomes: list[Outcome] = field(default_factory=list)
 
     def record(self, outcome: Outcome) -> None:
-        # Callbacks run under the lock so a journal writer never sees two lines at once.
-        with self.lock:
-            self.outcomes.append(outcome)
-            if self.on_outcome is not None:
-                self.on_outcome(outcome)
-            if self.on_progress is not None:
-                self.on_progress(len(self.outcomes), self.total)
+        # Called from the scheduling thread only: a journal writer never sees two at once.
+        self.outcomes.append(outcome)
+        if self.on_outcome is not None:
+            self.on_outcome(outcome)
+        if self.on_progress is not None:
+            self.on_progress(len(self.outcomes), self.total)
 
 
-def _run_project(target: Target, operations: Sequence[Operation], run: _Run) -> None:
-    # Failed or skipped operations of this project, each with the root failure to name.
-    not_done: list[tuple[Operation, str]] = []
-    for step in steps(operations):
-        runnable: list[Operation] = []
-        for op in step:
-            cause = next((root for bad, root in not_done if blocked_by(op, bad)), None)
-            if cause is None:
-                runnable.append(op)
-            else:
-                not_done.append((op, cause))
-                run.record(Outcome(op, Status.SKIPPED, cause=cause))
-        if not runnable:
-            continue
-        if run.stop.is_set():
-            return
-        try:
-            target.execute(runnable)
-        except ItwinAccessError as exc:
-            api = exc if isinstance(exc, ApiError) else None
-            for op in runnable:
-                not_done.append((op, op.id))
-                run.record(
-                    Outcome(
-                        op,
-                        Status.FAILED,
-                        code=api.code if api else type(exc).__name__,
-                        message=(api.message or str(api)) if api else str(exc),
-                        http_status=api.status if api else None,
-                    )
-                )
-            continue
-        for op in runnable:
-            run.record(Outcome(op, Status.APPLIED))
+def _failure(op: Operation, exc: ItwinAccessError) -> Outcome:
+    api = exc if isinstance(exc, ApiError) else None
+    return Outcome(
+        op,
+        Status.FAILED,
+        code=api.code if api else type(exc).__name__,
+        message=(api.message or str(api)) if api else str(exc),
+        http_status=api.status if api else None,
+    )
 
 
 def apply_plan(
@@ -292,31 +293,67 @@ def apply_plan(
 ) -> ApplyReport:
     """Execute the operations against ``target`` and report every outcome.
 
-    Never raises for an API failure (that is an outcome); an unexpected exception (a bug)
-    stops scheduling further requests and is re-raised once running requests have returned.
-    ``KeyboardInterrupt`` does the same and is re-raised.
+    Scheduling: each project runs its phases in order; the requests of one phase (different
+    objects of one project, independent by construction of §5's order) and the requests of
+    different projects share one pool of ``concurrency`` workers. A phase starts when the
+    previous one of its project has finished, after the skips that its failures imply.
+
+    Never raises for an API failure (that is an outcome). An unexpected exception (a bug) or
+    ``KeyboardInterrupt`` stops starting requests; running ones finish; then it is re-raised.
     """
     by_project: dict[str, list[Operation]] = {}
     for op in plan_operations:
         by_project.setdefault(op.project, []).append(op)
+    projects = {number: _Project(phases(ops)) for number, ops in sorted(by_project.items())}
     run = _Run(total=len(plan_operations), on_outcome=on_outcome, on_progress=on_progress)
     if run.on_progress is not None:
         run.on_progress(0, run.total)
-    workers = max(1, min(concurrency, len(by_project) or 1))
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="apply")
-    futures: list[Future[None]] = []
+    pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="apply")
+    running: dict[Future[None], tuple[_Project, list[Operation]]] = {}
+
+    def next_phase(project: _Project) -> None:
+        """Submit the project's next phase that has anything left to run."""
+        while project.phases and project.in_flight == 0:
+            for step in project.phases.pop(0):
+                runnable: list[Operation] = []
+                for op in step:
+                    cause = next(
+                        (root for bad, root in project.not_done if blocked_by(op, bad)), None
+                    )
+                    if cause is None:
+                        runnable.append(op)
+                    else:
+                        project.not_done.append((op, cause))
+                        run.record(Outcome(op, Status.SKIPPED, cause=cause))
+                if runnable:
+                    running[pool.submit(target.execute, runnable)] = (project, runnable)
+                    project.in_flight += 1
+
+    interrupted = False
     try:
-        for number in sorted(by_project):
-            futures.append(pool.submit(_run_project, target, by_project[number], run))
-        for future in futures:
-            future.result()
+        for project in projects.values():
+            next_phase(project)
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                project, ops = running.pop(future)
+                project.in_flight -= 1
+                try:
+                    future.result()
+                except ItwinAccessError as exc:
+                    for op in ops:
+                        project.not_done.append((op, op.id))
+                        run.record(_failure(op, exc))
+                else:
+                    for op in ops:
+                        run.record(Outcome(op, Status.APPLIED))
+                next_phase(project)
     except BaseException:
-        run.stop.set()
-        for future in futures:
-            future.cancel()
+        interrupted = True
         raise
     finally:
-        pool.shutdown(wait=True)
+        # On an exception: queued requests are dropped, running ones finish.
+        pool.shutdown(wait=True, cancel_futures=interrupted)
     order = {op.id: i for i, op in enumerate(sorted(plan_operations, key=Operation.sort_key))}
     outcomes = tuple(sorted(run.outcomes, key=lambda o: order.get(o.operation.id, 0)))
     return ApplyReport(outcomes=outcomes, interrupted=len(outcomes) < run.total)
