@@ -10,10 +10,11 @@
 // never printed). The base URL has no trailing slash.
 //
 // Calls the clients do not offer (iTwins favorites/recents POST/DELETE in 1.6.1, every Projects
-// write in 0.7.0) are made with fetch, shaped as Bentley's sample apps make them, and recorded
+// write in 0.7.0) are made with Node's http module, shaped as Bentley's sample apps make them, and recorded
 // under keys starting with "raw".
 "use strict";
 
+const http = require("http");
 const { ITwinsAccessClient } = require("@itwin/itwins-client");
 const { ProjectsAccessClient } = require("@itwin/projects-client");
 
@@ -30,27 +31,38 @@ if (!base || !token || !otherToken || !process.env.ITWIN_OTHER_EMAIL) {
 const auth = `Bearer ${token}`;
 const otherAuth = `Bearer ${otherToken}`;
 
-async function raw(method, url, authorization, body, extraHeaders) {
+// Node's http module rather than fetch: works on the older Node.js some distributions ship.
+function raw(method, url, authorization, body, extraHeaders) {
+  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
   const headers = { authorization, ...(extraHeaders || {}) };
-  if (body !== undefined) headers["content-type"] = "application/json";
-  const response = await fetch(url, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  let data = null;
-  try {
-    data = text === "" ? null : JSON.parse(text);
-  } catch (_e) {
-    data = { unparsable: text };
+  if (payload !== undefined) {
+    headers["content-type"] = "application/json";
+    headers["content-length"] = payload.length;
   }
-  return {
-    status: response.status,
-    contentType: response.headers.get("content-type"),
-    bodyLength: text.length,
-    data,
-  };
+  return new Promise((resolve, reject) => {
+    const request = http.request(url, { method, headers }, (response) => {
+      const chunks = [];
+      response.on("data", (chunk) => chunks.push(chunk));
+      response.on("end", () => {
+        const text = Buffer.concat(chunks).toString("utf8");
+        let data = null;
+        try {
+          data = text === "" ? null : JSON.parse(text);
+        } catch (_e) {
+          data = { unparsable: text };
+        }
+        resolve({
+          status: response.statusCode,
+          contentType: response.headers["content-type"] || null,
+          bodyLength: text.length,
+          data,
+        });
+      });
+    });
+    request.on("error", reject);
+    if (payload !== undefined) request.write(payload);
+    request.end();
+  });
 }
 
 // The projects client throws Error("API request error: <JSON of the axios error>"); keep the
