@@ -66,7 +66,7 @@ class ItwinsTarget:
         identity: str | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
         lookup_threshold: int = 2,
-        query_scope: str | None = None,
+        query_scope: str | None = "auto",
         detect_org_admin: bool = True,
     ) -> None:
         self.client = client
@@ -74,7 +74,9 @@ class ItwinsTarget:
         self.access = AccessControlApi(client)
         self.concurrency = concurrency
         self.lookup_threshold = lookup_threshold
-        # "all": an organization administrator also finds projects it is no member of.
+        # X-iTwin-Query-Scope. "auto": "all" for an organization administrator, so it also
+        # finds projects it is no member of (else creating one would clash with its number);
+        # None or "memberOfItwin": only the caller's own iTwins.
         self.query_scope = query_scope
         self.detect_org_admin = detect_org_admin
         self._org_admin: bool | None = None  # read once per target
@@ -99,7 +101,7 @@ class ItwinsTarget:
         concurrency: int = DEFAULT_CONCURRENCY,
         rate_limit: float | None = DEFAULT_RATE_LIMIT,
         lookup_threshold: int = 2,
-        query_scope: str | None = None,
+        query_scope: str | None = "auto",
     ) -> ItwinsTarget:
         """A target over ``http`` at ``base_url`` (default: the client's own base URL)."""
         client = connect(
@@ -264,7 +266,7 @@ class ItwinsTarget:
             return found
         candidates: dict[str, list[JSON]] = {}
         listed = 0
-        for page in self.itwins.list_pages(query_scope=self.query_scope):
+        for page in self.itwins.list_pages(query_scope=self._scope()):
             listed += len(page)
             for itwin in page:
                 self._seen(itwin)
@@ -284,12 +286,17 @@ class ItwinsTarget:
 
     def _find_one(self, number: str) -> JSON | None:
         matches: list[JSON] = []
-        for page in self.itwins.list_pages(number=number, query_scope=self.query_scope):
+        for page in self.itwins.list_pages(number=number, query_scope=self._scope()):
             for itwin in page:
                 self._seen(itwin)
                 if itwin.get("number") == number:
                     matches.append(itwin)
         return _pick(number, matches) if matches else None
+
+    def _scope(self) -> str | None:
+        if self.query_scope != "auto":
+            return self.query_scope
+        return "all" if self.detect_org_admin and self._org_admin else None
 
     def _seen(self, itwin: Mapping[str, Any]) -> None:
         itwin_id, number = itwin.get("id"), itwin.get("number")

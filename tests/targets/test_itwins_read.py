@@ -167,13 +167,16 @@ def test_client_credentials_identity_and_org_admin_scope(emulator, bridge) -> No
     target = ItwinsTarget.connect(http, **creds)
     state, context = target.read(["P-1"])
     assert context.identity == "itwin-access-demo@apps.contoso.com"
-    assert state.numbers() == ()  # an org admin, but no member of P-1: not listed by default
+    assert context.org_admin
     assert target.client.auth.token_requests == 1
-
-    target = ItwinsTarget.connect(http, query_scope="all", **creds)
-    state, context = target.read(["P-1"])
+    # An org admin finds the projects of its organization it is no member of ...
     assert state.numbers() == ("P-1",)
     assert not context.rights["P-1"].owner
+
+    # ... which only the "all" query scope lists.
+    target = ItwinsTarget.connect(http, query_scope=None, **creds)
+    state, _ = target.read(["P-1"])
+    assert state.numbers() == ()
 
 
 def test_duplicate_live_role_names_are_a_clear_error(emulator, make_target, bridge) -> None:
