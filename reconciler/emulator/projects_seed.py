@@ -44,6 +44,9 @@ def load_seed(db: sqlite3.Connection, entries: Any, now: float) -> None:
         where = f"projects[{i}]"
         try:
             _seed_project(db, entry, now, first_org[0] if first_org else None, where)
+        except sqlite3.IntegrityError:
+            # Ids given in the seed that the database already holds (a seed loaded twice).
+            raise SeedError(f"{where}: a role id is already in use") from None
         except ApiError as exc:
             problem = exc.details[0] if exc.details else {"message": exc.message}
             target = problem.get("target", "")
@@ -71,10 +74,12 @@ def _seed_project(
         raise SeedError(
             f"{where}.projectNumber: duplicate projectNumber {cols['project_number']!r}"
         )
+    given_id = _opt_str(entry.get("id"), f"{where}.id")
+    if given_id and db.execute("SELECT 1 FROM projects WHERE id=?", (given_id,)).fetchone():
+        raise SeedError(f"{where}.id: a project with id {given_id!r} already exists")
     pid = insert_project(
-        db, cols, org=org, owner_id=owner_id, registered_by=None, now=now,
-        project_id=_opt_str(entry.get("id"), f"{where}.id"),
-    )  # fmt: skip
+        db, cols, org=org, owner_id=owner_id, registered_by=None, now=now, project_id=given_id
+    )
     by_name = {TEAM_MEMBER.casefold(): _team_member_id(db, pid)}
     for j, role in enumerate(_list(entry.get("roles"), f"{where}.roles")):
         rwhere = f"{where}.roles[{j}]"
@@ -113,7 +118,12 @@ def _seed_project(
         try:
             db.execute(
                 "INSERT INTO project_members(project_id, user_id, email, role_ids) VALUES(?,?,?,?)",
-                (pid, uid, email, json.dumps(list(dict.fromkeys(role_ids)))),
+                (
+                    pid,
+                    uid,
+                    _external_email(db, uid, email),
+                    json.dumps(list(dict.fromkeys(role_ids))),
+                ),
             )
         except sqlite3.IntegrityError:
             raise SeedError(f"{mwhere}: duplicate member") from None
@@ -124,6 +134,15 @@ def _team_member_id(db: sqlite3.Connection, project_id: str) -> str:
         "SELECT id FROM project_roles WHERE project_id=? AND builtin=1", (project_id,)
     ).fetchone()
     return str(row[0])
+
+
+def _external_email(db: sqlite3.Connection, user_id: str, email: str | None) -> str | None:
+    """The email kept on the membership: only for users the directory does not hold (a
+    directory user's email comes from the directory, so deleting the user leaves a "missing
+    user")."""
+    if email is None or db.execute("SELECT 1 FROM users WHERE id=?", (user_id,)).fetchone():
+        return None
+    return email.strip()
 
 
 def _user_id(db: sqlite3.Connection, email: str) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from projects_fixtures import SEED, SEEDED_ID, auth
+from projects_fixtures import CAROL_ID, MANAGER_ROLE, SEED, SEEDED_ID, auth
 from starlette.testclient import TestClient
 
 from reconciler.emulator.app import create_app
@@ -86,3 +86,43 @@ def test_projects_must_be_a_list(tmp_path: Path) -> None:
     seed["projects"] = {"displayName": "X"}
     with pytest.raises(SeedError, match="projects"):
         create_app(tmp_path / "e.db", seed=seed)
+
+
+def test_admin_reset_restores_the_seeded_projects(tmp_path: Path) -> None:
+    with TestClient(create_app(tmp_path / "e.db", seed=SEED, admin=True)) as client:
+        client.delete(f"/projects/{SEEDED_ID}", headers=auth("alice"))
+        assert client.post("/__emulator/reset").status_code == 200
+        members = client.get(f"/projects/{SEEDED_ID}/members", headers=auth("alice")).json()
+        assert [m["email"] for m in members["members"]] == [
+            "bob@contoso.com", "carol@contoso.com", None,
+        ]  # fmt: skip
+
+
+def test_seeding_the_same_project_again_is_refused_with_its_entry(tmp_path: Path) -> None:
+    with TestClient(create_app(tmp_path / "e.db", seed=SEED, admin=True)) as client:
+        again = {"projects": [{"id": SEEDED_ID, "displayName": "X", "projectNumber": "Z-1"}]}
+        response = client.post("/__emulator/seed", json=again)
+        assert response.status_code == 422
+        assert "projects[0].id: a project with id" in response.json()["error"]["message"]
+        role = {"id": MANAGER_ROLE, "displayName": "M"}
+        role_clash = {"projects": [{"displayName": "X", "projectNumber": "Z-2", "roles": [role]}]}
+        response = client.post("/__emulator/seed", json=role_clash)
+        assert response.status_code == 422
+        assert "projects[0]: a role id is already in use" in response.json()["error"]["message"]
+        # Nothing of the refused seeds was kept.
+        assert (
+            client.get("/projects/?projectNumber=Z-2", headers=auth("alice")).json()["projects"]
+            == []
+        )
+
+
+def test_a_user_deleted_from_the_directory_stays_as_a_missing_member(tmp_path: Path) -> None:
+    with TestClient(create_app(tmp_path / "e.db", seed=SEED, admin=True)) as client:
+        assert client.delete("/__emulator/users/carol@contoso.com").status_code == 204
+        got = client.get(f"/projects/{SEEDED_ID}/members/{CAROL_ID}", headers=auth("alice"))
+        assert got.json()["member"] == {
+            "id": CAROL_ID, "email": None, "givenName": None, "surname": None,
+            "organization": None, "roles": ["Viewer"],
+        }  # fmt: skip
+        removed = client.delete(f"/projects/{SEEDED_ID}/members/{CAROL_ID}", headers=auth("alice"))
+        assert removed.status_code == 204
