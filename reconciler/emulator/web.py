@@ -347,6 +347,9 @@ def op(
         try:
             response = await _run(request, emu)
             status = "drop" if isinstance(response, _Dropped) else str(response.status_code)
+            correlation = request.headers.get("x-correlation-id")
+            if correlation is not None:  # [I] echoed, as older iTwin.js clients expect
+                response.headers["X-Correlation-Id"] = correlation
             return response
         finally:
             emu.counters.add(template, status)

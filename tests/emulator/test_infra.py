@@ -174,7 +174,9 @@ def test_admin_clock_rejects_going_back(client: TestClient, clock: Clock) -> Non
     assert clock.now() - before >= 100
 
 
-def test_correlation_and_unknown_body_are_json_errors(emu: Emu, client: TestClient) -> None:
+def test_correlation_id_is_echoed_and_bad_json_is_422(client: TestClient) -> None:
+    r = client.get("/itwins", headers=h("alice-token", **{"X-Correlation-Id": "abc-1"}))
+    assert r.headers["X-Correlation-Id"] == "abc-1"
     r = client.post("/itwins", content=b"{not json", headers=h("alice-token"))
     assert r.status_code == 422
     assert r.json()["error"]["details"][0]["code"] == "InvalidRequestBody"
