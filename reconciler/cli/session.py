@@ -20,6 +20,8 @@ from typing import Any
 
 import httpx
 
+from reconciler.api import RetryPolicy, connect
+from reconciler.api.limits import RETRY_STATUSES
 from reconciler.config import Config, load_config
 from reconciler.errors import ConfigError
 from reconciler.targets.itwins import ItwinsTarget
@@ -31,6 +33,11 @@ DEMO_CLIENT_ID = "itwin-access-demo"
 DEMO_CLIENT_SECRET = "demo-secret"
 
 HTTP_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+
+# The API client's retries, plus 500: a reconciler should ride out a transient server error
+# on a read or an idempotent write rather than fail the run (creating POSTs keep the client's
+# own rule: never resent after an ambiguous failure, the target checks and adopts instead).
+RETRY = RetryPolicy(statuses=RETRY_STATUSES | {500})
 
 
 @dataclass
@@ -102,7 +109,7 @@ def open_session(config: Config, connection: Connection | None = None) -> Sessio
     try:
         # backend `projects`: the deprecated Projects API (issue 7), same Target protocol.
         target_class = ProjectsTarget if config.backend == "projects" else ItwinsTarget
-        target = target_class.connect(
+        client = connect(
             http,
             base_url=base_url,
             token=token,
@@ -110,10 +117,10 @@ def open_session(config: Config, connection: Connection | None = None) -> Sessio
             client_secret=client_secret,
             token_url=config.token_url_for(base_url),
             scope=config.scope,
-            identity=config.identity,
-            concurrency=config.concurrency,
             rate_limit=config.rate_limit,
+            retry=RETRY,
         )
+        target = target_class(client, identity=config.identity, concurrency=config.concurrency)
     except BaseException:
         for closer in reversed(closers):
             closer()
