@@ -191,6 +191,10 @@ def _load(paths: Sequence[Path], backend: str) -> LoadResult:
         for index in range(len(data["projects"])):
             if not _tainted(bad, f"projects[{index}]"):
                 builder.add_project(doc, data["projects"], index)
+            else:
+                # Schema errors inside: skip its semantic checks, but still claim its number,
+                # so a duplicate elsewhere is reported now rather than after the fix.
+                builder.claim_number(doc, data["projects"], index)
     problems += builder.problems
     state = State(projects=tuple(builder.projects.values()))
     return LoadResult(state=state, problems=sorted(problems), files=files)

@@ -127,11 +127,13 @@ class Builder:
         )
 
     # ------------------------------------------------------------------ projects
-    def add_project(self, doc: Document, projects: list[Any], index: int) -> None:
-        data: dict[str, Any] = projects[index]
+    def claim_number(self, doc: Document, projects: list[Any], index: int) -> bool:
+        """Record the project's number; False (and an error) if another project has it."""
+        data = projects[index]
+        number = data.get("number") if isinstance(data, dict) else None
+        if not isinstance(number, str):
+            return True
         path = f"projects[{index}]"
-        source = _src(doc, projects, index, path)
-        number: str = data["number"]
         if number in self._project_sources:
             where = _src(doc, data, "number", f"{path}.number")
             self.error(
@@ -139,8 +141,17 @@ class Builder:
                 f"duplicate project number '{number}' (also declared at "
                 f"{self._project_sources[number]})",
             )
+            return False
+        self._project_sources[number] = _src(doc, projects, index, path)
+        return True
+
+    def add_project(self, doc: Document, projects: list[Any], index: int) -> None:
+        data: dict[str, Any] = projects[index]
+        path = f"projects[{index}]"
+        source = _src(doc, projects, index, path)
+        number: str = data["number"]
+        if not self.claim_number(doc, projects, index):
             return
-        self._project_sources[number] = source
         self.check_backend(doc, data, path)
 
         manage_spec: dict[str, str] = data.get("manage", {})

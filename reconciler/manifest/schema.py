@@ -128,6 +128,8 @@ def _translate(
         allowed = set(schema.get("properties", {}))
         for extra in sorted(set(instance) - allowed):
             hint = suggest(extra, allowed) or f" (allowed: {', '.join(sorted(allowed))})"
+            if {extra} | allowed >= {"email", "group"}:
+                hint = "; a member is either a user (`email`) or a group (`group`), not both"
             line, column = doc.locate((*path, extra), key=True)
             yield Problem(
                 doc.file, line, column, json_path((*path, extra)), f"unknown key '{extra}'{hint}"

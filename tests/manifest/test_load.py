@@ -223,3 +223,29 @@ def test_shipped_permissions_match_the_emulator_catalogue() -> None:
     from reconciler.emulator.policy import ALL_PERMISSIONS
 
     assert KNOWN_PERMISSIONS_ORDERED == ALL_PERMISSIONS
+
+
+def test_crlf_and_bom_keep_exact_positions(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_bytes(b"\xef\xbb\xbfprojects:\r\n  - number: A\r\n    owners: [bad]\r\n")
+    [problem] = load_manifests([path]).problems
+    assert (problem.line, problem.column, problem.path) == (3, 14, "projects[0].owners[0]")
+
+
+def test_very_long_lines_use_the_safe_composer_and_still_load(tmp_path: Path) -> None:
+    # A line this long makes nesting depth unprovable cheaply, so the pure-Python composer
+    # (whose recursion is caught) is used instead of libyaml's (which would crash, not raise).
+    owners = [f"user{i:04d}@contoso.com" for i in range(300)]
+    text = f"projects:\n  - number: A\n    owners: [{', '.join(owners)}]\n"
+    assert len(text) > 6000
+    result = load_manifests([write(tmp_path, **{"p.yaml": text})])
+    assert result.problems == []
+    project = result.state.project("A")
+    assert project is not None
+    assert len(project.owners) == 300
+
+
+def test_deep_nesting_with_long_lines_is_refused_not_crashed(tmp_path: Path) -> None:
+    text = "projects: " + "[" * 20000 + "]" * 20000 + "\n"
+    [problem] = load_manifests([write(tmp_path, **{"p.yaml": text})]).problems
+    assert "nested" in problem.message
