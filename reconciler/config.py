@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.errors import ConfigError
+from reconciler.manifest.document import Document, json_path
 from reconciler.manifest.schema import validate_config
-from reconciler.manifest.yamlsource import Document, YamlProblem, json_path, read_document
+from reconciler.manifest.yamlsource import YamlProblem, read_document
 
 DEFAULT_API = "https://api.bentley.com"
 DEFAULT_TOKEN_URL = "https://ims.bentley.com/connect/token"

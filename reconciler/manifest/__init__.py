@@ -43,8 +43,9 @@ from pathlib import Path
 
 from reconciler.errors import ManifestError, Problem, Severity
 from reconciler.manifest.build import BACKENDS, Builder
-from reconciler.manifest.build import check_permissions as _check_permissions
+from reconciler.manifest.document import Document
 from reconciler.manifest.permissions import KNOWN_PERMISSIONS
+from reconciler.manifest.permissions import check_permissions as _check_permissions
 from reconciler.manifest.schema import (
     CONFIG_SCHEMA,
     MANIFEST_SCHEMA,
@@ -56,7 +57,6 @@ from reconciler.manifest.yamlsource import (
     MAX_DEPTH,
     MAX_FILE_BYTES,
     MAX_NODES,
-    Document,
     YamlProblem,
     read_document,
 )

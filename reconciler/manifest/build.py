@@ -11,13 +11,12 @@ additive or unmanaged section the name may exist live, which only ``plan`` can k
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from reconciler.errors import Problem, Severity
+from reconciler.manifest.document import Document, suggest
 from reconciler.manifest.permissions import KNOWN_PERMISSIONS
-from reconciler.manifest.yamlsource import Document, suggest
 from reconciler.model import (
     PROJECT_ATTRIBUTES,
     SECTIONS,
@@ -382,24 +381,3 @@ class Builder:
             )
             return None
         return value.lower()
-
-
-def check_permissions(projects: Sequence[Project], known: frozenset[str]) -> list[Problem]:
-    """Plan time: every role permission outside the live list ``known`` is an ERROR."""
-    problems: set[Problem] = set()
-    for project in projects:
-        for role in project.roles:
-            for permission in sorted(role.permissions - known):
-                source = role.source or project.source or Source("<unknown>", 0, 0)
-                path = f"{source.path}.permissions" if source.path else "permissions"
-                problems.add(
-                    Problem(
-                        source.file,
-                        source.line,
-                        source.column,
-                        path,
-                        f"permission '{permission}' of role '{role.display_name}' is not known "
-                        f"to the service{suggest(permission, known)}",
-                    )
-                )
-    return sorted(problems)

@@ -7,6 +7,12 @@ other). ``validate`` warns about a permission outside it; ``plan`` checks the li
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from reconciler.errors import Problem
+from reconciler.manifest.document import suggest
+from reconciler.model import Project, Source
+
 KNOWN_PERMISSIONS_ORDERED: tuple[str, ...] = (
     "administration_invite_member",
     "administration_remove_member",
@@ -46,3 +52,24 @@ KNOWN_PERMISSIONS_ORDERED: tuple[str, ...] = (
 )
 
 KNOWN_PERMISSIONS: frozenset[str] = frozenset(KNOWN_PERMISSIONS_ORDERED)
+
+
+def check_permissions(projects: Sequence[Project], known: frozenset[str]) -> list[Problem]:
+    """Plan time: every role permission outside the live list ``known`` is an ERROR."""
+    problems: set[Problem] = set()
+    for project in projects:
+        for role in project.roles:
+            for permission in sorted(role.permissions - known):
+                source = role.source or project.source or Source("<unknown>", 0, 0)
+                path = f"{source.path}.permissions" if source.path else "permissions"
+                problems.add(
+                    Problem(
+                        source.file,
+                        source.line,
+                        source.column,
+                        path,
+                        f"permission '{permission}' of role '{role.display_name}' is not known "
+                        f"to the service{suggest(permission, known)}",
+                    )
+                )
+    return sorted(problems)

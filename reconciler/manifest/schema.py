@@ -19,7 +19,7 @@ import jsonschema
 from jsonschema.exceptions import ValidationError
 
 from reconciler.errors import Problem
-from reconciler.manifest.yamlsource import Document, PathPart, json_path, suggest
+from reconciler.manifest.document import Document, PathPart, json_path, suggest
 
 MANIFEST_SCHEMA = "manifest.schema.json"
 CONFIG_SCHEMA = "config.schema.json"

@@ -1,0 +1,109 @@
+"""A parsed manifest document and where each of its parts was written.
+
+``Document.data`` holds plain JSON-like values; positions are looked up lazily from the composed
+YAML nodes kept per container (keyed by the container's ``id``; the containers live as long as
+``data``), so loading pays nothing per node for locations nobody asks about.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+Pos = tuple[int, int]  # 1-based line, column
+PathPart = str | int
+
+
+@dataclass
+class Document:
+    """One parsed file: its data (JSON-like values) and where every part of it was written.
+
+    Positions are looked up lazily from the composed nodes kept per container (keyed by the
+    container's ``id``; the containers live as long as ``data``), so loading pays nothing per
+    node for locations nobody asks about.
+    """
+
+    file: str
+    data: Any
+    root: Pos = (1, 1)
+    _maps: dict[int, yaml.MappingNode] = field(default_factory=dict, repr=False)
+    _seqs: dict[int, list[yaml.Node]] = field(default_factory=dict, repr=False)
+
+    def _entry(self, container: object, name: str) -> tuple[yaml.Node, yaml.Node] | None:
+        node = self._maps.get(id(container))
+        if node is None:
+            return None
+        for key_node, value_node in node.value:
+            if key_node.value == name:
+                return key_node, value_node
+        return None
+
+    def locate(self, path: tuple[PathPart, ...], key: bool = False) -> Pos:
+        """Position of the value at ``path`` (of its key when ``key``); the nearest known parent
+        position when the path does not exist (e.g. a missing required key)."""
+        here = self.root
+        node = self.data
+        for i, part in enumerate(path):
+            last = i == len(path) - 1
+            if isinstance(node, dict) and isinstance(part, str) and part in node:
+                entry = self._entry(node, part)
+                if entry is None:
+                    return here
+                here = pos(entry[0] if (key and last) else entry[1])
+                node = node[part]
+            elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+                seq = self._seqs.get(id(node))
+                if seq is None:
+                    return here
+                here = pos(seq[part])
+                node = node[part]
+            else:
+                return here
+        return here
+
+    def child(self, container: object, part: PathPart) -> Pos:
+        """Position of ``container[part]``, for containers taken from ``data``."""
+        if isinstance(part, int):
+            seq = self._seqs.get(id(container))
+            if seq is not None and 0 <= part < len(seq):
+                return pos(seq[part])
+        else:
+            entry = self._entry(container, part)
+            if entry is not None:
+                return pos(entry[1])
+        return self.root
+
+    def key(self, container: object, name: str) -> Pos:
+        """Position of the key ``name`` of a mapping taken from ``data``."""
+        entry = self._entry(container, name)
+        return pos(entry[0]) if entry is not None else self.root
+
+
+def json_path(path: tuple[PathPart, ...] | list[PathPart]) -> str:
+    """``("projects", 0, "members")`` -> ``projects[0].members``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif out:
+            out += f".{part}"
+        else:
+            out = part
+    return out
+
+
+def pos(node: yaml.Node) -> Pos:
+    mark = node.start_mark
+    return (mark.line + 1, mark.column + 1)
+
+
+def suggest(word: str, choices: list[str] | tuple[str, ...] | set[str] | frozenset[str]) -> str:
+    """``; did you mean 'x'?`` or ``""``: a case-insensitive match first, then difflib's."""
+    by_lower = {choice.lower(): choice for choice in sorted(choices, reverse=True)}
+    if word.lower() in by_lower:
+        return f"; did you mean '{by_lower[word.lower()]}'?"
+    match = difflib.get_close_matches(word.lower(), sorted(by_lower), n=1, cutoff=0.6)
+    return f"; did you mean '{by_lower[match[0]]}'?" if match else ""
