@@ -32,7 +32,9 @@ from reconciler.emulator.server import RunningEmulator, start_background
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICKSTART = ROOT / "examples" / "quickstart"
-EXE = str(Path(sys.executable).with_name("itwin-access"))
+# `python -m reconciler`: the same CLI as the `itwin-access` script, and it honours PYTHONPATH,
+# so the trials can run a snapshot of the tree (PYTHONPATH=/path/to/snapshot).
+CLI = [sys.executable, "-m", "reconciler"]
 DEMO_ENV = {"ITWIN_CLIENT_ID": "itwin-access-demo", "ITWIN_CLIENT_SECRET": "demo-secret"}
 
 
@@ -74,7 +76,7 @@ def run_trial(emulator: RunningEmulator, workdir: Path, delay: float) -> Trial:
     env = cli_env(emulator.base_url)
     journal = workdir / "journal.jsonl"
     journal.unlink(missing_ok=True)
-    cmd = [EXE, "apply", str(tree), "--auto-approve", "--journal", str(journal)]
+    cmd = [*CLI, "apply", str(tree), "--auto-approve", "--journal", str(journal)]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(delay)
     killed = proc.poll() is None
@@ -83,10 +85,10 @@ def run_trial(emulator: RunningEmulator, workdir: Path, delay: float) -> Trial:
     proc.wait()
     lines = len(journal.read_text().splitlines()) if journal.exists() else 0
     again = subprocess.run(
-        [EXE, "apply", str(tree), "--auto-approve"], env=env, capture_output=True, text=True
+        [*CLI, "apply", str(tree), "--auto-approve"], env=env, capture_output=True, text=True
     )
     plan = subprocess.run(
-        [EXE, "plan", str(tree), "--detailed-exitcode"], env=env, capture_output=True, text=True
+        [*CLI, "plan", str(tree), "--detailed-exitcode"], env=env, capture_output=True, text=True
     )
     detail = ""
     if again.returncode != 0 or plan.returncode != 0:
@@ -100,7 +102,7 @@ def apply_duration(emulator: RunningEmulator, workdir: Path) -> float:
     tree = manifests(workdir)
     started = time.monotonic()
     subprocess.run(
-        [EXE, "apply", str(tree), "--auto-approve"],
+        [*CLI, "apply", str(tree), "--auto-approve"],
         env=cli_env(emulator.base_url),
         capture_output=True,
         check=True,

@@ -150,6 +150,11 @@ def _check_saved(
     stale = [n for n in numbers if state_fingerprint(actual, n) != saved.fingerprints[n]]
     if stale:
         raise StalePlanError(stale)
+    if saved.identity and context.identity and saved.identity != context.identity:
+        out.err(
+            f"Warning: the plan was made as {saved.identity}; applying as {context.identity} "
+            "(guards are checked again for this identity)."
+        )
     guards, problems = evaluate(
         saved.operations, actual, context, guard_settings(session.config), allowed
     )

@@ -151,3 +151,34 @@ def test_verify_with_a_saved_plan_needs_the_manifests(run, tmp_path: Path) -> No
     result = run("apply", "--plan", saved, "--verify")
     assert result.code == 2
     assert "--verify" in result.stderr
+
+
+class SwallowDeletes(httpx.BaseTransport):
+    """The emulator, except that member removals answer 204 without happening (a server that
+    acknowledges and forgets: what --verify is for)."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "DELETE" and "/members/users/" in request.url.path:
+            return httpx.Response(204)
+        return self.inner.handle_request(request)
+
+
+def test_verify_rereads_and_fails_when_a_difference_remains(
+    run, run_on, hand, emulator: TestClient, workdir: Path
+) -> None:
+    assert run("apply", workdir, "--auto-approve").code == 0
+    hand.add_member("BR-2024-002", "eli@contoso.com", "Viewer")
+    forgetful = httpx.Client(
+        transport=SwallowDeletes(emulator._transport), base_url=emulator.base_url
+    )
+    result = run_on(forgetful, "apply", workdir, "--auto-approve", "--verify")
+    assert result.code == 4
+    assert "Apply complete" in result.stderr
+    assert "Verify failed" in result.stderr
+    assert "eli@contoso.com" in result.stderr.split("Verify failed")[1]
+    verified = run("apply", workdir, "--auto-approve", "--verify")
+    assert verified.code == 0
+    assert "Verified: 1 project(s) match the manifests." in verified.stderr
