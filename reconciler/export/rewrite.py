@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from reconciler.config import CONFIG_FILENAMES
 from reconciler.errors import ItwinAccessError
 from reconciler.export.documents import RoleDef, project_mapping, role_def
 from reconciler.export.drift import adopt_project, adoption_notes
@@ -42,9 +43,16 @@ def manifest_files(paths: Sequence[Path]) -> dict[Path, str]:
     found: dict[Path, str] = {}
     for root in paths:
         if root.is_dir():
+            # The manifest loader's rule: no config file, nothing under a hidden directory.
             for file in sorted(root.rglob("*")):
-                if file.is_file() and file.suffix in (".yaml", ".yml"):
-                    found[file.resolve()] = file.relative_to(root).as_posix()
+                rel = file.relative_to(root)
+                if (
+                    file.is_file()
+                    and file.suffix in (".yaml", ".yml")
+                    and file.name not in CONFIG_FILENAMES
+                    and not any(part.startswith(".") for part in rel.parts)
+                ):
+                    found[file.resolve()] = rel.as_posix()
         else:
             found[root.resolve()] = root.name
     return found
