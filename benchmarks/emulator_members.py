@@ -221,7 +221,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
-        print(f"machine: {os.cpu_count()} CPUs, python {sys.version.split()[0]}")
+        load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(
+            f"machine: {os.cpu_count()} CPUs, load average {load}, python {sys.version.split()[0]}"
+        )
         head = ("iTwins x members", "load s", "clients", "requests", "errors", "page",
                 "req/s", "p50 ms", "p99 ms", "server CPU ms/req", "CPU-bound req/s")  # fmt: skip
         print(" | ".join(head))
