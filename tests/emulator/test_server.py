@@ -105,3 +105,31 @@ def test_cli_serve_reports_a_bad_seed_in_one_line(tmp_path: Path) -> None:
     assert proc.stderr.strip().count("\n") == 0
     assert "bad.yaml" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_two_servers_on_one_database_file_share_state(tmp_path: Path) -> None:
+    db = tmp_path / "shared.db"
+    users = [f"{n}@contoso.com" for n in ("bob", "carol", "dana", "eli", "frank")]
+    with start_background(db) as one, start_background(db) as two:
+        with httpx.Client(base_url=one.base_url, headers=h("alice-token")) as c:
+            body = {"class": "Endeavor", "subClass": "Project", "displayName": "P"}
+            itwin = c.post("/itwins", json=body).json()["iTwin"]["id"]
+            role = c.post(f"{AC}/{itwin}/roles", json={"displayName": "V", "description": "V"})
+            role_id = role.json()["role"]["id"]
+        statuses: list[int] = []
+
+        def writer(base: str, emails: list[str]) -> None:
+            with httpx.Client(base_url=base, headers=h("alice-token")) as c:
+                for email in emails:
+                    add = {"members": [{"email": email, "roleIds": [role_id]}]}
+                    statuses.append(c.post(f"{AC}/{itwin}/members/users", json=add).status_code)
+
+        threads = [threading.Thread(target=writer, args=(one.base_url, users[::2])),
+                   threading.Thread(target=writer, args=(two.base_url, users[1::2]))]  # fmt: skip
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert statuses == [201] * len(users)
+        listed = httpx.get(f"{two.base_url}{AC}/{itwin}/members/users", headers=h("alice-token"))
+        assert sorted(m["email"] for m in listed.json()["members"]) == users
