@@ -109,8 +109,14 @@ def validate_config(doc: Document) -> list[Problem]:
 def _problems(
     doc: Document, errors: Iterator[ValidationError], prefix: tuple[PathPart, ...]
 ) -> list[Problem]:
+    found = list(errors)
+    # A misspelt key also makes a required key "missing": the unknown-key line (with its
+    # did-you-mean) says it all, so the missing-key line for the same object is dropped.
+    misspelt = {tuple(e.absolute_path) for e in found if e.validator == "additionalProperties"}
     out: list[Problem] = []
-    for error in errors:
+    for error in found:
+        if error.validator == "required" and tuple(error.absolute_path) in misspelt:
+            continue
         out.extend(_translate(doc, error, prefix))
     return out
 
@@ -147,6 +153,9 @@ def _translate(
     line, column = doc.locate(path)
     if custom:
         message = str(custom)
+        if keyword == "required" and isinstance(instance, dict) and len(schema["required"]) > 1:
+            missing = [k for k in schema.get("required", []) if k not in instance]
+            message += f" (missing: {', '.join(missing)})"
     elif keyword == "type":
         message = _type_message(schema.get("type"), instance)
     elif keyword == "required":
