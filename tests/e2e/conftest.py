@@ -60,8 +60,9 @@ def served(tmp_path: Path) -> Iterator[RunningEmulator]:
 
 @pytest.fixture
 def faulty(tmp_path: Path) -> Iterator[RunningEmulator]:
-    """20 % of API requests fail (500, 503, dropped connection); 1,200 requests a minute."""
-    faults = Faults(fault_rate=0.2, rate_limit=1200, seed=20261122)
+    """20 % of API requests fail (500, 503, dropped connection); 60 requests a minute per
+    client (a bucket of 60: an apply and a plan of the quickstart, ~80 requests, exceed it)."""
+    faults = Faults(fault_rate=0.2, rate_limit=60, seed=20261122)
     with start_background(str(tmp_path / "faulty.db"), admin=True, faults=faults) as emulator:
         yield emulator
 

@@ -85,3 +85,4 @@ def test_faults_and_rate_limits_converge_and_touch_nothing_else(
     counters = httpx.get(base + "/__emulator/counters", timeout=30).json()["routes"]
     statuses = {s for route in counters.values() for s in route["statuses"]}
     assert statuses & {"500", "503", "drop"}  # faults really happened
+    assert "429" in statuses  # and the rate limit bit
