@@ -188,13 +188,22 @@ def _load(paths: Sequence[Path], backend: str) -> LoadResult:
         data = doc.data
         if not isinstance(data, dict) or not isinstance(data.get("projects"), list):
             continue
-        for index in range(len(data["projects"])):
-            if not _tainted(bad, f"projects[{index}]"):
-                builder.add_project(doc, data["projects"], index)
-            else:
-                # Schema errors inside: skip its semantic checks, but still claim its number,
-                # so a duplicate elsewhere is reported now rather than after the fix.
-                builder.claim_number(doc, data["projects"], index)
+        projects = data["projects"]
+        for index, project in enumerate(projects):
+            prefix = f"projects[{index}]"
+            if not _tainted(bad, prefix):
+                builder.add_project(doc, projects, index)
+            elif (
+                isinstance(project, dict)
+                and isinstance(project.get("number"), str)
+                and not _tainted(bad, f"{prefix}.number")
+            ):
+                # Schema errors inside: check the rest of the project without the keys that
+                # have them, so every problem is reported in one run.
+                dirty = {key for key in project if _tainted(bad, f"{prefix}.{key}")}
+                clean = {key: value for key, value in project.items() if key not in dirty}
+                doc.alias(clean, project)
+                builder.add_project(doc, projects, index, data=clean, unchecked=dirty)
     problems += builder.problems
     state = State(projects=tuple(builder.projects.values()))
     return LoadResult(state=state, problems=sorted(problems), files=files)

@@ -144,8 +144,18 @@ class Builder:
         self._project_sources[number] = _src(doc, projects, index, path)
         return True
 
-    def add_project(self, doc: Document, projects: list[Any], index: int) -> None:
-        data: dict[str, Any] = projects[index]
+    def add_project(
+        self,
+        doc: Document,
+        projects: list[Any],
+        index: int,
+        data: dict[str, Any] | None = None,
+        unchecked: frozenset[str] | set[str] = frozenset(),
+    ) -> None:
+        """Check and expand ``projects[index]`` (or ``data``, a copy without the ``unchecked``
+        keys, which had schema errors: references into them are not checked)."""
+        if data is None:
+            data = projects[index]
         path = f"projects[{index}]"
         source = _src(doc, projects, index, path)
         number: str = data["number"]
@@ -163,6 +173,8 @@ class Builder:
         groups = self.project_groups(doc, data, path)
         authoritative_roles = manage.get("roles") is Manage.AUTHORITATIVE
         authoritative_groups = manage.get("groups") is Manage.AUTHORITATIVE
+        authoritative_roles = authoritative_roles and "roles" not in unchecked
+        authoritative_groups = authoritative_groups and "groups" not in unchecked
         role_names = {r.display_name for r in roles} if authoritative_roles else None
         group_names = {g.name for g in groups} if authoritative_groups else None
         members, group_members = self.project_members(doc, data, path, role_names, group_names)

@@ -64,6 +64,12 @@ class Document:
                 return here
         return here
 
+    def alias(self, copy: dict[str, Any], original: dict[str, Any]) -> None:
+        """Let ``copy`` (a filtered copy of a mapping of ``data``) share its positions."""
+        node = self._maps.get(id(original))
+        if node is not None:
+            self._maps[id(copy)] = node
+
     def child(self, container: object, part: PathPart) -> Pos:
         """Position of ``container[part]``, for containers taken from ``data``."""
         if isinstance(part, int):

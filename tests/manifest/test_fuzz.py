@@ -45,3 +45,64 @@ def test_yaml_like_text_never_raises(prefix: str, body: str) -> None:
 @given(raw=st.binary(max_size=200))
 def test_arbitrary_bytes_never_raise(raw: bytes) -> None:
     _load(raw)
+
+
+KEYS = st.sampled_from(
+    [
+        "projects",
+        "roleSets",
+        "number",
+        "displayName",
+        "roles",
+        "groups",
+        "members",
+        "owners",
+        "manage",
+        "use",
+        "email",
+        "group",
+        "name",
+        "permissions",
+        "state",
+        "status",
+        "s",
+        "x",
+    ]
+)
+LEAVES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 5),
+    st.sampled_from(["A", "", "a@b.co", "Viewer", "s", "absent", "additive", "imodels_read"]),
+)
+VALUES = st.recursive(
+    LEAVES,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(KEYS, inner, max_size=4),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(doc=st.dictionaries(KEYS, VALUES, max_size=3))
+def test_manifest_shaped_nonsense_never_raises(doc: dict[str, object]) -> None:
+    import json
+
+    _load(json.dumps(doc).encode())  # JSON is YAML: any shape, any mix of right and wrong
+
+
+PROJECTS = st.lists(
+    st.dictionaries(KEYS, VALUES, max_size=5).map(lambda d: {"number": "A", **d}), max_size=3
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    projects=PROJECTS,
+    role_sets=st.dictionaries(st.sampled_from(["s", "t"]), VALUES, max_size=2),
+)
+def test_projects_with_any_mix_of_sections_never_raise(
+    projects: list[dict[str, object]], role_sets: dict[str, object]
+) -> None:
+    import json
+
+    _load(json.dumps({"roleSets": role_sets, "projects": projects}).encode())
