@@ -1,4 +1,4 @@
-"""Semantic checks and expansion of schema-valid documents into ``model.State``.
+"""Semantic checks and expansion of documents (minus parts with schema errors) into ``State``.
 
 One pass does both, because every check needs the same bookkeeping as the expansion (role sets
 resolved, keys seen with their first location). Problems are collected, never raised.
