@@ -30,9 +30,12 @@ def test_killed_applies_converge_on_the_next_apply(tmp_path: Path) -> None:
     rng = random.Random(7)
     with trials.start(tmp_path / "kill.db", latency_ms=20) as emulator:
         duration = trials.apply_duration(emulator, tmp_path)
-        results = [
-            trials.run_trial(emulator, tmp_path, rng.uniform(0.1, duration * 0.9)) for _ in range(3)
+        results = [trials.run_trial(emulator, tmp_path, rng.uniform(0.1, duration * 0.9))]
+        # Twice more in the middle of the writes: after k outcomes are in the journal.
+        results += [
+            trials.run_trial(emulator, tmp_path, rng.uniform(0, 0.02), rng.randrange(1, 26))
+            for _ in range(2)
         ]
     for trial in results:
         assert trial.converged, trial.detail
-    assert any(t.killed for t in results)
+    assert sum(t.killed and t.journal_lines > 0 for t in results) >= 1
