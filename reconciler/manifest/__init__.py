@@ -19,7 +19,7 @@ Public API (other packages import only these names)::
         at the role's source (offline, ``validate`` only warns against the shipped list).
 
     KNOWN_PERMISSIONS: the shipped permission list (frozenset), same as the emulator's.
-    MAX_FILE_BYTES (5 MB per file), MAX_NODES (2,000,000 nodes after alias expansion),
+    MAX_FILE_BYTES (5 MB per file), MAX_NODES (2,000,000 nodes added by aliases),
     MAX_DEPTH (64 levels): the loader's bounds.
     schema_text(name) / load_schema(name): the shipped JSON Schemas (``MANIFEST_SCHEMA``,
     ``CONFIG_SCHEMA``).

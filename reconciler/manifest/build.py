@@ -304,9 +304,11 @@ class Builder:
         groups: list[GroupMember] = []
         seen_users: dict[str, Source] = {}
         seen_groups: dict[str, Source] = {}
+        file = doc.file
         for index, item in enumerate(items):
             item_path = f"{path}.members[{index}]"
-            source = _src(doc, items, index, item_path)
+            line, column = doc.child(items, index)
+            source = Source(file, line, column, item_path)
             roles: list[str] = item["roles"]
             if role_names is not None and not role_names.issuperset(roles):
                 self.check_roles(doc, roles, f"{item_path}.roles", role_names)

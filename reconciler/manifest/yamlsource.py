@@ -7,9 +7,10 @@ run) and converted by hand into plain JSON-like values, remembering positions pe
 Bounds, so a hostile or broken file costs one error line and not the machine:
 
 - ``MAX_FILE_BYTES`` (5 MB) per file, checked before reading it whole;
-- ``MAX_NODES`` (2,000,000): the size of the document *as expanded through aliases*. Aliases
-  are converted once and shared, and the expanded size is computed per node in linear time, so
-  a "billion laughs" file is refused before anything walks it;
+- ``MAX_NODES`` (2,000,000): the nodes that aliases add when expanded (the document itself is
+  bounded by the file size). Aliases are converted once and shared; the expanded size of an
+  aliased node is computed once in linear time, so a "billion laughs" file is refused before
+  anything walks it;
 - ``MAX_DEPTH`` (64) levels of nesting. libyaml's composer recurses in C and crashes the process
   (not a RecursionError) past roughly 10,000 levels, so files whose nesting *might* be deep
   (a cheap upper bound from the text) are composed by the pure-Python composer instead, whose
@@ -183,7 +184,7 @@ class _Converter:
         self.values: dict[int, Any] = {}  # id(container node) -> converted value
         self.sizes: dict[int, int] = {}  # id(node) -> size as expanded through aliases
         self.active: set[int] = set()  # containers being converted: a repeat is a cycle
-        self.total = 0  # nodes as a consumer will walk them (aliases expanded)
+        self.total = 0  # nodes added by expanding aliases (a consumer walks them all)
 
     def document(self, node: yaml.Node) -> Document:
         self.doc.root = _pos(node)
@@ -192,7 +193,6 @@ class _Converter:
 
     def convert(self, node: yaml.Node, path: list[PathPart], depth: int) -> Any:
         if isinstance(node, yaml.ScalarNode):
-            self.total += 1
             if node.tag == _STR:
                 return node.value
             return self.scalar(node, path)
@@ -209,7 +209,6 @@ class _Converter:
             where = json_path(path[:4]) + ("..." if len(path) > 4 else "")
             raise YamlProblem(f"nested more than {MAX_DEPTH} levels deep", line, column, where)
         self.active.add(key)
-        self.total += 1
         if isinstance(node, yaml.SequenceNode):
             value: Any = self.sequence(node, path, depth)
         elif isinstance(node, yaml.MappingNode):
@@ -239,8 +238,8 @@ class _Converter:
         if self.total > MAX_NODES:
             line, column = _pos(node)
             raise YamlProblem(
-                f"document expands to more than {MAX_NODES:,} nodes through aliases "
-                "(an alias bomb?); write the data out or use fewer aliases",
+                f"aliases expand to more than {MAX_NODES:,} nodes (an alias bomb?); "
+                "write the data out or use fewer aliases",
                 line,
                 column,
                 json_path(path),
@@ -269,7 +268,6 @@ class _Converter:
         append = items.append
         for index, child in enumerate(node.value):
             if child.tag == _STR and isinstance(child, yaml.ScalarNode):  # the common case
-                self.total += 1
                 append(child.value)
                 continue
             path.append(index)
@@ -308,9 +306,7 @@ class _Converter:
                     column,
                     json_path([*path, name]),
                 )
-            self.total += 1
             if value_node.tag == _STR and isinstance(value_node, yaml.ScalarNode):
-                self.total += 1
                 result[name] = value_node.value
                 continue
             path.append(name)
