@@ -102,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  requests    {applied.requests:8d}     lower bound {reads + writes:8d} "
           f"(reads {reads}, writes {writes}); writes made {written}")  # fmt: skip
     print(f"  peak memory {applied.peak_mib:8.1f} MiB; plan afterwards: empty")
+    print(f"  CPU         {applied.client_cpu:8.2f} s in the CLI, "
+          f"{applied.server_cpu:.2f} s in the emulator")  # fmt: skip
     print("  by route    " + ", ".join(f"{k}: {v}" for k, v in sorted(applied.by_route.items())))
     return 0
 

@@ -133,6 +133,8 @@ class Measured:
     by_route: dict[str, int]
     stdout: str
     stderr: str
+    client_cpu: float = 0.0  # CPU seconds of the CLI process
+    server_cpu: float = 0.0  # CPU seconds of the emulator (this process) meanwhile
 
 
 def counters(emulator: RunningEmulator) -> dict[str, Any]:
@@ -146,6 +148,7 @@ def run_cli(emulator: RunningEmulator, *args: str) -> Measured:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ITWIN_")}
     env.update({"ITWIN_ACCESS_API": emulator.base_url, "ITWIN_ACCESS_TOKEN": "alice-token"})
     started = time.monotonic()
+    server_cpu = time.process_time()  # this process hosts the emulator
     proc = subprocess.Popen(
         [EXE, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -163,6 +166,7 @@ def run_cli(emulator: RunningEmulator, *args: str) -> Measured:
     # wait4 gives this child's own peak RSS (RUSAGE_CHILDREN would be the max over all runs).
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.monotonic() - started
+    server_cpu = time.process_time() - server_cpu
     for reader in readers:
         reader.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -172,7 +176,11 @@ def run_cli(emulator: RunningEmulator, *args: str) -> Measured:
     by_route = {name: int(r["count"]) for name, r in routes.items()}
     by_route = {k: v for k, v in by_route.items() if "/__emulator/" not in k}
     requests = sum(c for name, c in by_route.items() if name != "POST /connect/token")
-    return Measured(proc.returncode, seconds, peak_kib / 1024, requests, by_route, out, err)
+    client_cpu = usage.ru_utime + usage.ru_stime
+    return Measured(
+        proc.returncode, seconds, peak_kib / 1024, requests, by_route, out, err,
+        client_cpu, server_cpu,
+    )  # fmt: skip
 
 
 def read_lower_bound(projects: int, members: int, page: int = 1000) -> int:

@@ -53,6 +53,8 @@ def bench(projects: int, members: int, args: argparse.Namespace) -> dict[str, fl
           f"-> {measured.seconds / floor:.2f}x")  # fmt: skip
     print(f"  requests      {measured.requests:8d}     lower bound {bound:8d}")
     print(f"  peak memory   {measured.peak_mib:8.1f} MiB")
+    print(f"  CPU           {measured.client_cpu:8.2f} s in the CLI, "
+          f"{measured.server_cpu:.2f} s in the emulator")  # fmt: skip
     extra = {k: v for k, v in sorted(measured.by_route.items()) if v}
     print("  by route      " + ", ".join(f"{k}: {v}" for k, v in extra.items()))
     return {"seconds": measured.seconds, "requests": measured.requests, "bound": bound}
