@@ -149,11 +149,15 @@ def compute_plan(
     return Planned(desired, actual, context, plan)
 
 
-def render(plan: Plan, fmt: str, *, drift: bool, color: bool) -> str:
+def render(plan: Plan, fmt: str, *, drift: bool, color: bool, saved_to: Path | None = None) -> str:
     if fmt == "json":
         return render_json(plan)
     if fmt == "markdown":
-        return render_markdown(plan, drift=drift)
+        if saved_to is None:
+            return render_markdown(plan, drift=drift)
+        # A comment cut to size points at the saved plan this very run wrote.
+        hint = f"The full plan is in the saved plan file `{saved_to.name}` (JSON)."
+        return render_markdown(plan, drift=drift, full_plan_hint=hint)
     return render_text(plan, drift=drift, color=color)
 
 
@@ -281,7 +285,8 @@ def _plan_or_drift(
         output.secrets = session.secrets()
         planned = compute_plan(session, desired, allow=allow, progress=progress, output=output)
     plan = planned.plan
-    output.out(render(plan, fmt, drift=drift, color=use_color_stdout(no_color)), nl=False)
+    color = use_color_stdout(no_color)
+    output.out(render(plan, fmt, drift=drift, color=color, saved_to=out_path), nl=False)
     if out_path is not None:
         write_saved_plan(plan, out_path, output)
     if drift:

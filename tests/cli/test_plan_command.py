@@ -111,3 +111,28 @@ def test_a_guard_blocks_with_exit_3_and_the_plan_still_prints(run, workdir: Path
     unknown = run("plan", workdir, "--allow", "everything")
     assert unknown.code == 1
     assert "unknown guard" in unknown.stderr
+
+
+def test_a_markdown_plan_too_long_for_a_comment_points_at_the_saved_plan(
+    run, tmp_path: Path
+) -> None:
+    manifest = tmp_path / "many.yaml"
+    roles = "".join(
+        f"      - {{displayName: Role {r}, description: Role number {r}, "
+        "permissions: [itwins_read, imodels_read]}\n"
+        for r in range(6)
+    )
+    manifest.write_text(
+        "projects:\n"
+        + "".join(
+            f"  - number: BIG-{i:04d}\n    displayName: Big {i}\n    roles:\n{roles}"
+            for i in range(300)
+        )
+    )
+    (tmp_path / "itwin-access.yaml").write_text("api: http://testserver\n")
+    saved = tmp_path / "plan-full.json"
+    result = run("plan", manifest, "--format", "markdown", "--out", saved)
+    assert result.code == 0, result.stderr
+    assert len(result.stdout) <= 60_000
+    assert "plan-full.json" in result.stdout
+    assert len(json.loads(saved.read_text())["operations"]) == 300 * 7
