@@ -23,6 +23,7 @@ wrong premise (a member given a role that does not exist, the last owner removed
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -308,11 +309,15 @@ def apply_plan(
     run = _Run(total=len(plan_operations), on_outcome=on_outcome, on_progress=on_progress)
     if run.on_progress is not None:
         run.on_progress(0, run.total)
-    pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="apply")
+    workers = max(1, concurrency)
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="apply")
+    # Requests ready to go wait here, not in the pool's queue: at most `workers` futures exist
+    # at a time, so each wait() below is over a handful of futures, not thousands.
+    ready: deque[tuple[_Project, list[Operation]]] = deque()
     running: dict[Future[None], tuple[_Project, list[Operation]]] = {}
 
     def next_phase(project: _Project) -> None:
-        """Submit the project's next phase that has anything left to run."""
+        """Queue the project's next phase that has anything left to run."""
         while project.phases and project.in_flight == 0:
             for step in project.phases.pop(0):
                 runnable: list[Operation] = []
@@ -326,13 +331,19 @@ def apply_plan(
                         project.not_done.append((op, cause))
                         run.record(Outcome(op, Status.SKIPPED, cause=cause))
                 if runnable:
-                    running[pool.submit(target.execute, runnable)] = (project, runnable)
+                    ready.append((project, runnable))
                     project.in_flight += 1
+
+    def pump() -> None:
+        while ready and len(running) < workers:
+            project, ops = ready.popleft()
+            running[pool.submit(target.execute, ops)] = (project, ops)
 
     interrupted = False
     try:
         for project in projects.values():
             next_phase(project)
+        pump()
         while running:
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
@@ -348,11 +359,12 @@ def apply_plan(
                     for op in ops:
                         run.record(Outcome(op, Status.APPLIED))
                 next_phase(project)
+            pump()
     except BaseException:
         interrupted = True
         raise
     finally:
-        # On an exception: queued requests are dropped, running ones finish.
+        # On an exception nothing new starts; requests already running finish.
         pool.shutdown(wait=True, cancel_futures=interrupted)
     order = {op.id: i for i, op in enumerate(sorted(plan_operations, key=Operation.sort_key))}
     outcomes = tuple(sorted(run.outcomes, key=lambda o: order.get(o.operation.id, 0)))
