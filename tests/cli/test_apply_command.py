@@ -182,3 +182,15 @@ def test_verify_rereads_and_fails_when_a_difference_remains(
     verified = run("apply", workdir, "--auto-approve", "--verify")
     assert verified.code == 0
     assert "Verified: 1 project(s) match the manifests." in verified.stderr
+
+
+def test_an_unreadable_saved_plan_is_one_line_and_exit_1(run, workdir: Path, tmp_path) -> None:
+    saved = tmp_path / "plan.json"
+    saved.write_text("this is not json")
+    result = run("apply", "--plan", saved, "--config", workdir / "itwin-access.yaml")
+    assert result.code == 1
+    assert result.stderr.startswith("Error: saved plan is not valid JSON")
+    saved.write_text('{"format_version": 99}')
+    result = run("apply", "--plan", saved, "--config", workdir / "itwin-access.yaml")
+    assert result.code == 1
+    assert "format_version" in result.stderr
