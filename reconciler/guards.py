@@ -15,7 +15,7 @@ members everywhere here.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +29,15 @@ ROLE_DELETIONS = "role-deletions"
 PROJECT_DELETIONS = "project-deletions"
 LAST_OWNER = "last-owner"
 SELF_PROTECTION = "self-protection"
-LIFTABLE: tuple[str, ...] = (MEMBER_REMOVALS_GUARD, ROLE_DELETIONS, PROJECT_DELETIONS)
+# Preflight found operations the applying identity lacks the rights for. Liftable because the
+# rights model read through the API can be incomplete (account-level roles are not visible).
+PERMISSION_DENIED = "permission-denied"
+LIFTABLE: tuple[str, ...] = (
+    MEMBER_REMOVALS_GUARD,
+    ROLE_DELETIONS,
+    PROJECT_DELETIONS,
+    PERMISSION_DENIED,
+)
 UNLIFTABLE: tuple[str, ...] = (LAST_OWNER, SELF_PROTECTION)
 
 
@@ -94,6 +102,24 @@ def check_allow(allow: Collection[str]) -> tuple[str, ...]:
                 f"unknown guard {name!r} in --allow; known guards: " + ", ".join(LIFTABLE)
             )
     return tuple(sorted(set(allow)))
+
+
+def rights_violations(
+    problems: Iterable[PlanProblem], allow: Collection[str] = ()
+) -> list[GuardViolation]:
+    """A guard per ``permission-denied`` preflight problem: an apply must not start when the
+    plan already knows some of its operations will be refused halfway through."""
+    return [
+        GuardViolation(
+            PERMISSION_DENIED,
+            p.message,
+            p.project,
+            {"operations": len(p.operations)},
+            allowed=PERMISSION_DENIED in allow,
+        )
+        for p in problems
+        if p.code == PERMISSION_DENIED
+    ]
 
 
 def evaluate(

@@ -17,7 +17,13 @@ from typing import Any
 from reconciler.diff import diff
 from reconciler.errors import PlanError
 from reconciler.fingerprint import absent_fingerprint, fingerprint, state_fingerprint
-from reconciler.guards import GuardSettings, GuardViolation, check_allow, evaluate
+from reconciler.guards import (
+    GuardSettings,
+    GuardViolation,
+    check_allow,
+    evaluate,
+    rights_violations,
+)
 from reconciler.model import LiveContext, Project, State
 from reconciler.operation import (
     ADDS,
@@ -169,9 +175,11 @@ def build_plan(
         diff(desired, actual, context.identity), members_per_batch
     )
     guards, guard_problems = evaluate(operations, actual, context, settings, allowed)
+    rights = check_rights(operations, context)
+    guards.extend(rights_violations(rights, allowed))
     problems = [
         *check_manifest_facts(desired, context),
-        *check_rights(operations, context),
+        *rights,
         *batch_problems,
         *guard_problems,
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -26,7 +27,22 @@ from reconciler.plan import Operation, OpKind, Plan, build_plan
 
 AUTH = dict.fromkeys(SECTIONS, Manage.AUTHORITATIVE)
 ME = "app@x.com"
-ADMIN = LiveContext(identity=ME, org_admin=True)
+
+
+class _OwnerEverywhere(Mapping[str, Rights]):
+    """The identity owns every live project (owners alone may add or remove owners)."""
+
+    def __getitem__(self, number: str) -> Rights:
+        return Rights(owner=True)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+ADMIN = LiveContext(identity=ME, org_admin=True, rights=_OwnerEverywhere())
 
 
 def members(n: int, *, pending: int = 0) -> tuple[UserMember, ...]:
@@ -123,14 +139,37 @@ def test_each_allowance_lifts_only_its_own_guard(lifted: str) -> None:
     desired = [
         want("A", members=members(8)[4:]),
         want("B", state=ProjectState.ABSENT),
+        want("C", roles=(Role("New"),)),
     ]
-    actual = [live("A", members=members(8), roles=(Role("Old", id="r"),)), live("B")]
-    before = plan(desired, actual)
-    assert sorted(guards(before)) == sorted(LIFTABLE)
-    after = plan(desired, actual, allow=(lifted,))
-    assert sorted(guards(after)) == sorted(set(LIFTABLE) - {lifted})
-    assert [v.guard for v in after.guards if v.allowed] == [lifted]
+    actual = [
+        live("A", members=members(8), roles=(Role("Old", id="r"),)),
+        live("B"),
+        live("C"),
+    ]
+    # Org admin everywhere but C, where the identity holds no rights: permission-denied.
+    context = LiveContext(
+        identity=ME,
+        org_admin=False,
+        rights={"A": Rights(owner=True), "B": Rights(owner=True), "C": Rights()},
+    )
+    before = plan(desired, actual, context)
+    assert sorted(set(guards(before))) == sorted(LIFTABLE)
+    after = plan(desired, actual, context, allow=(lifted,))
+    assert sorted(set(guards(after))) == sorted(set(LIFTABLE) - {lifted})
+    assert {v.guard for v in after.guards if v.allowed} == {lifted}
     assert after.operations == before.operations
+
+
+def test_operations_the_identity_cannot_perform_block_until_allowed() -> None:
+    context = LiveContext(identity=ME, rights={"P1": Rights(permissions=frozenset({"x"}))})
+    p = plan([want(roles=(Role("New"),))], [live()], context)
+    (v,) = p.blocked
+    assert v.guard == "permission-denied"
+    assert "administration_manage_roles" in v.message
+    assert v.numbers == {"operations": 1}
+    lifted = plan([want(roles=(Role("New"),))], [live()], context, allow=("permission-denied",))
+    assert lifted.blocked == ()
+    assert [g.guard for g in lifted.guards if g.allowed] == ["permission-denied"]
 
 
 def test_last_owner_blocks_and_cannot_be_lifted() -> None:

@@ -41,9 +41,10 @@ from reconciler.cli.plan import (
 from reconciler.cli.session import Session, open_session
 from reconciler.cli.terminal import Journal, Progress, confirm, stream_is_tty
 from reconciler.errors import ItwinAccessError, StalePlanError
-from reconciler.guards import check_allow, evaluate
+from reconciler.guards import check_allow, evaluate, rights_violations
 from reconciler.model import State
 from reconciler.plan import Plan, build_plan, state_fingerprint
+from reconciler.preflight import check_rights
 from reconciler.render import load_json, render_text
 
 # A partly-failed run lists every failure and skip, and this many applied operations (the
@@ -113,9 +114,8 @@ def apply_command(
             report_blocked(plan, output)
             return EXIT_BLOCKED
         if plan.errors:
-            # Preflight cannot see everything (organization administration is not observable
-            # through the API), so its errors warn rather than refuse: the operations they name
-            # are expected to fail, and only what depends on them is skipped.
+            # Rights problems block above (guard permission-denied); what is left (e.g. a member
+            # with more roles than one request may carry) fails only its own operations.
             output.err(
                 f"Warning: the plan has {len(plan.errors)} problem(s) listed under Problems; "
                 "the operations they name are expected to fail."
@@ -158,9 +158,12 @@ def _check_saved(
     guards, problems = evaluate(
         saved.operations, actual, context, guard_settings(session.config), allowed
     )
-    kept = tuple(p for p in saved.problems if p.code != "unverified")
+    # The applying identity's rights are checked again too: it may not be the planner's.
+    rights = check_rights(saved.operations, context)
+    guards.extend(rights_violations(rights, allowed))
+    kept = tuple(p for p in saved.problems if p.code not in ("unverified", "permission-denied"))
     return dataclasses.replace(
-        saved, guards=tuple(guards), allow=allowed, problems=kept + tuple(problems)
+        saved, guards=tuple(guards), allow=allowed, problems=(*kept, *problems, *rights)
     )
 
 

@@ -194,3 +194,36 @@ def test_an_unreadable_saved_plan_is_one_line_and_exit_1(run, workdir: Path, tmp
     result = run("apply", "--plan", saved, "--config", workdir / "itwin-access.yaml")
     assert result.code == 1
     assert "format_version" in result.stderr
+
+
+def test_operations_the_identity_cannot_perform_block_the_apply_until_allowed(
+    run, hand, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run("apply", workdir, "--auto-approve").code == 0
+    # Now alice (an org admin, but only an invited owner) tries to add an owner: only active
+    # owners may do that, so preflight knows the request would be refused.
+    monkeypatch.delenv("ITWIN_CLIENT_ID")
+    monkeypatch.delenv("ITWIN_CLIENT_SECRET")
+    monkeypatch.setenv("ITWIN_ACCESS_TOKEN", "alice-token")
+    (workdir / "itwin-access.yaml").write_text(
+        "api: http://testserver\nbackend: itwins\nidentity: alice@contoso.com\n"
+    )
+    # Owners additive, so the service app's own (undeclared) ownership is not up for removal.
+    rail = workdir / "rail.yaml"
+    rail.write_text(
+        rail.read_text()
+        .replace("owners: [alice@contoso.com]", "owners: [alice@contoso.com, carol@contoso.com]")
+        .replace("manage: {members: additive}", "manage: {members: additive, owners: additive}")
+    )
+    scope = ("--project", "RL-2025-010")
+    before = hand.writes()
+    blocked = run("apply", workdir, "--auto-approve", *scope)
+    assert blocked.code == 3, blocked.stderr
+    assert "Blocked by guard permission-denied" in blocked.stderr
+    assert "last-owner" not in blocked.stderr
+    assert "+ add owner carol@contoso.com" in blocked.stdout  # the plan still prints
+    assert hand.writes() == before
+    # Lifting the guard sends the request; the API refuses it, as preflight said it would.
+    lifted = run("apply", workdir, "--auto-approve", "--allow", "permission-denied", *scope)
+    assert lifted.code == 4, lifted.stderr
+    assert "InsufficientPermissions" in lifted.stderr
