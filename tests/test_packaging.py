@@ -9,6 +9,7 @@ from importlib import resources
 from pathlib import Path
 
 EXE = Path(sys.executable).with_name("itwin-access")
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_console_script_prints_help() -> None:
@@ -41,3 +42,18 @@ def test_every_shipped_schema_is_valid_json() -> None:
     assert {s.name for s in schemas} >= {"manifest.schema.json", "config.schema.json"}
     for schema in schemas:
         assert isinstance(json.loads(schema.read_text()), dict), schema.name
+
+
+def test_validate_does_not_import_the_http_stack(tmp_path: Path) -> None:
+    # Commands are loaded lazily: the offline `validate` (a pre-commit hook) stays fast.
+    probe = (
+        "import sys\n"
+        "from reconciler.cli import main\n"
+        f"code = main(['validate', {str(ROOT / 'examples' / 'quickstart')!r}])\n"
+        "loaded = sorted(m for m in ('httpx', 'starlette', 'uvicorn') if m in sys.modules)\n"
+        "print(code, loaded)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=False, cwd=tmp_path
+    )
+    assert result.stdout.strip().splitlines()[-1] == "0 []", result.stdout + result.stderr

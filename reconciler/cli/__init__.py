@@ -1,6 +1,7 @@
 """The ``itwin-access`` command: the only place that prints, parses options and picks exit codes.
 
-Each subcommand lives in a module of its own in this package and is registered below. Every
+Each subcommand lives in a module of its own in this package, listed in ``commands.COMMANDS``
+and imported only when it runs. Every
 error we raise on purpose is an ``ItwinAccessError``: it becomes one line on stderr and its exit
 code. Anything else is a bug; it still becomes one line (exit 1) rather than a traceback, unless
 ``ITWIN_ACCESS_DEBUG`` is set.
@@ -15,28 +16,20 @@ from collections.abc import Sequence
 import click
 
 from reconciler import __version__
+from reconciler.cli.commands import LazyGroup
 from reconciler.errors import ItwinAccessError
 
 EXIT_INTERRUPTED = 130
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="itwin-access")
 def cli() -> None:
     """Keep access to Bentley iTwin projects as code: validate, plan, apply, drift, export."""
 
 
-def _register() -> None:
-    # Imported here so that a broken subcommand module cannot break `--help` of the others'
-    # import order, and so the group stays one screen long.
-    from reconciler.cli import commands
-
-    commands.register(cli)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code (pre-commit's ``main(argv) -> int`` habit)."""
-    _register()
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         result = cli.main(args=args, prog_name="itwin-access", standalone_mode=False)

@@ -1,29 +1,47 @@
-"""Registers every subcommand on the ``itwin-access`` group.
+"""Where every subcommand of ``itwin-access`` lives.
 
-One line per command module; a module exposes a click command named after it.
+Commands are imported only when invoked (click's lazy-group pattern): ``validate`` then never
+pays for httpx, starlette and uvicorn, which only the commands that talk to an API need.
+Add a command with one line in ``COMMANDS``: its name, module and attribute.
 """
 
 from __future__ import annotations
 
+import importlib
+
 import click
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": ("reconciler.cli.validate", "validate"),  # issue 4
+    "schema": ("reconciler.cli.validate", "schema"),  # issue 4
+    "plan": ("reconciler.cli.plan", "plan_command"),  # issue 5
+    "drift": ("reconciler.cli.plan", "drift_command"),  # issue 5
+    "apply": ("reconciler.cli.apply", "apply_command"),  # issue 6
+    "export": ("reconciler.cli.export", "export_command"),  # issue 7
+    "emulator": ("reconciler.cli.emulator", "emulator"),  # issue 3
+}
+
+
+def load(name: str) -> click.Command:
+    module, attribute = COMMANDS[name]
+    command = getattr(importlib.import_module(module), attribute)
+    assert isinstance(command, click.Command)
+    return command
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in COMMANDS and cmd_name not in self.commands:
+            self.add_command(load(cmd_name), cmd_name)
+        return super().get_command(ctx, cmd_name)
 
 
 def register(group: click.Group) -> None:
-    # Each command module is owned by the issue that builds it; add a line here when you add one.
-    from reconciler.cli import validate as validate_module  # validate + schema (issue 4)
-
-    group.add_command(validate_module.validate)
-    group.add_command(validate_module.schema)
-    from reconciler.cli import apply as apply_module  # apply (issue 6)
-    from reconciler.cli import plan as plan_module  # plan + drift (issue 5)
-
-    group.add_command(plan_module.plan_command)
-    group.add_command(plan_module.drift_command)
-    group.add_command(apply_module.apply_command)
-    from reconciler.cli import export as export_module  # export (issue 7)
-
-    group.add_command(export_module.export_command)
-    from reconciler.cli import emulator as emulator_module  # emulator serve (issue 3)
-
-    group.add_command(emulator_module.emulator)
-    pass
+    """Attach every command now (tests that drive ``cli`` through CliRunner with ``obj``)."""
+    for name in COMMANDS:
+        group.add_command(load(name), name)
