@@ -30,23 +30,20 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import httpx
-
 from reconciler.api import (
     DEFAULT_CONCURRENCY,
-    DEFAULT_RATE_LIMIT,
     AccessControlApi,
     ApiClient,
     ItwinsApi,
     bounded_map,
-    connect,
-    email_from_token,
 )
 from reconciler.api.itwins import MAX_RETURN
 from reconciler.errors import ApiError, ItwinAccessError
 from reconciler.model import LiveContext, Project, Rights, State
 from reconciler.plan import Operation
 from reconciler.targets import itwins_wire as wire
+from reconciler.targets.common import ClientTarget, holds_every_permission
+from reconciler.targets.common_wire import email_of
 from reconciler.targets.itwins_write import Writer
 
 JSON = dict[str, Any]
@@ -56,7 +53,7 @@ Progress = Callable[[int, int], None]
 _SECTIONS = ("roles", "users", "group_rows", "owners", "groups", "invitations")
 
 
-class ItwinsTarget:
+class ItwinsTarget(ClientTarget):
     """Live projects as iTwins (class ``Endeavor``) with Access Control v2."""
 
     def __init__(
@@ -69,7 +66,7 @@ class ItwinsTarget:
         query_scope: str | None = "auto",
         detect_org_admin: bool = True,
     ) -> None:
-        self.client = client
+        super().__init__(client, identity=identity)
         self.itwins = ItwinsApi(client)
         self.access = AccessControlApi(client)
         self.concurrency = concurrency
@@ -81,60 +78,9 @@ class ItwinsTarget:
         self.detect_org_admin = detect_org_admin
         self._org_admin: bool | None = None  # read once per target
         self._known: frozenset[str] | None = None  # the permission catalogue, once per target
-        self._identity = identity.strip().lower() if identity else None
         self._lock = threading.Lock()
         self._numbers: dict[str, str] = {}  # iTwin id -> number, of every iTwin seen
         self.writer = Writer(self.itwins, self.access, self._find_one)
-
-    @classmethod
-    def connect(
-        cls,
-        http: httpx.Client,
-        *,
-        base_url: str | None = None,
-        token: str | None = None,
-        client_id: str | None = None,
-        client_secret: str | None = None,
-        token_url: str | None = None,
-        scope: str = "itwin-platform",
-        identity: str | None = None,
-        concurrency: int = DEFAULT_CONCURRENCY,
-        rate_limit: float | None = DEFAULT_RATE_LIMIT,
-        lookup_threshold: int = 2,
-        query_scope: str | None = "auto",
-    ) -> ItwinsTarget:
-        """A target over ``http`` at ``base_url`` (default: the client's own base URL)."""
-        client = connect(
-            http,
-            base_url=base_url,
-            token=token,
-            client_id=client_id,
-            client_secret=client_secret,
-            token_url=token_url,
-            scope=scope,
-            rate_limit=rate_limit,
-        )
-        return cls(
-            client,
-            identity=identity,
-            concurrency=concurrency,
-            lookup_threshold=lookup_threshold,
-            query_scope=query_scope,
-        )
-
-    def __repr__(self) -> str:
-        return f"ItwinsTarget({self.client!r})"
-
-    @property
-    def requests(self) -> int:
-        """HTTP requests sent so far (retries included), token requests included."""
-        return self.client.stats.requests + self.client.auth.token_requests
-
-    def identity(self) -> str | None:
-        """The applying identity: from the config, else the token's ``email`` claim."""
-        if self._identity is None:
-            self._identity = email_from_token(self.client.auth.token())
-        return self._identity
 
     # ------------------------------------------------------------------ read
 
@@ -178,8 +124,7 @@ class ItwinsTarget:
         # (owners hold them all), and pending invitations of each group (outsiders, and
         # everyone a service app adds, are invited rather than added: contract §7.16).
         owner = [
-            identity is not None
-            and any(wire.email_of(o.get("email")) == identity for o in r["owners"])
+            identity is not None and any(email_of(o.get("email")) == identity for o in r["owners"])
             for r in raw
         ]
         extra: list[tuple[int, str | None]] = [(i, None) for i in range(total) if not owner[i]]
@@ -224,17 +169,10 @@ class ItwinsTarget:
         return State(tuple(projects)), context
 
     def org_admin(self, known: frozenset[str]) -> bool:
-        """Whether the caller administers its organization, read as "holds every permission on
-        its primary Account iTwin" (org admins control every iTwin of the organization without
-        a role, contract §2.2). [I] No endpoint states it directly. Two requests; any refusal
-        means no."""
+        """Whether the caller administers its organization (see ``holds_every_permission``);
+        read once per target."""
         if self._org_admin is None:
-            try:
-                account = self.itwins.primary_account()
-                held = set(self.access.my_permissions(str(account["id"])))
-            except (ApiError, KeyError):
-                held = set()
-            self._org_admin = bool(known) and known <= held
+            self._org_admin = holds_every_permission(self.client, known)
         return self._org_admin
 
     def _section(self, itwin_id: str, section: str) -> list[JSON]:

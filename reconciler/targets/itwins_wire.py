@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from reconciler.errors import ItwinAccessError
 from reconciler.model import (
     PROJECT_ATTRIBUTES,
     SECTIONS,
@@ -18,11 +17,11 @@ from reconciler.model import (
     Manage,
     Owner,
     Project,
-    Role,
     Scalar,
     UserMember,
     user_key,
 )
+from reconciler.targets.common_wire import email_of, role_ids, text, to_role
 
 JSON = dict[str, Any]
 
@@ -30,16 +29,6 @@ JSON = dict[str, Any]
 DIRECT_ATTRIBUTES: tuple[str, ...] = tuple(a for a in PROJECT_ATTRIBUTES if a != "parent")
 DEFAULT_CLASS = "Endeavor"
 DEFAULT_SUBCLASS = "Project"
-
-
-def _s(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def email_of(value: object) -> str | None:
-    """A lower-cased email, or None for null/empty (a "missing user")."""
-    text = _s(value)
-    return text.strip().lower() if text and text.strip() else None
 
 
 def attributes(itwin: Mapping[str, Any], parent_number: str | None) -> dict[str, Scalar]:
@@ -60,34 +49,8 @@ def itwin_fields(attrs: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def role_names(roles: Iterable[Mapping[str, Any]]) -> dict[str, str]:
-    """id -> displayName of a project's roles; two live roles sharing a name is an error,
-    because manifests key roles by name and could not say which one they mean."""
-    by_name: dict[str, str] = {}
-    names: dict[str, str] = {}
-    for role in roles:
-        role_id, name = _s(role.get("id")), _s(role.get("displayName"))
-        if role_id is None or name is None:
-            continue
-        if name in by_name and by_name[name] != role_id:
-            raise ItwinAccessError(
-                f"two live roles are named {name!r} (ids {by_name[name]}, {role_id}); "
-                "rename or delete one of them, then run again"
-            )
-        by_name[name] = role_id
-        names[role_id] = name
-    return names
-
-
-def to_role(role: Mapping[str, Any]) -> Role:
-    perms = role.get("permissions")
-    return Role(
-        display_name=str(role.get("displayName")),
-        description=_s(role.get("description")),
-        permissions=frozenset(p for p in perms if isinstance(p, str))
-        if isinstance(perms, list)
-        else frozenset(),
-        id=_s(role.get("id")),
-    )
+    """id -> displayName of a project's roles (duplicate names refused, see ``role_ids``)."""
+    return {role_id: name for name, role_id in role_ids(roles).items()}
 
 
 def roles_of(obj: Mapping[str, Any], names: Mapping[str, str]) -> frozenset[str]:
@@ -97,7 +60,7 @@ def roles_of(obj: Mapping[str, Any], names: Mapping[str, str]) -> frozenset[str]
     roles = obj.get("roles")
     for role in roles if isinstance(roles, list) else []:
         if isinstance(role, dict):
-            name = names.get(str(role.get("id"))) or _s(role.get("displayName"))
+            name = names.get(str(role.get("id"))) or text(role.get("displayName"))
             if name:
                 out.add(name)
         elif isinstance(role, str):
@@ -117,7 +80,7 @@ def to_members(
     """
     members: dict[str, UserMember] = {}
     for user in users:
-        member_id = _s(user.get("id"))
+        member_id = text(user.get("id"))
         email = email_of(user.get("email"))
         member = UserMember(email=email, roles=roles_of(user, names), id=member_id)
         members[member.key] = member
@@ -131,7 +94,7 @@ def to_members(
             email=email,
             roles=roles_of(invitation, names),
             pending=True,
-            id=_s(invitation.get("id")),
+            id=text(invitation.get("id")),
         )
     return list(members.values())
 
@@ -141,8 +104,8 @@ def to_group_members(
 ) -> list[GroupMember]:
     out = []
     for row in rows:
-        group_id = _s(row.get("id")) or _s(row.get("groupId"))
-        name = _s(row.get("groupName")) or group_names.get(group_id or "")
+        group_id = text(row.get("id")) or text(row.get("groupId"))
+        name = text(row.get("groupName")) or group_names.get(group_id or "")
         if name is None:
             continue
         out.append(GroupMember(group=name, roles=roles_of(row, names), id=group_id))
@@ -156,19 +119,19 @@ def to_group(group: Mapping[str, Any], invitations: Iterable[Mapping[str, Any]] 
     for member in members if isinstance(members, list) else []:
         if isinstance(member, dict):
             # contract §7.2: docs say userId, one official client says id.
-            user_id = _s(member.get("userId")) or _s(member.get("id"))
+            user_id = text(member.get("userId")) or text(member.get("id"))
             emails.add(user_key(email_of(member.get("email")), user_id))
         elif isinstance(member, str):
             emails.add(member.strip().lower())
     ims = group.get("imsGroups")
     return Group(
         name=str(group.get("name")),
-        description=_s(group.get("description")),
+        description=text(group.get("description")),
         members=frozenset(emails),
         ims_groups=frozenset(x for x in ims if isinstance(x, str))
         if isinstance(ims, list)
         else frozenset(),
-        id=_s(group.get("id")),
+        id=text(group.get("id")),
     )
 
 
@@ -178,17 +141,17 @@ def to_owners(
     """Owners, plus pending owner invitations (``pending``, id = the invitation's id)."""
     owners: dict[str, Owner] = {}
     for row in rows:
-        owner = Owner(email=email_of(row.get("email")), id=_s(row.get("id")))
+        owner = Owner(email=email_of(row.get("email")), id=text(row.get("id")))
         owners[owner.key] = owner
     for invitation in invitations:
         email = email_of(invitation.get("email"))
         if email is not None and email not in owners and _pending(invitation):
-            owners[email] = Owner(email=email, pending=True, id=_s(invitation.get("id")))
+            owners[email] = Owner(email=email, pending=True, id=text(invitation.get("id")))
     return list(owners.values())
 
 
 def _pending(invitation: Mapping[str, Any]) -> bool:
-    status = _s(invitation.get("status"))
+    status = text(invitation.get("status"))
     return status is None or status.lower() == "pending"
 
 
@@ -215,7 +178,7 @@ def project(
     member_invitations = [i for i in invitations if not is_owner_invitation(i)]
     pending = group_invitations or {}
     live_groups = [
-        to_group(g, pending.get(str(g.get("id")), [])) for g in groups if _s(g.get("name"))
+        to_group(g, pending.get(str(g.get("id")), [])) for g in groups if text(g.get("name"))
     ]
     group_names = {g.id: g.name for g in live_groups if g.id}
     return Project(
@@ -223,10 +186,10 @@ def project(
         attributes=attributes(itwin, parent_number),
         # A live state is the whole truth of every section (model.Project).
         manage=dict.fromkeys(SECTIONS, Manage.AUTHORITATIVE),
-        roles=tuple(to_role(r) for r in roles if _s(r.get("displayName"))),
+        roles=tuple(to_role(r) for r in roles if text(r.get("displayName"))),
         groups=tuple(live_groups),
         members=tuple(to_members(users, member_invitations, names)),
         group_members=tuple(to_group_members(group_rows, group_names, names)),
         owners=tuple(to_owners(owners, owner_invitations)),
-        id=_s(itwin.get("id")),
+        id=text(itwin.get("id")),
     )

@@ -21,30 +21,21 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import httpx
-
-from reconciler.api import (
-    DEFAULT_CONCURRENCY,
-    DEFAULT_RATE_LIMIT,
-    AccessControlApi,
-    ApiClient,
-    ItwinsApi,
-    bounded_map,
-    connect,
-    email_from_token,
-)
+from reconciler.api import DEFAULT_CONCURRENCY, AccessControlApi, ApiClient, bounded_map
 from reconciler.api.projects import ProjectsApi
 from reconciler.errors import ApiError, ItwinAccessError
 from reconciler.model import LiveContext, Project, Rights, State
 from reconciler.plan import Operation, OpKind
+from reconciler.targets import common_wire
 from reconciler.targets import projects_wire as wire
+from reconciler.targets.common import ClientTarget, holds_every_permission
 
 JSON = dict[str, Any]
 Progress = Callable[[int, int], None]
 BACKEND = "projects"
 
 
-class ProjectsTarget:
+class ProjectsTarget(ClientTarget):
     """Live projects through the deprecated Projects API."""
 
     backend = BACKEND
@@ -60,54 +51,14 @@ class ProjectsTarget:
         lookup_threshold: int = 2,
         detect_org_admin: bool = True,
     ) -> None:
-        self.client = client
+        super().__init__(client, identity=identity)
         self.api = ProjectsApi(client)
         self.detect_org_admin = detect_org_admin
         self._org_admin: bool | None = None
         self.concurrency = concurrency
         self.lookup_threshold = lookup_threshold
-        self._identity = identity.strip().lower() if identity else None
         self._lock = threading.Lock()
         self._ids: dict[str, str] = {}  # project number -> id, of every project seen
-
-    @classmethod
-    def connect(
-        cls,
-        http: httpx.Client,
-        *,
-        base_url: str | None = None,
-        token: str | None = None,
-        client_id: str | None = None,
-        client_secret: str | None = None,
-        token_url: str | None = None,
-        scope: str = "itwin-platform",
-        identity: str | None = None,
-        concurrency: int = DEFAULT_CONCURRENCY,
-        rate_limit: float | None = DEFAULT_RATE_LIMIT,
-    ) -> ProjectsTarget:
-        client = connect(
-            http,
-            base_url=base_url,
-            token=token,
-            client_id=client_id,
-            client_secret=client_secret,
-            token_url=token_url,
-            scope=scope,
-            rate_limit=rate_limit,
-        )
-        return cls(client, identity=identity, concurrency=concurrency)
-
-    def __repr__(self) -> str:
-        return f"ProjectsTarget({self.client!r})"
-
-    @property
-    def requests(self) -> int:
-        return self.client.stats.requests + self.client.auth.token_requests
-
-    def identity(self) -> str | None:
-        if self._identity is None:
-            self._identity = email_from_token(self.client.auth.token())
-        return self._identity
 
     # ------------------------------------------------------------------ read
 
@@ -159,12 +110,11 @@ class ProjectsTarget:
         backend reads it. Any refusal (e.g. a token without the iTwins scope) means no."""
         if self._org_admin is None:
             try:
-                known = set(AccessControlApi(self.client).all_permissions())
-                account = ItwinsApi(self.client).primary_account()
-                held = set(AccessControlApi(self.client).my_permissions(str(account["id"])))
-            except (ApiError, KeyError):
-                known, held = set(), set()
-            self._org_admin = bool(known) and known <= held
+                known = frozenset(AccessControlApi(self.client).all_permissions())
+            except ApiError:
+                self._org_admin = False
+            else:
+                self._org_admin = holds_every_permission(self.client, known)
         return self._org_admin
 
     def _my_permissions(self, project_id: str) -> list[str]:
@@ -287,7 +237,7 @@ class ProjectsTarget:
             if exc.status is not None and exc.status < 500:
                 raise
             # An ambiguous failure (5xx, no answer) may hide a success: look before failing.
-            role_id = wire.role_ids(self.api.roles(project_id)).get(name)
+            role_id = common_wire.role_ids(self.api.roles(project_id)).get(name)
             if role_id is None:
                 raise
             role = {"id": role_id}
@@ -317,7 +267,7 @@ class ProjectsTarget:
         return None
 
     def _update_member(self, project_id: str, member_id: str, after: JSON) -> None:
-        ids = wire.role_ids(self.api.roles(project_id))
+        ids = common_wire.role_ids(self.api.roles(project_id))
         wanted = sorted(after.get("roles") or [])
         missing = [name for name in wanted if name not in ids]
         if missing:

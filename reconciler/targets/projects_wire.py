@@ -18,11 +18,12 @@ one a role in a manifest turns it into a managed member (the add becomes a role 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from reconciler.errors import ItwinAccessError
-from reconciler.model import Manage, Project, Role, Scalar, UserMember
+from reconciler.model import Manage, Project, Scalar, UserMember
+from reconciler.targets.common_wire import email_of, role_ids, text, to_role
 
 JSON = dict[str, Any]
 
@@ -43,15 +44,6 @@ FIELDS: Mapping[str, str] = {
 # projects say so, so a manifest may too, and export writes it (it is what a migration creates).
 FIXED: Mapping[str, str] = {"class": "Endeavor", "subClass": "Project"}
 UNSUPPORTED_ATTRIBUTES = ("type", "parent")
-
-
-def _s(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _email(value: object) -> str | None:
-    text = _s(value)
-    return text.strip().lower() if text and text.strip() else None
 
 
 def _number(value: object) -> float | None:
@@ -75,10 +67,10 @@ def attributes(project: Mapping[str, Any]) -> dict[str, Scalar]:
         if name in ("latitude", "longitude"):
             out_value: Scalar = _number(value)
         elif name == "status":
-            text = _s(value)
-            out_value = text.capitalize() if text else None
+            status = text(value)
+            out_value = status.capitalize() if status else None
         else:
-            out_value = _s(value)
+            out_value = text(value)
         if out_value is not None:
             out[name] = out_value
     return out
@@ -114,42 +106,13 @@ def _wire_number(value: object) -> str:
     return repr(number) if number != int(number) else str(int(number))
 
 
-def role_ids(roles: Iterable[Mapping[str, Any]]) -> dict[str, str]:
-    """displayName -> id of a project's roles ("Team Member" included); duplicate names are an
-    error, because manifests key roles by name and could not say which one they mean."""
-    by_name: dict[str, str] = {}
-    for role in roles:
-        role_id, name = _s(role.get("id")), _s(role.get("displayName"))
-        if role_id is None or name is None:
-            continue
-        if name in by_name and by_name[name] != role_id:
-            raise ItwinAccessError(
-                f"two live roles are named {name!r} (ids {by_name[name]}, {role_id}); "
-                "rename or delete one of them, then run again"
-            )
-        by_name[name] = role_id
-    return by_name
-
-
-def to_role(role: Mapping[str, Any]) -> Role:
-    perms = role.get("permissions")
-    return Role(
-        display_name=str(role.get("displayName")),
-        description=_s(role.get("description")),
-        permissions=frozenset(p for p in perms if isinstance(p, str))
-        if isinstance(perms, list)
-        else frozenset(),
-        id=_s(role.get("id")),
-    )
-
-
 def member_roles(member: Mapping[str, Any]) -> frozenset[str]:
     """Role names of a member, "Team Member" hidden. Roles come as objects with
     ``Prefer: return=representation`` and as bare names without it (contract §7.9)."""
     names: set[str] = set()
     roles = member.get("roles")
     for role in roles if isinstance(roles, list) else []:
-        name = _s(role.get("displayName")) if isinstance(role, dict) else _s(role)
+        name = text(role.get("displayName")) if isinstance(role, dict) else text(role)
         if name and name != TEAM_MEMBER:
             names.add(name)
     return frozenset(names)
@@ -157,7 +120,7 @@ def member_roles(member: Mapping[str, Any]) -> frozenset[str]:
 
 def to_member(member: Mapping[str, Any]) -> UserMember:
     return UserMember(
-        email=_email(member.get("email")), roles=member_roles(member), id=_s(member.get("id"))
+        email=email_of(member.get("email")), roles=member_roles(member), id=text(member.get("id"))
     )
 
 
@@ -176,8 +139,8 @@ def project(live: Mapping[str, Any], roles: list[JSON], members: list[JSON]) -> 
         roles=tuple(
             to_role(r)
             for r in roles
-            if _s(r.get("displayName")) and r.get("displayName") != TEAM_MEMBER
+            if text(r.get("displayName")) and r.get("displayName") != TEAM_MEMBER
         ),
         members=tuple(people.values()),
-        id=_s(live.get("id")),
+        id=text(live.get("id")),
     )

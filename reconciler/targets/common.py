@@ -1,0 +1,86 @@
+"""What both targets share: the client they talk through, the applying identity, how requests
+are counted, and how an organization administrator is recognised.
+
+``ClientTarget`` is the base of ``ItwinsTarget`` and ``ProjectsTarget``; what differs between
+them (finding projects, reading, writing) stays in their own modules.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+import httpx
+
+from reconciler.api import (
+    DEFAULT_RATE_LIMIT,
+    AccessControlApi,
+    ApiClient,
+    ItwinsApi,
+    connect,
+    email_from_token,
+)
+from reconciler.errors import ApiError
+
+
+class ClientTarget:
+    """A target over one ``ApiClient``; ``identity`` (an email) is the applying identity when
+    the config names it, else it is read from the token."""
+
+    def __init__(self, client: ApiClient, *, identity: str | None = None) -> None:
+        self.client = client
+        self._identity = identity.strip().lower() if identity else None
+
+    @classmethod
+    def connect(
+        cls,
+        http: httpx.Client,
+        *,
+        base_url: str | None = None,
+        token: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        token_url: str | None = None,
+        scope: str = "itwin-platform",
+        rate_limit: float | None = DEFAULT_RATE_LIMIT,
+        **options: Any,
+    ) -> Self:
+        """A target over ``http`` at ``base_url`` (default: the client's own base URL);
+        ``options`` (identity, concurrency, ...) go to the constructor."""
+        client = connect(
+            http,
+            base_url=base_url,
+            token=token,
+            client_id=client_id,
+            client_secret=client_secret,
+            token_url=token_url,
+            scope=scope,
+            rate_limit=rate_limit,
+        )
+        return cls(client, **options)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.client!r})"
+
+    @property
+    def requests(self) -> int:
+        """HTTP requests sent so far (retries included), token requests included."""
+        return self.client.stats.requests + self.client.auth.token_requests
+
+    def identity(self) -> str | None:
+        """The applying identity: from the config, else the token's ``email`` claim."""
+        if self._identity is None:
+            self._identity = email_from_token(self.client.auth.token())
+        return self._identity
+
+
+def holds_every_permission(client: ApiClient, known: frozenset[str]) -> bool:
+    """Whether the caller administers its organization, read as "holds every permission on
+    its primary Account iTwin" (org admins control every iTwin of the organization without
+    a role, contract §2.2). [I] No endpoint states it directly. Two requests; any refusal
+    means no."""
+    try:
+        account = ItwinsApi(client).primary_account()
+        held = set(AccessControlApi(client).my_permissions(str(account["id"])))
+    except (ApiError, KeyError):
+        held = set()
+    return bool(known) and known <= held
