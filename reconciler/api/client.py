@@ -14,7 +14,7 @@ import logging
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NotRequired, TypedDict, Unpack
 
 import httpx
 
@@ -29,6 +29,20 @@ ACCEPT_V2 = "application/vnd.bentley.itwin-platform.v2+json"
 
 JSON = dict[str, Any]
 Params = Mapping[str, str | int]
+
+
+class RequestOptions(TypedDict):
+    """What a request takes besides its method and path: ``accept`` (the API version's media
+    type), query ``params``, a ``json`` body, a ``Prefer`` header, ``ambiguous_retry`` (default
+    True, see ``ApiClient``) and extra ``headers``. Spelt once, for ``request`` and ``json``."""
+
+    accept: str
+    params: NotRequired[Params | None]
+    json: NotRequired[Any]
+    prefer: NotRequired[str | None]
+    ambiguous_retry: NotRequired[bool]
+    headers: NotRequired[Mapping[str, str] | None]
+
 
 # Failures that prove the request never reached the server: safe to resend any request.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -81,25 +95,17 @@ class ApiClient:
 
     # ------------------------------------------------------------------ requests
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        accept: str,
-        params: Params | None = None,
-        json: Any = None,
-        prefer: str | None = None,
-        ambiguous_retry: bool = True,
-        headers: Mapping[str, str] | None = None,
-    ) -> httpx.Response:
+    def request(self, method: str, path: str, **options: Unpack[RequestOptions]) -> httpx.Response:
         """Send one logical request; returns the 2xx response or raises ``ApiError``."""
+        params, json = options.get("params"), options.get("json")
+        prefer, headers = options.get("prefer"), options.get("headers")
+        ambiguous_retry = options.get("ambiguous_retry", True)
         url = self.base_url + path
         renewed = False
         attempt = 0
         while True:
             sent = dict(headers or {})
-            sent["Accept"] = accept
+            sent["Accept"] = options["accept"]
             sent["Authorization"] = f"Bearer {self._token(method, path)}"
             if prefer:
                 sent["Prefer"] = prefer
@@ -112,7 +118,12 @@ class ApiClient:
                 may_retry = ambiguous_retry or isinstance(exc, _NOT_SENT)
                 if not may_retry or attempt + 1 >= self.retry.attempts:
                     raise ApiError(
-                        method, path, None, type(exc).__name__, "no response from the server"
+                        method,
+                        path,
+                        None,
+                        type(exc).__name__,
+                        f"no response from {self.base_url}; check `api` in itwin-access.yaml "
+                        "(or ITWIN_ACCESS_API) and that the service is reachable",
                     ) from exc
                 self._wait(method, path, attempt, None, type(exc).__name__)
                 attempt += 1
@@ -135,29 +146,9 @@ class ApiClient:
                 return response
             raise self.error(method, path, response)
 
-    def json(
-        self,
-        method: str,
-        path: str,
-        *,
-        accept: str,
-        params: Params | None = None,
-        json: Any = None,
-        prefer: str | None = None,
-        ambiguous_retry: bool = True,
-        headers: Mapping[str, str] | None = None,
-    ) -> JSON:
+    def json(self, method: str, path: str, **options: Unpack[RequestOptions]) -> JSON:
         """``request`` and decode a JSON object body (empty dict for 204 / no body)."""
-        response = self.request(
-            method,
-            path,
-            accept=accept,
-            params=params,
-            json=json,
-            prefer=prefer,
-            ambiguous_retry=ambiguous_retry,
-            headers=headers,
-        )
+        response = self.request(method, path, **options)
         if response.status_code == 204 or not response.content:
             return {}
         try:
