@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.responses import Response
@@ -197,28 +199,13 @@ def add_users(req: Req) -> Response:
 
 
 def update_user(req: Req) -> Response:
-    itwin = ac_itwin(req.db, req.params["itwin_id"])
-    require(req.db, req.caller, itwin, "administration_invite_member")
-    _user_row(req, itwin["id"], req.params["member_id"])
-    roles = role_map(req.db, itwin)
-    role_ids = check_role_ids(req.json_object().get("roleIds"), roles, "roleIds")
-    req.db.execute(
-        "UPDATE members SET role_ids=? WHERE itwin_id=? AND user_id=?",
-        (json.dumps(role_ids), itwin["id"], req.params["member_id"]),
-    )
-    row = _user_row(req, itwin["id"], req.params["member_id"])
-    return json_response({"member": user_member_json(row, roles)})
+    return _update_roles(req, _USERS, _user_row, user_member_json)
 
 
 def remove_user(req: Req) -> Response:
     itwin = ac_itwin(req.db, req.params["itwin_id"])
     require(req.db, req.caller, itwin, "administration_remove_member")
-    cur = req.db.execute(
-        "DELETE FROM members WHERE itwin_id=? AND user_id=?", (itwin["id"], req.params["member_id"])
-    )
-    if cur.rowcount == 0:
-        raise member_not_found()
-    return no_content()
+    return _delete(req, itwin, _USERS)
 
 
 # -- group members --------------------------------------------------------------------------
@@ -288,29 +275,13 @@ def add_groups(req: Req) -> Response:
 
 
 def update_group(req: Req) -> Response:
-    itwin = ac_itwin(req.db, req.params["itwin_id"])
-    require(req.db, req.caller, itwin, "administration_invite_member")
-    _group_member(req, itwin["id"], req.params["group_id"])
-    roles = role_map(req.db, itwin)
-    role_ids = check_role_ids(req.json_object().get("roleIds"), roles, "roleIds")
-    req.db.execute(
-        "UPDATE group_members SET role_ids=? WHERE itwin_id=? AND group_id=?",
-        (json.dumps(role_ids), itwin["id"], req.params["group_id"]),
-    )
-    row = _group_member(req, itwin["id"], req.params["group_id"])
-    return json_response({"member": group_member_json(row, roles)})
+    return _update_roles(req, _GROUPS, _group_member, group_member_json)
 
 
 def remove_group(req: Req) -> Response:
     itwin = ac_itwin(req.db, req.params["itwin_id"])
     require(req.db, req.caller, itwin, "administration_remove_member")
-    cur = req.db.execute(
-        "DELETE FROM group_members WHERE itwin_id=? AND group_id=?",
-        (itwin["id"], req.params["group_id"]),
-    )
-    if cur.rowcount == 0:
-        raise member_not_found()
-    return no_content()
+    return _delete(req, itwin, _GROUPS)
 
 
 # -- owners ---------------------------------------------------------------------------------
@@ -362,8 +333,49 @@ def remove_owner(req: Req) -> Response:
     itwin = ac_itwin(req.db, req.params["itwin_id"])
     require_owner(req.db, req.caller, itwin)
     # [I] Removing the last owner is allowed (nothing documented; org admins keep control).
+    return _delete(req, itwin, _OWNERS)
+
+
+# -- shared by the three kinds --------------------------------------------------------------
+@dataclass(frozen=True)
+class _Kind:
+    """Where one kind of member lives: its table, its key column, the path parameter naming it."""
+
+    table: str
+    column: str
+    param: str
+
+
+_USERS = _Kind("members", "user_id", "member_id")
+_GROUPS = _Kind("group_members", "group_id", "group_id")
+_OWNERS = _Kind("owners", "user_id", "member_id")
+
+
+def _update_roles(
+    req: Req,
+    kind: _Kind,
+    row_of: Callable[[Req, str, str], sqlite3.Row],
+    to_json: Callable[[sqlite3.Row, RoleMap], dict[str, Any]],
+) -> Response:
+    """PATCH a user or group member: replace its roles (``roleIds``), answer the member."""
+    itwin = ac_itwin(req.db, req.params["itwin_id"])
+    require(req.db, req.caller, itwin, "administration_invite_member")
+    member_id = req.params[kind.param]
+    row_of(req, itwin["id"], member_id)
+    roles = role_map(req.db, itwin)
+    role_ids = check_role_ids(req.json_object().get("roleIds"), roles, "roleIds")
+    req.db.execute(
+        f"UPDATE {kind.table} SET role_ids=? WHERE itwin_id=? AND {kind.column}=?",
+        (json.dumps(role_ids), itwin["id"], member_id),
+    )
+    return json_response({"member": to_json(row_of(req, itwin["id"], member_id), roles)})
+
+
+def _delete(req: Req, itwin: sqlite3.Row, kind: _Kind) -> Response:
+    """DELETE a member of any kind (the caller's right already checked); 404 if none."""
     cur = req.db.execute(
-        "DELETE FROM owners WHERE itwin_id=? AND user_id=?", (itwin["id"], req.params["member_id"])
+        f"DELETE FROM {kind.table} WHERE itwin_id=? AND {kind.column}=?",
+        (itwin["id"], req.params[kind.param]),
     )
     if cur.rowcount == 0:
         raise member_not_found()
