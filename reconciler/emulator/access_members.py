@@ -118,7 +118,7 @@ def _itwin_for_read(req: Req) -> sqlite3.Row:
     return itwin
 
 
-def _user_row(req: Req, itwin_id: str, user_id: str) -> sqlite3.Row:
+def user_row(req: Req, itwin_id: str, user_id: str) -> sqlite3.Row:
     row: sqlite3.Row | None = req.db.execute(
         USER_COLUMNS + "WHERE m.itwin_id=? AND m.user_id=?", (itwin_id, user_id)
     ).fetchone()
@@ -150,7 +150,7 @@ def user_member_page(
 
 def get_user(req: Req) -> Response:
     itwin = _itwin_for_read(req)
-    row = _user_row(req, itwin["id"], req.params["member_id"])
+    row = user_row(req, itwin["id"], req.params["member_id"])
     return json_response({"member": user_member_json(row, role_map(req.db, itwin))})
 
 
@@ -187,7 +187,7 @@ def add_users(req: Req) -> Response:
     for email, user, role_ids in plan:
         if user is not None and adds_directly(caller, user):
             records.add_member(req.db, itwin["id"], user["id"], role_ids)
-            added.append(user_member_json(_user_row(req, itwin["id"], user["id"]), roles))
+            added.append(user_member_json(user_row(req, itwin["id"], user["id"]), roles))
         else:
             inv_id = records.upsert_invitation(
                 req.db, itwin_id=itwin["id"], kind="member", email=email, role_ids=role_ids,
@@ -199,7 +199,7 @@ def add_users(req: Req) -> Response:
 
 
 def update_user(req: Req) -> Response:
-    return _update_roles(req, _USERS, _user_row, user_member_json)
+    return _update_roles(req, _USERS, user_row, user_member_json)
 
 
 def remove_user(req: Req) -> Response:

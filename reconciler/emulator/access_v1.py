@@ -3,12 +3,12 @@
 v1 has no invitations: [I] a user in the directory is added directly whatever the caller's
 organization; an email not in the directory, like an unknown role, is 404 ``ItwinNotFound``
 (as the v1 page documents). One ``roleId`` per member (the old client's ``roleid`` is accepted).
-Roles and permissions answer as in v2 (``access_roles``).
+Listing, reading, updating (``roleIds``) and removing a member are v2's user-member handlers
+(same rows, same answers); roles and permissions answer as in v2 (``access_roles``).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.responses import Response
@@ -16,11 +16,12 @@ from starlette.routing import BaseRoute
 
 from reconciler.emulator import records
 from reconciler.emulator.access_members import (
-    USER_COLUMNS,
     already_member,
-    check_role_ids,
-    member_not_found,
-    user_member_page,
+    get_user,
+    list_users,
+    remove_user,
+    update_user,
+    user_row,
 )
 from reconciler.emulator.errors import (
     MSG_BAD_BODY,
@@ -30,40 +31,14 @@ from reconciler.emulator.errors import (
     invalid,
     json_response,
     missing,
-    no_content,
 )
-from reconciler.emulator.policy import ac_itwin, require, require_member
+from reconciler.emulator.policy import ac_itwin, require
 from reconciler.emulator.shapes import role_map, user_member_json
 from reconciler.emulator.web import Api, Req, op
 
 CODE = "InvalidiTwinsMemberRequest"
 BASE = "/accesscontrol/itwins/{itwin_id}/members"
 MAX_MEMBERS = 50
-
-
-def list_members(req: Req) -> Response:
-    itwin = ac_itwin(req.db, req.params["itwin_id"])
-    require_member(req.db, req.caller, itwin)
-    skip, top = req.paging(CODE)
-    members, more = user_member_page(req.db, itwin, skip, top)
-    return json_response({"members": members, "_links": req.links(skip, top, more)})
-
-
-def _member(req: Req, itwin_id: str, member_id: str | None = None) -> Any:
-    member_id = member_id or req.params["member_id"]
-    row = req.db.execute(
-        USER_COLUMNS + "WHERE m.itwin_id=? AND m.user_id=?", (itwin_id, member_id)
-    ).fetchone()
-    if row is None:
-        raise member_not_found()
-    return row
-
-
-def get_member(req: Req) -> Response:
-    itwin = ac_itwin(req.db, req.params["itwin_id"])
-    require_member(req.db, req.caller, itwin)
-    row = _member(req, itwin["id"])
-    return json_response({"member": user_member_json(row, role_map(req.db, itwin))})
 
 
 def add_members(req: Req) -> Response:
@@ -103,32 +78,8 @@ def add_members(req: Req) -> Response:
     out = []
     for user_id, role_id in plan:
         records.add_member(req.db, itwin["id"], user_id, [role_id])
-        out.append(user_member_json(_member(req, itwin["id"], user_id), roles))
+        out.append(user_member_json(user_row(req, itwin["id"], user_id), roles))
     return json_response({"members": out}, 201)
-
-
-def update_member(req: Req) -> Response:
-    itwin = ac_itwin(req.db, req.params["itwin_id"])
-    require(req.db, req.caller, itwin, "administration_invite_member")
-    _member(req, itwin["id"])
-    roles = role_map(req.db, itwin)
-    role_ids = check_role_ids(req.json_object().get("roleIds"), roles, "roleIds")
-    req.db.execute(
-        "UPDATE members SET role_ids=? WHERE itwin_id=? AND user_id=?",
-        (json.dumps(role_ids), itwin["id"], req.params["member_id"]),
-    )
-    return json_response({"member": user_member_json(_member(req, itwin["id"]), roles)})
-
-
-def remove_member(req: Req) -> Response:
-    itwin = ac_itwin(req.db, req.params["itwin_id"])
-    require(req.db, req.caller, itwin, "administration_remove_member")
-    cur = req.db.execute(
-        "DELETE FROM members WHERE itwin_id=? AND user_id=?", (itwin["id"], req.params["member_id"])
-    )
-    if cur.rowcount == 0:
-        raise member_not_found()
-    return no_content()
 
 
 def _v1(method: str, path: str, handler: Any) -> BaseRoute:
@@ -136,9 +87,9 @@ def _v1(method: str, path: str, handler: Any) -> BaseRoute:
 
 
 ROUTES: list[BaseRoute] = [
-    _v1("GET", "", list_members),
+    _v1("GET", "", list_users),
     _v1("POST", "", add_members),
-    _v1("GET", "/{member_id}", get_member),
-    _v1("PATCH", "/{member_id}", update_member),
-    _v1("DELETE", "/{member_id}", remove_member),
+    _v1("GET", "/{member_id}", get_user),
+    _v1("PATCH", "/{member_id}", update_user),
+    _v1("DELETE", "/{member_id}", remove_user),
 ]
