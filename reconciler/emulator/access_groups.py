@@ -26,8 +26,8 @@ from reconciler.emulator.errors import (
     forbidden,
     invalid,
     json_response,
-    missing,
     no_content,
+    text_field,
 )
 from reconciler.emulator.policy import ac_itwin, is_org_admin, permissions_of, require
 from reconciler.emulator.web import Api, Req, op
@@ -97,17 +97,6 @@ def list_groups(req: Req) -> Response:
 def get_group(req: Req) -> Response:
     itwin = _managing_itwin(req)
     return json_response({"group": group_json(req.db, group_of(req, itwin))})
-
-
-def _text(body: dict[str, Any], name: str, required: bool) -> str | None:
-    value = body.get(name)
-    if value is None:
-        if required:
-            raise missing(CODE, name)
-        return None
-    if not isinstance(value, str) or (name == "name" and not value.strip()):
-        raise invalid(CODE, "InvalidValue", f"{name} must be a non-empty string.", name)
-    return value
 
 
 def _check_unique(req: Req, itwin_id: str, name: str, group_id: str | None) -> None:
@@ -186,8 +175,8 @@ def _apply(req: Req, itwin: sqlite3.Row, group_id: str, body: dict[str, Any]) ->
 def create_group(req: Req) -> Response:
     itwin = _managing_itwin(req)
     body = req.json_object()
-    name = _text(body, "name", True)
-    description = _text(body, "description", True)
+    name = text_field(body, "name", CODE, required=True, non_blank=True)
+    description = text_field(body, "description", CODE, required=True)
     assert name is not None
     _check_unique(req, itwin["id"], name, None)
     group_id = records.new_id()
@@ -204,8 +193,8 @@ def update_group(req: Req) -> Response:
     itwin = _managing_itwin(req)
     group = group_of(req, itwin)
     body = req.json_object()
-    name = _text(body, "name", False)
-    description = _text(body, "description", False)
+    name = text_field(body, "name", CODE, required=False, non_blank=True)
+    description = text_field(body, "description", CODE, required=False)
     if name is not None:
         _check_unique(req, itwin["id"], name, group["id"])
     req.db.execute(

@@ -17,8 +17,8 @@ from reconciler.emulator.errors import (
     ApiError,
     invalid,
     json_response,
-    missing,
     no_content,
+    text_field,
 )
 from reconciler.emulator.policy import (
     ALL_PERMISSIONS,
@@ -72,22 +72,11 @@ def get_role(req: Req) -> Response:
     return json_response({"role": role_json(_role(req, itwin))})
 
 
-def _text(body: dict[str, Any], name: str, required: bool) -> str | None:
-    value = body.get(name)
-    if value is None:
-        if required:
-            raise missing(CODE, name)
-        return None
-    if not isinstance(value, str) or (name == "displayName" and not value.strip()):
-        raise invalid(CODE, "InvalidValue", f"{name} must be a non-empty string.", name)
-    return value
-
-
 def create_role(req: Req) -> Response:
     itwin = _managed_itwin(req)
     body = req.json_object()
-    name = _text(body, "displayName", True)
-    description = _text(body, "description", True)
+    name = text_field(body, "displayName", CODE, required=True, non_blank=True)
+    description = text_field(body, "description", CODE, required=True)
     assert name is not None
     assert description is not None
     # [I] Permissions cannot be set at creation (contract §4); an empty list is tolerated, as
@@ -104,8 +93,8 @@ def update_role(req: Req) -> Response:
     itwin = _managed_itwin(req)
     role = _role(req, itwin)
     body = req.json_object()
-    name = _text(body, "displayName", False)
-    description = _text(body, "description", False)
+    name = text_field(body, "displayName", CODE, required=False, non_blank=True)
+    description = text_field(body, "description", CODE, required=False)
     permissions = body.get("permissions")
     if permissions is not None:
         if not isinstance(permissions, list) or not all(isinstance(p, str) for p in permissions):

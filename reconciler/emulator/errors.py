@@ -84,6 +84,22 @@ def missing(code: str, target: str) -> ApiError:
     return invalid(code, "MissingRequiredProperty", MSG_MISSING, target)
 
 
+def text_field(
+    body: dict[str, Any], name: str, code: str, *, required: bool, non_blank: bool = False
+) -> str | None:
+    """A string property of a request body (Access Control roles and groups): absent or null
+    is None unless ``required``; anything but a string (or a blank one, if ``non_blank``) is a
+    422 ``InvalidValue`` naming it."""
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise missing(code, name)
+        return None
+    if not isinstance(value, str) or (non_blank and not value.strip()):
+        raise invalid(code, "InvalidValue", f"{name} must be a non-empty string.", name)
+    return value
+
+
 def forbidden() -> ApiError:
     return ApiError(403, "InsufficientPermissions", MSG_FORBIDDEN)
 
