@@ -44,6 +44,18 @@ class RequestOptions(TypedDict):
     headers: NotRequired[Mapping[str, str] | None]
 
 
+class PageOptions(TypedDict):
+    """What a paged list takes besides its path and item key: ``accept``, the page size
+    ``top``, query ``params``, a ``Prefer`` header and extra ``headers``. Spelt once, for
+    ``pages`` and ``collect``."""
+
+    accept: str
+    top: int
+    params: NotRequired[Params | None]
+    prefer: NotRequired[str | None]
+    headers: NotRequired[Mapping[str, str] | None]
+
+
 # Failures that prove the request never reached the server: safe to resend any request.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
@@ -161,26 +173,17 @@ class ApiClient:
             raise ApiError(method, path, response.status_code, None, "response is not an object")
         return body
 
-    def pages(
-        self,
-        path: str,
-        key: str,
-        *,
-        accept: str,
-        top: int,
-        params: Params | None = None,
-        prefer: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> Iterator[list[JSON]]:
+    def pages(self, path: str, key: str, **options: Unpack[PageOptions]) -> Iterator[list[JSON]]:
         """Yield the pages of a list (contract §2.5): ``$skip``/``$top``, stopping on a short
         page or a missing ``_links.next`` (a full page with no ``next`` is the last one too)."""
+        top, prefer, headers = options["top"], options.get("prefer"), options.get("headers")
         skip = 0
         while True:
-            query: dict[str, str | int] = dict(params or {})
+            query: dict[str, str | int] = dict(options.get("params") or {})
             query["$top"] = top
             query["$skip"] = skip
             body = self.json(
-                "GET", path, accept=accept, params=query, prefer=prefer, headers=headers
+                "GET", path, accept=options["accept"], params=query, prefer=prefer, headers=headers
             )
             items = body.get(key)
             if items is None:
@@ -195,19 +198,10 @@ class ApiClient:
                 return
             skip += len(items)
 
-    def collect(
-        self,
-        path: str,
-        key: str,
-        *,
-        accept: str,
-        top: int,
-        params: Params | None = None,
-        prefer: str | None = None,
-    ) -> list[JSON]:
+    def collect(self, path: str, key: str, **options: Unpack[PageOptions]) -> list[JSON]:
         """Every item of a paged list."""
         out: list[JSON] = []
-        for page in self.pages(path, key, accept=accept, top=top, params=params, prefer=prefer):
+        for page in self.pages(path, key, **options):
             out.extend(page)
         return out
 
