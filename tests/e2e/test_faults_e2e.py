@@ -71,15 +71,22 @@ def test_faults_and_rate_limits_converge_and_touch_nothing_else(
     before = _snapshot(base, outsider)
 
     cli = cli_against(faulty)
+    # Convergence is the property, not the number of runs: create POSTs are not resent after an
+    # ambiguous failure, so a run may end partly applied (4) and the next one finishes.
     codes = []
-    for _ in range(4):
+    for _ in range(8):
         result = cli("apply", quickstart, "--auto-approve")
         codes.append(result.code)
         if result.code == 0:
             break
         assert result.code in (1, 4), result.stderr  # partly applied, or a read gave up
     assert codes[-1] == 0, codes
-    plan = cli("plan", quickstart, "--detailed-exitcode")
+    # The check itself reads through the faults: a read that gives up (exit 1) is retried; a
+    # plan with changes (exit 2) fails the test.
+    for _ in range(3):
+        plan = cli("plan", quickstart, "--detailed-exitcode")
+        if plan.code != 1:
+            break
     assert plan.code == 0, plan.stdout + plan.stderr
     assert _snapshot(base, outsider) == before
     counters = httpx.get(base + "/__emulator/counters", timeout=30).json()["routes"]
