@@ -49,11 +49,13 @@ def _docs(files: dict[str, str]) -> dict[str, dict[str, object]]:
 def test_one_file_per_project_with_modeline_and_schema_valid_content() -> None:
     state = State((_project("BR-1", VIEWER), _project("BR-2", EDITOR)))
     files = export_state(state).files
-    assert sorted(files) == ["projects/BR-1.yaml", "projects/BR-2.yaml"]
+    assert sorted(files) == ["manifest.schema.json", "projects/BR-1.yaml", "projects/BR-2.yaml"]
     schema = json.loads((ROOT / "schemas" / "manifest.schema.json").read_text())
+    assert json.loads(files.pop("manifest.schema.json")) == schema
     for text in files.values():
         first = text.splitlines()[0]
-        assert first == f"# yaml-language-server: $schema={schema['$id']}"
+        # relative to projects/<file>.yaml: the schema written at the export's root
+        assert first == "# yaml-language-server: $schema=../manifest.schema.json"
         jsonschema.validate(yaml.safe_load(text), schema)
     doc = _docs(files)["projects/BR-1.yaml"]
     assert doc == {
@@ -184,7 +186,12 @@ def test_strings_that_look_like_other_types_are_quoted() -> None:
 def test_only_the_requested_projects_are_exported() -> None:
     state = State((_project("A", VIEWER), _project("B", VIEWER), _project("C", VIEWER)))
     files = export_state(state, ["A", "C"]).files
-    assert sorted(files) == ["projects/A.yaml", "projects/C.yaml", ROLE_SETS_FILE]
+    assert sorted(files) == [
+        "manifest.schema.json",
+        "projects/A.yaml",
+        "projects/C.yaml",
+        ROLE_SETS_FILE,
+    ]
 
 
 def test_output_is_deterministic_whatever_the_input_order() -> None:
@@ -208,5 +215,8 @@ def test_file_names_are_safe_and_distinct() -> None:
 def test_write_files_creates_directories(tmp_path: Path) -> None:
     files = export_state(State((_project("A", VIEWER),))).files
     written = write_files(files, tmp_path / "out")
-    assert [p.relative_to(tmp_path / "out").as_posix() for p in written] == ["projects/A.yaml"]
-    assert written[0].read_text() == files["projects/A.yaml"]
+    assert [p.relative_to(tmp_path / "out").as_posix() for p in written] == [
+        "manifest.schema.json",
+        "projects/A.yaml",
+    ]
+    assert written[1].read_text() == files["projects/A.yaml"]

@@ -1,7 +1,8 @@
 """Export: live state to manifests that reproduce it.
 
 ``export_state(state)`` turns a live ``State`` (as a target reads it) into manifest files: one per
-project under ``projects/`` and, when role definitions are shared, ``role-sets.yaml``. Loaded by
+project under ``projects/``, ``role-sets.yaml`` when role definitions are shared, and the manifest
+schema (``manifest.schema.json``) that every file's editor modeline points at. Loaded by
 the manifest loader and planned against the same live state, they give an empty plan (the
 round-trip property the tests check). ``write_files`` puts them on disk.
 
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from reconciler.errors import ItwinAccessError
 from reconciler.export.documents import project_mapping, role_mapping
-from reconciler.export.files import modeline, project_file_names
+from reconciler.export.files import SCHEMA_FILE, modeline, project_file_names, schema_text
 from reconciler.export.rolesets import RoleSet, extract
 from reconciler.export.yamlout import dump
 from reconciler.model import Role, State
@@ -47,13 +48,15 @@ def export_state(state: State, numbers: Iterable[str] | None = None) -> Export:
         shared = frozenset(d for rs in refs for d in rs.roles)
         doc = project_mapping(project, [rs.name for rs in refs], shared)
         path = f"{PROJECTS_DIR}/{names[project.number]}"
-        header = [modeline(), f"Exported from live state: project {project.number}."]
+        header = [modeline(depth=1), f"Exported from live state: project {project.number}."]
         if doc.notes:
             header += ["", *doc.notes]
             result.warnings += [f"{path}: project {project.number}: {n}" for n in doc.notes]
         result.files[path] = dump({"projects": [doc.mapping]}, header)
     if role_sets:
         result.files[ROLE_SETS_FILE] = _role_sets_text(role_sets)
+    if result.files:
+        result.files[SCHEMA_FILE] = schema_text()
     return result
 
 

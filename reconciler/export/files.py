@@ -8,7 +8,6 @@ file system, or the name is reserved on Windows, a short hash of the number keep
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Sequence
 from importlib import resources
@@ -17,8 +16,9 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _RESERVED = {"CON", "PRN", "AUX", "NUL"} | {f"{d}{i}" for d in ("COM", "LPT") for i in range(10)}
 _MAX_STEM = 80
 
-# Where editors find the manifest schema when the packaged schema has no `$id`.
-DEFAULT_SCHEMA_URL = "manifest.schema.json"
+# Export writes the packaged schema beside the manifests and points every modeline at it
+# relatively: editors then validate exported files offline, whatever version is installed.
+SCHEMA_FILE = "manifest.schema.json"
 
 
 def _stem(number: str) -> str:
@@ -45,15 +45,11 @@ def project_file_names(numbers: Sequence[str]) -> dict[str, str]:
     return names
 
 
-def schema_url() -> str:
-    """The manifest schema's ``$id`` (so editors validate exported files), else its file name."""
-    try:
-        text = resources.files("reconciler").joinpath("_schemas/manifest.schema.json").read_text()
-        value = json.loads(text).get("$id")
-    except (OSError, ValueError):
-        return DEFAULT_SCHEMA_URL
-    return value if isinstance(value, str) and value else DEFAULT_SCHEMA_URL
+def schema_text() -> str:
+    """The packaged manifest schema, written beside exported manifests."""
+    return resources.files("reconciler").joinpath(f"_schemas/{SCHEMA_FILE}").read_text()
 
 
-def modeline() -> str:
-    return f"yaml-language-server: $schema={schema_url()}"
+def modeline(depth: int = 0) -> str:
+    """The editor modeline of a file ``depth`` folders below the export's root."""
+    return f"yaml-language-server: $schema={'../' * depth}{SCHEMA_FILE}"

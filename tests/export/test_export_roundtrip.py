@@ -162,7 +162,7 @@ def test_a_200_project_itwins_tenant_round_trips(emulator: TestClient, tmp_path:
     numbers = [f"T-{i:04d}" for i in range(200)]
     plan, files = _export_and_replan(target, numbers, tmp_path / "out", "itwins")
     assert [op.id for op in plan.operations] == []
-    assert len(files) == 201  # one per project + role-sets.yaml
+    assert len(files) == 202  # one per project + role-sets.yaml + manifest.schema.json
     assert "Auditor" in files[ROLE_SETS_FILE]  # shared by projects 0, 11, 22...: a role set
     assert "Lead 5" in files["projects/T-0005.yaml"]  # used once: stays inline
 
