@@ -32,6 +32,7 @@ from reconciler.model import (
 )
 
 BACKENDS = ("itwins", "projects")
+PROJECTS_BUILTIN_ROLE = "Team Member"
 
 # Deliberately simple: catches typos (missing @ or domain, spaces), not every RFC 5322 corner.
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
@@ -170,6 +171,7 @@ class Builder:
                 manage[section] = Manage(manage_spec.get(section, Manage.AUTHORITATIVE.value))
 
         roles = self.project_roles(doc, data, path, number)
+        self.check_builtin_roles(roles)
         groups = self.project_groups(doc, data, path)
         authoritative_roles = manage.get("roles") is Manage.AUTHORITATIVE
         authoritative_groups = manage.get("groups") is Manage.AUTHORITATIVE
@@ -228,6 +230,21 @@ class Builder:
                     _src(doc, members, index, f"{path}.members[{index}]"),
                     f"{why} has no groups, so a group cannot be a member; "
                     "list its users or use backend 'itwins'",
+                )
+
+    def check_builtin_roles(self, roles: list[Role]) -> None:
+        # The Projects API gives every member its built-in "Team Member" role and the backend
+        # hides it; a declared role of that name could never be created or converge.
+        if self.backend != "projects":
+            return
+        for role in roles:
+            if role.display_name.casefold() == PROJECTS_BUILTIN_ROLE.casefold():
+                assert role.source is not None
+                self.error(
+                    role.source,
+                    f"backend 'projects' (the legacy Projects API) gives every member its "
+                    f"built-in role {PROJECTS_BUILTIN_ROLE!r}; it cannot be declared: rename "
+                    "the role or remove it",
                 )
 
     def project_roles(
