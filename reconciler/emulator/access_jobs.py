@@ -87,7 +87,8 @@ def _run_one(
 ) -> dict[str, str] | None:
     """Carry out one action; return an error detail when it fails."""
     email = item["email"].strip()
-    ids = [str(r) for r in item.get("roleIds") or []]
+    # removeMembers carries no roles: whatever it sends as roleIds is ignored.
+    ids = [str(r) for r in item.get("roleIds") or []] if kind != "removeMembers" else []
     unknown = [r for r in ids if r not in roles]
     if unknown:
         return detail("RoleNotFound", MSG_ROLE_NOT_FOUND, email)

@@ -272,7 +272,7 @@ def _validate_class(cls: Any, sub: Any) -> None:
     if cls == "Account":
         message = "Cannot add iTwin Account."
         raise ApiError(422, CODE, message, details=[detail("InvalidValue", message, "class")])
-    if cls not in SUBCLASSES:
+    if not isinstance(cls, str) or cls not in SUBCLASSES:  # a list or object is not a class
         raise _bad("InvalidValue", "Class value is incorrect.", "class")
     if sub not in SUBCLASSES[cls]:
         raise _bad("InvalidValue", "SubClass value is incorrect.", "subClass")

@@ -1,0 +1,356 @@
+"""Fact-by-fact conformance with the wire contract (shared/docs/itwin-api.md): the cross-cutting
+rules of §2 (messages of the §2.3 table, 401/429 codes and headers, paging per API, `_links`,
+X-Max-Return, missing users), the §3.1 model, and the §4 limits and shapes not covered by the
+per-module tests."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from emu_helpers import AC, Emu, error_code, error_target, h
+from starlette.testclient import TestClient
+
+from reconciler.emulator import Faults, create_app
+
+MESSAGES = {
+    "HeaderNotFound": "Header Authorization was not found in the request. Access denied.",
+    "Unauthorized": "Access denied due to invalid access_token. "
+    "Make sure to provide a valid token for this API endpoint.",
+    "InsufficientPermissions": "The user has insufficient permissions for the requested operation.",
+    "iTwinNotFound": "Requested iTwin is not available.",
+    "ItwinNotFound": "Requested iTwin is not available.",
+    "TeamMemberNotFound": "Requested team member is not available.",
+    "RoleNotFound": "Requested Role is not available.",
+    "GroupNotFound": "Requested group is not available.",
+    "PermissionNotFound": "Requested permission is not available.",
+    "InvitationNotFound": "Requested invitation is not available.",
+    "ResourceNotFound": "The requested resource was not found. "
+    "Verify the API URL and the Accept header.",
+    "OwnerAlreadyExists": "Requested user is already an iTwin Owner.",
+}
+
+
+def _error(r: httpx.Response) -> tuple[int, str, str, str | None]:
+    """(status, code, message, target of the first detail or of the error)."""
+    body = r.json()["error"]
+    return r.status_code, body["code"], body["message"], error_target(r)
+
+
+def test_every_documented_error_answers_its_code_message_and_target(
+    emu: Emu, client: TestClient
+) -> None:
+    itwin = emu.itwin()
+    iid = itwin["id"]
+    role = emu.role(iid)
+    group = client.post(
+        f"{AC}/{iid}/groups", json={"name": "T", "description": "d"}, headers=h("alice-token")
+    ).json()["group"]
+    cases = [
+        (client.get("/itwins"), "HeaderNotFound", None),
+        (client.get("/itwins", headers=h("forged")), "Unauthorized", None),
+        (client.get(f"{AC}/{iid}/roles", headers=h("bob-token")), "InsufficientPermissions", None),
+        (client.get("/itwins/nope", headers=h("alice-token")), "iTwinNotFound", None),
+        (client.get(f"{AC}/nope/roles", headers=h("alice-token")), "ItwinNotFound", None),
+        (
+            client.get(f"{AC}/{iid}/members/users/nope", headers=h("alice-token")),
+            "TeamMemberNotFound",
+            None,
+        ),
+        (client.get(f"{AC}/{iid}/roles/nope", headers=h("alice-token")), "RoleNotFound", None),
+        (
+            emu.add_users(iid, [{"email": "bob@contoso.com", "roleIds": ["nope"]}]),
+            "RoleNotFound",
+            "members[0].roleIds[0]",
+        ),
+        (client.get(f"{AC}/{iid}/groups/nope", headers=h("alice-token")), "GroupNotFound", None),
+        (
+            client.patch(
+                f"{AC}/{iid}/roles/{role}", json={"permissions": ["nope"]}, headers=h("alice-token")
+            ),
+            "PermissionNotFound",
+            "permissions[0]",
+        ),
+        (
+            client.get(f"{AC}/{iid}/members/invitations/nope", headers=h("alice-token")),
+            "InvitationNotFound",
+            None,
+        ),
+        (client.get(f"/itwins/{iid}", headers=h("alice-token", 2)), "ResourceNotFound", None),
+        (
+            client.post(
+                f"{AC}/{iid}/members/owners",
+                json={"email": "alice@contoso.com"},
+                headers=h("alice-token"),
+            ),
+            "OwnerAlreadyExists",
+            "email",
+        ),
+    ]
+    for response, code, target in cases:
+        status, got_code, message, got_target = _error(response)
+        assert (got_code, message, got_target) == (code, MESSAGES[code], target)
+        statuses = {
+            "HeaderNotFound": 401,
+            "Unauthorized": 401,
+            "InsufficientPermissions": 403,
+            "OwnerAlreadyExists": 409,
+        }
+        assert status == statuses.get(code, 404)
+    assert group["id"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"class": ["Endeavor"], "subClass": "Project", "displayName": "x"},
+        {"class": {"a": 1}, "subClass": "Project", "displayName": "x"},
+        {"class": "Endeavor", "subClass": ["Project"], "displayName": "x"},
+    ],
+)
+def test_malformed_class_is_a_422_not_a_500(
+    emu: Emu, client: TestClient, body: dict[str, object]
+) -> None:
+    r = client.post("/itwins", json=body, headers=h("alice-token"))
+    assert (r.status_code, error_code(r)) == (422, "InvalidiTwinsRequest")
+    itwin = emu.itwin()
+    bad = {k: v for k, v in body.items() if not isinstance(v, str)}
+    r = client.patch(f"/itwins/{itwin['id']}", json=bad, headers=h("alice-token"))
+    assert (r.status_code, error_code(r)) == (422, "InvalidiTwinsRequest")
+
+
+def test_job_remove_members_ignores_stray_role_ids(emu: Emu, client: TestClient) -> None:
+    itwin = emu.itwin()
+    role = emu.role(itwin["id"])
+    emu.member(itwin["id"], "bob@contoso.com", [role])
+    actions = {"removeMembers": [{"email": "bob@contoso.com", "roleIds": 5}]}
+    r = client.post(f"{AC}/{itwin['id']}/jobs", json={"actions": actions}, headers=h("alice-token"))
+    assert (r.status_code, r.json()["job"]["status"]) == (201, "Completed")
+    r = client.get(f"{AC}/{itwin['id']}/members/users", headers=h("alice-token"))
+    assert r.json()["members"] == []
+    too_many = {"removeMembers": [{"email": f"u{i}@contoso.com"} for i in range(101)]}
+    r = client.post(
+        f"{AC}/{itwin['id']}/jobs", json={"actions": too_many}, headers=h("alice-token")
+    )
+    assert (r.status_code, error_target(r)) == (422, "actions.removeMembers")
+
+
+def test_429_codes_and_headers_per_api(tmp_path: Path) -> None:
+    app = create_app(tmp_path / "rl.db", faults=Faults(rate_limit=1))
+    with TestClient(app) as c:
+        cases = [
+            ("alice-token", "/itwins", None, "RateLimitExceeded", "itwins"),
+            ("bob-token", f"{AC}/permissions", 2, "RateLimitExceeded", "access-control"),
+            ("xena-token", f"{AC}/permissions", 1, "TooManyRequests", "access-control"),
+        ]
+        for token, path, version, code, api in cases:
+            assert c.get(path, headers=h(token, version)).status_code == 200
+            r = c.get(path, headers=h(token, version))
+            assert (r.status_code, error_code(r)) == (429, code)
+            assert int(r.headers["Retry-After"]) >= 1
+            assert r.headers["ITwinPlatform-RateLimited-API"] == api
+            assert r.headers["ITwinPlatform-RateLimited-Tier"]
+            assert r.headers["ITwinPlatform-RateLimited-Operation"] == f"GET {path}"
+            assert "ITwinPlatform-RateLimited-Application" in r.headers
+            assert not any(k.lower().startswith("x-rate-limit") for k in r.headers)
+    app.state.emu.store.close()
+
+
+def test_projects_429_uses_the_older_code(tmp_path: Path) -> None:
+    app = create_app(tmp_path / "rl.db", faults=Faults(rate_limit=1))
+    with TestClient(app) as c:
+        c.get("/projects/", headers=h("alice-token"))
+        r = c.get("/projects/", headers=h("alice-token"))
+        assert (r.status_code, error_code(r)) == (429, "TooManyRequests")
+        assert r.json()["error"]["message"] == (
+            "More requests were received than the subscription rate-limit allows."
+        )
+    app.state.emu.store.close()
+
+
+def test_top_maxima_per_api(emu: Emu, client: TestClient) -> None:
+    itwin = emu.itwin()
+    iid = itwin["id"]
+    lists = {
+        "/itwins": 1000,
+        "/itwins/favorites": 1000,
+        "/itwins/recents": 1000,
+        f"{AC}/{iid}/members/users": 1000,
+        f"{AC}/{iid}/members/groups": 1000,
+        f"{AC}/{iid}/members/owners": 1000,
+        f"{AC}/{iid}/groups": 1000,
+        f"{AC}/{iid}/members/invitations": 1000,
+        "/projects/": 1000,
+    }
+    for path, top in lists.items():
+        assert client.get(f"{path}?$top={top}", headers=h("alice-token")).status_code == 200, path
+        for bad in (top + 1, 0, -1, "x"):
+            r = client.get(f"{path}?$top={bad}", headers=h("alice-token"))
+            assert (r.status_code, error_target(r)) == (422, "$top"), (path, bad)
+            assert r.json()["error"]["details"][0]["code"] == "InvalidValue"
+        r = client.get(f"{path}?$skip=-1", headers=h("alice-token"))
+        assert (r.status_code, error_target(r)) == (422, "$skip"), path
+
+
+def test_default_page_is_100_with_absolute_links(emu: Emu, client: TestClient) -> None:
+    itwin = emu.itwin()
+    for path in ("/itwins", f"{AC}/{itwin['id']}/members/owners", "/projects/"):
+        links = client.get(path, headers=h("alice-token")).json()["_links"]
+        assert links["self"]["href"] == f"http://emu.test{path.rstrip('/')}?$skip=0&$top=100"
+        assert links["prev"] == links["self"]
+        assert "next" not in links
+
+
+def test_missing_users_are_null_as_owners_and_group_users(emu: Emu, client: TestClient) -> None:
+    itwin = emu.itwin()
+    iid = itwin["id"]
+    client.post(
+        f"{AC}/{iid}/members/owners", json={"email": "carol@contoso.com"}, headers=h("alice-token")
+    )
+    gid = client.post(
+        f"{AC}/{iid}/groups",
+        json={"name": "G", "description": "d", "members": ["carol@contoso.com"]},
+        headers=h("alice-token"),
+    ).json()["group"]["id"]
+    assert client.delete("/__emulator/users/carol@contoso.com").status_code == 204
+    owners = client.get(f"{AC}/{iid}/members/owners", headers=h("alice-token")).json()["members"]
+    nulls = {"email": None, "givenName": None, "surname": None, "organization": None}
+    assert {k: owners[1][k] for k in nulls} == nulls
+    assert owners[1]["id"]
+    group = client.get(f"{AC}/{iid}/groups/{gid}", headers=h("alice-token")).json()["group"]
+    assert group["members"] == [{"userId": owners[1]["id"], **nulls}]
+    url = f"{AC}/{iid}/members/owners/{owners[1]['id']}"
+    assert client.delete(url, headers=h("alice-token")).status_code == 204
+
+
+def test_itwin_model_field_names_defaults_and_nulls(emu: Emu, client: TestClient) -> None:
+    itwin = emu.itwin()
+    minimal = client.get(f"/itwins/{itwin['id']}", headers=h("alice-token")).json()["iTwin"]
+    assert list(minimal) == [
+        "id",
+        "class",
+        "subClass",
+        "type",
+        "number",
+        "displayName",
+        "iTwinAccountId",
+    ]
+    full = client.get(
+        f"/itwins/{itwin['id']}", headers=h("alice-token", Prefer="return=representation")
+    ).json()["iTwin"]
+    assert set(full) == set(minimal) | {
+        "geographicLocation",
+        "latitude",
+        "longitude",
+        "ianaTimeZone",
+        "dataCenterLocation",
+        "status",
+        "parentId",
+        "imageName",
+        "image",
+        "createdDateTime",
+        "createdBy",
+        "lastModifiedDateTime",
+        "lastModifiedBy",
+    }
+    assert (full["status"], full["dataCenterLocation"]) == ("Active", "East US")
+    for name in ("type", "parentId", "imageName", "image", "geographicLocation", "ianaTimeZone"):
+        assert full[name] is None, name
+    assert full["number"] == full["id"]
+    stamp = full["createdDateTime"]
+    assert stamp.endswith("Z")
+    assert len(stamp.split(".")[1]) == len("0000000Z")  # 7 fractional digits, as the docs
+    account = client.get(f"/itwins/{itwin['id']}/account", headers=h("alice-token")).json()
+    assert list(account["iTwin"]) == ["id", "class", "subClass", "type", "number", "displayName"]
+
+
+def test_access_control_shapes(emu: Emu, client: TestClient) -> None:
+    itwin = emu.itwin()
+    iid = itwin["id"]
+    r = client.post(
+        f"{AC}/{iid}/roles",
+        json={"displayName": "R", "description": "d", "permissions": []},
+        headers=h("alice-token"),
+    )
+    assert r.status_code == 201
+    assert r.json()["role"] == {
+        "id": r.json()["role"]["id"],
+        "displayName": "R",
+        "description": "d",
+        "permissions": [],
+        "type": "Custom",
+    }
+    role = r.json()["role"]["id"]
+    # 201 always carries both collections, empty or not.
+    r = emu.add_users(iid, [{"email": "bob@contoso.com", "roleIds": [role]}])
+    assert (r.status_code, set(r.json()), r.json()["invitations"]) == (
+        201,
+        {"members", "invitations"},
+        [],
+    )
+    r = emu.add_users(iid, [{"email": "xena@fabrikam.com", "roleIds": [role]}])
+    assert (r.json()["members"], len(r.json()["invitations"])) == ([], 1)
+    invitation = r.json()["invitations"][0]
+    assert set(invitation) == {
+        "id",
+        "email",
+        "invitedByEmail",
+        "status",
+        "createdDate",
+        "expirationDate",
+        "roles",
+    }
+    assert invitation["roles"] == [{"id": role, "displayName": "R"}]
+    assert invitation["status"] == "Pending"
+    created, expires = (
+        datetime.fromisoformat(invitation[k][:26]) for k in ("createdDate", "expirationDate")
+    )
+    # Both stamps come from one float; their microseconds may round apart by one.
+    assert abs((expires - created).total_seconds() - 7 * 24 * 3600) < 0.001
+
+
+def test_role_id_limits_on_patch_and_group_collection_limits(emu: Emu, client: TestClient) -> None:
+    itwin = emu.itwin()
+    iid = itwin["id"]
+    roles = [emu.role(iid, f"R{i}") for i in range(51)]
+    bob = emu.member(iid, "bob@contoso.com", [roles[0]])
+    url = f"{AC}/{iid}/members/users/{bob['id']}"
+    assert client.patch(url, json={"roleIds": roles[:50]}, headers=h("alice-token")).is_success
+    r = client.patch(url, json={"roleIds": roles}, headers=h("alice-token"))
+    assert _error(r)[3] == "roleIds"
+    assert r.json()["error"]["details"][0]["code"] == "InvalidProperty"
+    r = client.patch(url, json={"roleIds": []}, headers=h("alice-token"))
+    assert r.json()["error"]["details"][0]["code"] == "InvalidRequestBody"
+    r = client.patch(url, json={}, headers=h("alice-token"))
+    assert r.json()["error"]["details"][0] == {
+        "code": "MissingRequiredProperty",
+        "message": "Required property is missing.",
+        "target": "roleIds",
+    }
+    gid = client.post(
+        f"{AC}/{iid}/groups", json={"name": "G", "description": "d"}, headers=h("alice-token")
+    ).json()["group"]["id"]
+    for key in ("members", "imsGroups"):
+        items = [f"u{i}@contoso.com" for i in range(51)]
+        r = client.patch(f"{AC}/{iid}/groups/{gid}", json={key: items}, headers=h("alice-token"))
+        assert (r.status_code, error_target(r)) == (422, key)
+        assert r.json()["error"]["details"][0]["code"] == "InvalidProperty"
+
+
+def test_v1_add_takes_a_single_role_id(emu: Emu, client: TestClient) -> None:
+    itwin = emu.itwin()
+    role = emu.role(itwin["id"])
+    r = client.post(
+        f"{AC}/{itwin['id']}/members",
+        json={"members": [{"email": "bob@contoso.com", "roleIds": [role]}]},
+        headers=h("alice-token", 1),
+    )
+    assert (r.status_code, error_target(r)) == (422, "members[0].roleId")
+    r = client.post(
+        f"{AC}/{itwin['id']}/members",
+        json={"members": [{"email": "bob@contoso.com", "roleId": role}]},
+        headers=h("alice-token", 1),
+    )
+    assert (r.status_code, list(r.json())) == (201, ["members"])
