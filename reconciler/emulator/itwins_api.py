@@ -147,7 +147,8 @@ def _page(req: Req, sql_from: str, where: list[str], args: dict[str, Any], order
     more = len(rows) > limit and skip + limit < cap
     full = req.representation
     items = [itwin_json(r, full) for r in rows[:limit]]
-    headers = {"X-Max-Return": str(cap)} if req.header("x-max-return") else None
+    # The cap in force is echoed whether it was asked for or is the default (contract §2.5).
+    headers = {"X-Max-Return": str(cap)}
     return json_response({"iTwins": items, "_links": req.links(skip, top, more)}, headers=headers)
 
 

@@ -203,6 +203,14 @@ def test_default_page_is_100_with_absolute_links(emu: Emu, client: TestClient) -
         assert "next" not in links
 
 
+def test_x_max_return_is_echoed_even_by_default(emu: Emu, client: TestClient) -> None:
+    emu.itwin()
+    r = client.get("/itwins", headers=h("alice-token"))
+    assert r.headers["X-Max-Return"] == "1000"
+    r = client.get("/itwins", headers={**h("alice-token"), "X-Max-Return": "10001"})
+    assert (r.status_code, error_target(r)) == (422, "X-Max-Return")
+
+
 def test_missing_users_are_null_as_owners_and_group_users(emu: Emu, client: TestClient) -> None:
     itwin = emu.itwin()
     iid = itwin["id"]
