@@ -219,14 +219,15 @@ def delete_group(req: Req) -> Response:
     return no_content()
 
 
-def _g(method: str, path: str, handler: Any) -> BaseRoute:
-    return op(method, BASE + path, handler, api=Api.ACCESS, versions=(2,), invalid_code=CODE)
+def _g(method: str, path: str, handler: Any, message: str | None = None) -> BaseRoute:
+    return op(method, BASE + path, handler, api=Api.ACCESS, versions=(2,), invalid_code=CODE,
+              invalid_message=message)  # fmt: skip
 
 
 ROUTES: list[BaseRoute] = [
     _g("GET", "", list_groups),
-    _g("POST", "", create_group),
+    _g("POST", "", create_group, "Cannot create group."),
     _g("GET", "/{group_id}", get_group),
-    _g("PATCH", "/{group_id}", update_group),
+    _g("PATCH", "/{group_id}", update_group, "Cannot update group."),
     _g("DELETE", "/{group_id}", delete_group),
 ]

@@ -121,16 +121,17 @@ def delete_role(req: Req) -> Response:
     return no_content()
 
 
-def _ac(method: str, path: str, handler: Any) -> BaseRoute:
-    return op(method, BASE + path, handler, api=Api.ACCESS, versions=(1, 2), invalid_code=CODE)
+def _ac(method: str, path: str, handler: Any, message: str | None = None) -> BaseRoute:
+    return op(method, BASE + path, handler, api=Api.ACCESS, versions=(1, 2), invalid_code=CODE,
+              invalid_message=message)  # fmt: skip
 
 
 ROUTES: list[BaseRoute] = [
     _ac("GET", "/permissions", all_permissions),
     _ac("GET", "/{itwin_id}/permissions", my_permissions),
     _ac("GET", "/{itwin_id}/roles", list_roles),
-    _ac("POST", "/{itwin_id}/roles", create_role),
+    _ac("POST", "/{itwin_id}/roles", create_role, "Cannot create Role."),
     _ac("GET", "/{itwin_id}/roles/{role_id}", get_role),
-    _ac("PATCH", "/{itwin_id}/roles/{role_id}", update_role),
+    _ac("PATCH", "/{itwin_id}/roles/{role_id}", update_role, "Cannot update Role."),
     _ac("DELETE", "/{itwin_id}/roles/{role_id}", delete_role),
 ]

@@ -333,8 +333,12 @@ def op(
     versions: Iterable[int] | None = None,
     auth: bool = True,
     invalid_code: str | None = None,
+    invalid_message: str | None = None,
 ) -> Route:
-    """A route for one operation; see the module docstring for what the wrapper does."""
+    """A route for one operation; see the module docstring for what the wrapper does.
+
+    ``invalid_message`` replaces the generic message of the route's own 422s where the docs
+    give the operation its own (e.g. "Cannot create Role."; contract §2.3)."""
     template = f"{method} {path}"
     allowed = frozenset(versions) if versions is not None else frozenset({_DEFAULT_VERSION[api]})
     bad_body = invalid_code or _INVALID_CODE[api]
@@ -389,6 +393,8 @@ def op(
             with emu.store.read() as db:
                 return handler(Req(request, emu, db, caller_obj, version, body, bad_body))
         except ApiError as exc:
+            if invalid_message is not None and exc.status == 422 and exc.code == bad_body:
+                exc.message = invalid_message
             return exc.response()
 
     endpoint.__name__ = handler.__name__

@@ -102,6 +102,58 @@ def test_every_documented_error_answers_its_code_message_and_target(
     assert group["id"]
 
 
+def test_conflicts_and_validation_codes_per_api(emu: Emu, client: TestClient) -> None:
+    itwin = emu.itwin(number="N-1")
+    iid = itwin["id"]
+    role = emu.role(iid)
+    body = {"class": "Endeavor", "subClass": "Project", "displayName": "x", "number": "N-1"}
+    r = client.post("/itwins", json=body, headers=h("alice-token"))
+    assert (r.status_code, error_code(r)) == (409, "iTwinExists")
+    assert r.json()["error"]["details"] == [
+        {"code": "InvalidValue", "message": "Number must be unique.", "target": "number"}
+    ]
+    member = emu.member(iid, "bob@contoso.com", [role])
+    r = emu.add_users(iid, [{"email": "bob@contoso.com", "roleIds": [role]}])
+    assert _error(r)[:3] == (
+        409,
+        "iTwinMemberAlreadyExists",
+        f"Member '{member['id']}' already exists in iTwin '{iid}'.",
+    )
+    # 422 codes and messages: roles and groups name the operation, members and invitations
+    # say "Request body or query is invalid." (§2.3).
+    roles = f"{AC}/{iid}/roles"
+    r = client.post(roles, json={"displayName": "x"}, headers=h("alice-token"))
+    assert _error(r) == (422, "InvalidiTwinsRoleRequest", "Cannot create Role.", "description")
+    r = client.patch(f"{roles}/{role}", json={"displayName": ""}, headers=h("alice-token"))
+    assert _error(r) == (422, "InvalidiTwinsRoleRequest", "Cannot update Role.", "displayName")
+    groups = f"{AC}/{iid}/groups"
+    r = client.post(groups, json={"name": ""}, headers=h("alice-token"))
+    assert _error(r) == (422, "InvalidiTwinsGroupRequest", "Cannot create group.", "name")
+    gid = client.post(
+        groups, json={"name": "G", "description": ""}, headers=h("alice-token")
+    ).json()["group"]["id"]
+    r = client.patch(f"{groups}/{gid}", json={"imsGroups": "x"}, headers=h("alice-token"))
+    assert _error(r) == (422, "InvalidiTwinsGroupRequest", "Cannot update group.", "imsGroups")
+    r = emu.add_users(iid, [{"email": "carol@contoso.com"}])
+    assert _error(r) == (
+        422,
+        "InvalidiTwinsMemberRequest",
+        "Request body or query is invalid.",
+        "members[0].roleIds",
+    )
+    r = client.get(f"{AC}/{iid}/members/invitations?$top=x", headers=h("alice-token"))
+    assert _error(r) == (
+        422,
+        "InvalidiTwinsMemberInvitationsRequest",
+        "Request body or query is invalid.",
+        "$top",
+    )
+    r = client.post(
+        "/itwins", json={**body, "number": "N-2", "subClass": "Asset"}, headers=h("alice-token")
+    )
+    assert _error(r)[1::2] == ("InvalidiTwinsRequest", "subClass")
+
+
 @pytest.mark.parametrize(
     "body",
     [
