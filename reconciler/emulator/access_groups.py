@@ -169,6 +169,15 @@ def _apply(req: Req, itwin: sqlite3.Row, group_id: str, body: dict[str, Any]) ->
     if members is not None:
         _set_members(req, itwin, group_id, members)
     if ims is not None:
+        # Like members: adding IMS groups needs administration_invite_member, removing
+        # needs administration_remove_member (contract §4, PATCH groups).
+        row = req.db.execute("SELECT ims_groups FROM groups WHERE id=?", (group_id,)).fetchone()
+        current = set(json.loads(row[0])) if row is not None else set()
+        held = permissions_of(req.db, req.caller, itwin)
+        if set(ims) - current and "administration_invite_member" not in held:
+            raise forbidden()
+        if current - set(ims) and "administration_remove_member" not in held:
+            raise forbidden()
         req.db.execute("UPDATE groups SET ims_groups=? WHERE id=?", (json.dumps(ims), group_id))
 
 

@@ -414,3 +414,34 @@ def test_v1_add_takes_a_single_role_id(emu: Emu, client: TestClient) -> None:
         headers=h("alice-token", 1),
     )
     assert (r.status_code, list(r.json())) == (201, ["members"])
+
+
+def test_ims_groups_changes_need_invite_and_remove_permissions(
+    emu: Emu, client: TestClient
+) -> None:
+    itwin = emu.itwin()
+    iid = itwin["id"]
+    manager = emu.role(iid, "GroupManager", ["administration_manage_groups"])
+    bob = emu.member(iid, "bob@contoso.com", [manager])
+    gid = client.post(
+        f"{AC}/{iid}/groups", json={"name": "G", "description": "d"}, headers=h("bob-token")
+    ).json()["group"]["id"]
+    url = f"{AC}/{iid}/groups/{gid}"
+    r = client.patch(url, json={"imsGroups": ["Engineers"], "name": "New"}, headers=h("bob-token"))
+    assert (r.status_code, error_code(r)) == (403, "InsufficientPermissions")
+    group = client.get(url, headers=h("bob-token")).json()["group"]
+    assert (group["name"], group["imsGroups"]) == ("G", [])  # nothing of the refused PATCH
+    inviter = emu.role(
+        iid, "Inviter", ["administration_manage_groups", "administration_invite_member"]
+    )
+    member_url = f"{AC}/{iid}/members/users/{bob['id']}"
+    client.patch(member_url, json={"roleIds": [inviter]}, headers=h("alice-token"))
+    r = client.patch(url, json={"imsGroups": ["Engineers"]}, headers=h("bob-token"))
+    assert (r.status_code, r.json()["group"]["imsGroups"]) == (200, ["Engineers"])
+    assert client.patch(url, json={"imsGroups": ["Engineers"]}, headers=h("bob-token")).is_success
+    r = client.patch(url, json={"imsGroups": []}, headers=h("bob-token"))
+    assert r.status_code == 403  # removing needs administration_remove_member
+    remover = emu.role(iid, "Remover", ["administration_remove_member"])
+    client.patch(member_url, json={"roleIds": [inviter, remover]}, headers=h("alice-token"))
+    r = client.patch(url, json={"imsGroups": []}, headers=h("bob-token"))
+    assert (r.status_code, r.json()["group"]["imsGroups"]) == (200, [])
