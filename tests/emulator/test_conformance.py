@@ -445,3 +445,21 @@ def test_ims_groups_changes_need_invite_and_remove_permissions(
     client.patch(member_url, json={"roleIds": [inviter, remover]}, headers=h("alice-token"))
     r = client.patch(url, json={"imsGroups": []}, headers=h("bob-token"))
     assert (r.status_code, r.json()["group"]["imsGroups"]) == (200, [])
+
+
+def test_emails_match_case_insensitively(emu: Emu, client: TestClient) -> None:
+    itwin = emu.itwin()
+    iid = itwin["id"]
+    role = emu.role(iid)
+    bob = emu.member(iid, "Bob@Contoso.COM", [role])
+    assert bob["email"] == "bob@contoso.com"  # the directory's spelling
+    r = emu.add_users(iid, [{"email": "BOB@contoso.com", "roleIds": [role]}])
+    assert (r.status_code, error_code(r)) == (409, "iTwinMemberAlreadyExists")
+    r = client.post(
+        f"{AC}/{iid}/members/owners", json={"email": "ALICE@CONTOSO.COM"}, headers=h("alice-token")
+    )
+    assert (r.status_code, error_code(r)) == (409, "OwnerAlreadyExists")
+    r = emu.add_users(iid, [{"email": "Xena@Fabrikam.com", "roleIds": [role]}])
+    invitation = r.json()["invitations"][0]["id"]
+    accept = f"{AC}/{iid}/members/invitations/{invitation}/accept"
+    assert client.post(accept, headers=h("xena-token")).status_code == 204
