@@ -26,11 +26,12 @@ def test_python_dash_m_prints_help() -> None:
     assert "Usage: itwin-access" in result.stdout
 
 
-def test_unknown_command_is_one_line_and_exit_2() -> None:
+def test_unknown_command_is_one_line_and_exit_1() -> None:
     result = subprocess.run([str(EXE), "nope"], capture_output=True, text=True, check=False)
-    assert result.returncode == 2
+    assert result.returncode == 1  # 2 means "changes" for plan and drift (design.md §6)
     assert "Traceback" not in result.stderr
     assert "No such command" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_every_shipped_schema_is_valid_json() -> None:

@@ -17,9 +17,31 @@ import click
 
 from reconciler import __version__
 from reconciler.cli.commands import LazyGroup
-from reconciler.errors import ItwinAccessError
+from reconciler.errors import ApiError, ItwinAccessError
 
 EXIT_INTERRUPTED = 130
+# A usage error exits 1 like any other error, not click's 2: for `plan --detailed-exitcode` and
+# `drift`, 2 means "changes"/"drift", and a typo in a CI script must not read as that.
+EXIT_USAGE = 1
+
+
+# A 401 names the request that failed; the person needs to know which setting to fix.
+_CREDENTIALS_HINT = (
+    "; check the credentials in the environment: ITWIN_ACCESS_TOKEN (expired?), or "
+    "ITWIN_CLIENT_ID and ITWIN_CLIENT_SECRET"
+)
+
+
+def error_line(exc: ItwinAccessError) -> str:
+    """The one stderr line for an error we raised on purpose."""
+    hint = _CREDENTIALS_HINT if isinstance(exc, ApiError) and exc.status == 401 else ""
+    return f"Error: {exc}{hint}"
+
+
+def usage_error_line(exc: click.UsageError) -> str:
+    """A bad option or argument as one line that says where to look."""
+    where = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx is not None else ""
+    return f"Error: {exc.format_message()}{where}"
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -35,6 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = cli.main(args=args, prog_name="itwin-access", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
+    except click.UsageError as exc:
+        click.echo(usage_error_line(exc), err=True)
+        return EXIT_USAGE
     except click.ClickException as exc:
         exc.show()
         return int(exc.exit_code)
@@ -45,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo("Interrupted.", err=True)
         return EXIT_INTERRUPTED
     except ItwinAccessError as exc:
-        click.echo(f"Error: {exc}", err=True)
+        click.echo(error_line(exc), err=True)
         return exc.exit_code
     except Exception as exc:  # a bug: say so in one line, never a traceback
         if os.environ.get("ITWIN_ACCESS_DEBUG"):

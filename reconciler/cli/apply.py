@@ -47,6 +47,13 @@ from reconciler.plan import Plan, build_plan, state_fingerprint
 from reconciler.preflight import check_rights
 from reconciler.render import load_json, render_text
 
+
+class Interrupted(ItwinAccessError):
+    """Ctrl-C during an apply: exit 130, as for any interrupted command."""
+
+    exit_code = 130
+
+
 # A partly-failed run lists every failure and skip, and this many applied operations (the
 # journal has them all).
 APPLIED_LISTED = 20
@@ -190,8 +197,11 @@ def _execute(
     # Apply progress is always shown (a line per 10 % off a terminal) unless --no-progress.
     bar = Progress("Applying operations", enabled=True if progress is None else progress)
     journal = Journal(journal_path) if journal_path is not None else None
+    applied = 0
 
     def on_outcome(outcome: Outcome) -> None:
+        nonlocal applied
+        applied += outcome.status is Status.APPLIED
         if journal is not None:
             journal.write(outcome.to_dict())
 
@@ -203,6 +213,13 @@ def _execute(
             on_outcome=on_outcome,
             on_progress=bar,
         )
+    except KeyboardInterrupt:
+        # Requests in flight have finished (apply_plan waits for them); say what that means.
+        record = f"; the journal {journal_path} lists them" if journal_path is not None else ""
+        raise Interrupted(
+            f"interrupted: {applied} of {len(plan.operations)} operation(s) applied before the "
+            f"stop{record}. Run plan to see what is left; apply again finishes the job"
+        ) from None
     finally:
         bar.close()
         if journal is not None:

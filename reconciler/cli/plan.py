@@ -79,7 +79,10 @@ def load_desired(
     result = load_manifests(list(paths), backend=config.backend)
     for problem in result.problems:
         output.err(str(problem))
-    state = result.raise_for_errors()
+    try:
+        state = result.raise_for_errors()
+    except ManifestError as exc:
+        raise _summary(exc) from None
     if not projects:
         return state
     declared = set(state.numbers())
@@ -111,7 +114,19 @@ def check_live_permissions(desired: State, context: LiveContext, output: Output)
     for problem in problems:
         output.err(str(problem))
     if any(p.severity is Severity.ERROR for p in problems):
-        raise ManifestError(problems)
+        raise _summary(ManifestError(problems))
+
+
+def _summary(exc: ManifestError) -> ManifestError:
+    """The closing line after the problems were listed one per line: a count and what to do,
+    not the first problem a second time."""
+    errors = sum(1 for p in exc.problems if p.severity is Severity.ERROR)
+    summary = ManifestError(exc.problems)
+    summary.args = (
+        f"{errors} error{'s' if errors != 1 else ''} in the manifests (listed above); "
+        "fix them and run again (`itwin-access validate PATH...` checks offline)",
+    )
+    return summary
 
 
 def guard_settings(config: Config) -> GuardSettings:

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 
-from reconciler.cli import cli
+from reconciler.cli import EXIT_USAGE, cli, error_line, usage_error_line
 from reconciler.cli.commands import register
 from reconciler.cli.session import Connection
 from reconciler.emulator import create_app
@@ -85,7 +85,9 @@ def invoke(client: httpx.Client, args: Sequence[str], stdin: str | None = None) 
         value = result.return_value
         code = int(value) if isinstance(value, int) else 0
     elif isinstance(exc, ItwinAccessError):
-        code, stderr = exc.exit_code, stderr + f"Error: {exc}\n"
+        code, stderr = exc.exit_code, stderr + error_line(exc) + "\n"
+    elif isinstance(exc, click.UsageError):
+        code, stderr = EXIT_USAGE, stderr + usage_error_line(exc) + "\n"
     elif isinstance(exc, click.ClickException):
         code, stderr = exc.exit_code, stderr + f"Error: {exc.format_message()}\n"
     elif isinstance(exc, SystemExit):

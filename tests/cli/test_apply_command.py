@@ -149,7 +149,7 @@ def test_verify_with_a_saved_plan_needs_the_manifests(run, tmp_path: Path) -> No
     saved = tmp_path / "plan.json"
     saved.write_text("{}")
     result = run("apply", "--plan", saved, "--verify")
-    assert result.code == 2
+    assert result.code == 1
     assert "--verify" in result.stderr
 
 
@@ -227,3 +227,37 @@ def test_operations_the_identity_cannot_perform_block_the_apply_until_allowed(
     lifted = run("apply", workdir, "--auto-approve", "--allow", "permission-denied", *scope)
     assert lifted.code == 4, lifted.stderr
     assert "InsufficientPermissions" in lifted.stderr
+
+
+class CtrlCAfter(httpx.BaseTransport):
+    """The emulator, until the n-th write: then Ctrl-C arrives (KeyboardInterrupt)."""
+
+    def __init__(self, inner: httpx.BaseTransport, writes: int) -> None:
+        self.inner = inner
+        self.writes = writes
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method != "GET" and request.url.path != "/connect/token":
+            self.writes -= 1
+            if self.writes < 0:
+                raise KeyboardInterrupt
+        return self.inner.handle_request(request)
+
+
+def test_ctrl_c_during_apply_says_what_was_done_and_exits_130(
+    run, run_on, emulator: TestClient, workdir: Path, tmp_path: Path
+) -> None:
+    journal = tmp_path / "apply.jsonl"
+    client = httpx.Client(transport=CtrlCAfter(emulator._transport, 5), base_url=emulator.base_url)
+    result = run_on(client, "apply", workdir, "--auto-approve", "--journal", journal)
+    assert result.code == 130
+    last = result.stderr.strip().splitlines()[-1]
+    applied = sum(
+        json.loads(line)["status"] == "applied" for line in journal.read_text().splitlines()
+    )
+    assert last.startswith(f"Error: interrupted: {applied} of 27 operation(s) applied")
+    assert f"the journal {journal} lists them" in last
+    assert "apply again" in last
+    # and it does: the next run finishes the job
+    assert run("apply", workdir, "--auto-approve").code == 0
+    assert run("plan", workdir, "--detailed-exitcode").code == 0

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 
 def test_plan_exit_codes_follow_the_design(run, workdir: Path) -> None:
     detailed = run("plan", workdir, "--detailed-exitcode")
@@ -136,3 +138,18 @@ def test_a_markdown_plan_too_long_for_a_comment_points_at_the_saved_plan(
     assert len(result.stdout) <= 60_000
     assert "plan-full.json" in result.stdout
     assert len(json.loads(saved.read_text())["operations"]) == 300 * 7
+
+
+def test_a_rejected_token_says_which_setting_to_check(
+    run, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ITWIN_CLIENT_ID")
+    monkeypatch.delenv("ITWIN_CLIENT_SECRET")
+    monkeypatch.setenv("ITWIN_ACCESS_TOKEN", "expired-or-wrong")
+    result = run("plan", workdir)
+    assert result.code == 1
+    assert result.stdout == ""
+    [line] = result.stderr.strip().splitlines()
+    assert " -> 401 " in line
+    assert "check the credentials in the environment: ITWIN_ACCESS_TOKEN" in line
+    assert "expired-or-wrong" not in line
