@@ -19,11 +19,9 @@ import click
 from reconciler.cli.session import environment, open_session, read_config
 from reconciler.errors import ItwinAccessError
 from reconciler.export import PROJECTS_DIR, export_state, write_files
-from reconciler.export.drift import split_drift
 from reconciler.export.rewrite import adoption_edits
 from reconciler.model import State
 from reconciler.plan import Operation
-from reconciler.render.describe import describe
 
 if TYPE_CHECKING:
     from reconciler.cli.plan import Output
@@ -80,7 +78,7 @@ def export_command(
     progress: bool | None,
 ) -> int:
     """Write manifests that reproduce the live state of projects."""
-    # Imported here: ``plan`` imports this module for ``drift --write`` (see report_drift).
+    # Imported here: ``plan`` imports this module for ``drift --write`` (see write_adoption).
     from reconciler.cli.plan import Output, connection, read_live
 
     if bool(projects) == everything:
@@ -126,44 +124,15 @@ def _stale_files(out_dir: Path, files: dict[str, str]) -> list[Path]:
 # ---------------------------------------------------------------------------- drift
 
 
-def drift_sections(operations: Sequence[Operation], desired: State, markdown: bool) -> str:
-    """The drift plan split in two: managed objects changed outside the manifests, and live
-    objects in authoritative sections that no manifest lists (which apply would remove)."""
-    split = split_drift(desired, operations)
-    if not split.changed and not split.extras:
-        return ""
-    lines: list[str] = []
-    for title, ops in (
-        ("Changed outside the manifests (managed objects)", split.changed),
-        ("Unmanaged extras (live, in authoritative sections, in no manifest)", split.extras),
-    ):
-        lines += ["", f"### {title}: {len(ops)}" if markdown else f"{title}: {len(ops)}"]
-        for op in ops:
-            d = describe(op)
-            if markdown:
-                lines.append(f"- `{op.project}`: {d.headline}")
-            else:
-                lines.append(f"  {d.symbol} {op.project}: {d.headline}")
-    return "\n".join(lines) + "\n"
-
-
-def report_drift(
+def write_adoption(
     output: Output,
-    fmt: str,
     paths: Sequence[Path],
     desired: State,
     actual: State,
     operations: Sequence[Operation],
-    write_dir: Path | None,
+    write_dir: Path,
 ) -> None:
-    """After the drift plan: the changed/extras split (text and Markdown), and with
-    ``--write DIR`` the manifest edits that adopt live state."""
-    if fmt != "json":
-        text = drift_sections(operations, desired, markdown=fmt == "markdown")
-        if text:
-            output.out(text, nl=False)
-    if write_dir is None:
-        return
+    """``drift --write DIR``: the manifest edits that adopt live state."""
     adoption = adoption_edits(paths, desired, actual, operations)
     written = write_files(adoption.files, write_dir)
     for note in adoption.notes:

@@ -21,6 +21,7 @@ from reconciler.cli.session import Connection, Session, environment, open_sessio
 from reconciler.cli.terminal import Progress, use_color
 from reconciler.config import Config
 from reconciler.errors import ItwinAccessError, ManifestError, Severity
+from reconciler.export.drift import split_drift
 from reconciler.manifest import check_permissions, load_manifests
 from reconciler.model import LiveContext, State
 from reconciler.plan import GuardSettings, Plan, build_plan
@@ -164,16 +165,25 @@ def compute_plan(
     return Planned(desired, actual, context, plan)
 
 
-def render(plan: Plan, fmt: str, *, drift: bool, color: bool, saved_to: Path | None = None) -> str:
+def render(
+    plan: Plan,
+    fmt: str,
+    *,
+    drift: bool,
+    color: bool,
+    saved_to: Path | None = None,
+    extras: frozenset[str] | None = None,
+) -> str:
+    """``extras``: for drift, the ids of the operations that remove unmanaged extras."""
     if fmt == "json":
-        return render_json(plan)
+        return render_json(plan, extras=extras)
     if fmt == "markdown":
         if saved_to is None:
-            return render_markdown(plan, drift=drift)
+            return render_markdown(plan, drift=drift, extras=extras)
         # A comment cut to size points at the saved plan this very run wrote.
         hint = f"The full plan is in the saved plan file `{saved_to.name}` (JSON)."
-        return render_markdown(plan, drift=drift, full_plan_hint=hint)
-    return render_text(plan, drift=drift, color=color)
+        return render_markdown(plan, drift=drift, full_plan_hint=hint, extras=extras)
+    return render_text(plan, drift=drift, color=color, extras=extras)
 
 
 def write_saved_plan(plan: Plan, path: Path, output: Output) -> None:
@@ -301,16 +311,23 @@ def _plan_or_drift(
         planned = compute_plan(session, desired, allow=allow, progress=progress, output=output)
     plan = planned.plan
     color = use_color_stdout(no_color)
-    output.out(render(plan, fmt, drift=drift, color=color, saved_to=out_path), nl=False)
+    extras = None
+    if drift:
+        # Issue 7: "changed outside the manifests" vs "unmanaged extras", in every format.
+        split = split_drift(planned.desired, plan.operations)
+        extras = frozenset(op.id for op in split.extras)
+    text = render(plan, fmt, drift=drift, color=color, saved_to=out_path, extras=extras)
+    output.out(text, nl=False)
     if out_path is not None:
         write_saved_plan(plan, out_path, output)
     if drift:
-        # Issue 7: "changed" vs "unmanaged extras", and `--write DIR` (reconciler/cli/export.py).
-        from reconciler.cli.export import report_drift
+        # `--write DIR`: manifest edits adopting live state (reconciler/cli/export.py).
+        from reconciler.cli.export import write_adoption
 
-        report_drift(
-            output, fmt, paths, planned.desired, planned.actual, plan.operations, write_dir
-        )
+        if write_dir is not None:
+            write_adoption(
+                output, paths, planned.desired, planned.actual, plan.operations, write_dir
+            )
         return EXIT_CHANGES if not plan.is_empty else EXIT_OK
     if plan.blocked:
         report_blocked(plan, output)

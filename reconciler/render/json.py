@@ -24,18 +24,46 @@ Document (format_version 1)::
     }
 
 The ``before``/``after`` payload of each kind is tabled in ``reconciler.operation``.
+
+``drift --format json`` prints the same document plus one key, ``drift`` (so it still loads as a
+plan; ``Plan.from_dict`` ignores it), versioned on its own::
+
+      "drift": {
+        "format_version": 1,
+        "summary": {"changed": N, "extras": N},
+        "changed": ["<operation id>", ...],   # managed objects changed outside the manifests
+        "extras": ["<operation id>", ...]     # live objects in authoritative sections that no
+      }                                       # manifest lists (the operation removes them)
+
+Every operation id is in exactly one of the two lists, in plan order.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
+from typing import Any
 
 from reconciler.errors import PlanError
 from reconciler.plan import Plan
 
+DRIFT_FORMAT_VERSION = 1
 
-def render_json(plan: Plan) -> str:
-    return json.dumps(plan.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+def render_json(plan: Plan, *, extras: Collection[str] | None = None) -> str:
+    """The plan document; with ``extras`` (drift), plus the ``drift`` split of its operations."""
+    document: dict[str, Any] = plan.to_dict()
+    if extras is not None:
+        ids = [op.id for op in plan.operations]
+        changed = [i for i in ids if i not in extras]
+        extra = [i for i in ids if i in extras]
+        document["drift"] = {
+            "format_version": DRIFT_FORMAT_VERSION,
+            "summary": {"changed": len(changed), "extras": len(extra)},
+            "changed": changed,
+            "extras": extra,
+        }
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def load_json(text: str) -> Plan:

@@ -5,16 +5,21 @@ a summary table (one row per project with changes); then one collapsible ``<deta
 per project holding a ``diff`` code block (GitHub colours ``+``/``-`` lines). The whole comment is
 at most ``max_chars`` (default 60,000; GitHub refuses comments past 65,536): when cut, it says
 how much is shown and points at the full JSON or saved plan.
+
+For ``drift`` with ``extras`` (ids of the operations removing unmanaged extras), the headline,
+the table and each project's block tell "changed outside the manifests" from "unmanaged
+extras" (as ``@@`` lines, which GitHub highlights in a ``diff`` block).
 """
 
 from __future__ import annotations
 
 import html
 from collections import defaultdict
+from collections.abc import Collection
 
 from reconciler.plan import Operation, Plan, PlanProblem
 from reconciler.render.describe import describe
-from reconciler.render.text import NO_CHANGES, NO_DRIFT
+from reconciler.render.text import CHANGED, EXTRAS, NO_CHANGES, NO_DRIFT
 
 MAX_CHARS = 60_000
 MAX_ROWS = 100  # summary-table rows and listed guards/problems before "... and N more"
@@ -31,35 +36,54 @@ def render_markdown(
     title: str | None = None,
     max_chars: int = MAX_CHARS,
     full_plan_hint: str = DEFAULT_HINT,
+    extras: Collection[str] | None = None,
 ) -> str:
     counts = plan.summary()
+    split = frozenset(extras or ()) if drift and extras is not None else None
     heading = title or ("itwin-access drift" if drift else "itwin-access plan")
     head = [f"### {_inline(heading)}", ""]
+    tally = f"{counts['add']} to add, {counts['change']} to change, {counts['remove']} to remove"
     if plan.is_empty:
         head.append(f"**{NO_DRIFT if drift else NO_CHANGES}**")
+    elif split is not None:
+        n_extras = sum(1 for op in plan.operations if op.id in split)
+        head.append(
+            f"**Drift: {len(plan.operations) - n_extras} changed outside the manifests, "
+            f"{n_extras} unmanaged extras** in {len(plan.projects())} project(s) "
+            f"(applying the manifests: {tally})."
+        )
     else:
         verb = "Drift" if drift else "Plan"
-        head.append(
-            f"**{verb}: {counts['add']} to add, {counts['change']} to change, "
-            f"{counts['remove']} to remove** in {len(plan.projects())} project(s)."
-        )
+        head.append(f"**{verb}: {tally}** in {len(plan.projects())} project(s).")
     blocks: list[str] = ["\n".join(head) + "\n"]
     by_project = plan.by_project()
     if by_project:
         # The summary table comes first; capped so guards and problems always fit after it.
         blocked_projects = {v.project for v in plan.blocked}
-        rows = ["| Project | Add | Change | Remove | |", "|---|--:|--:|--:|---|"]
+        if split is None:
+            rows = ["| Project | Add | Change | Remove | |", "|---|--:|--:|--:|---|"]
+        else:
+            rows = ["| Project | Changed | Unmanaged extras | |", "|---|--:|--:|---|"]
         for number, ops in list(by_project.items())[:MAX_ROWS]:
-            c = _counts(ops)
             note = "blocked" if number in blocked_projects else ""
-            rows.append(
-                f"| `{_code(number)}` | {c['add']} | {c['change']} | {c['remove']} | {note} |"
-            )
+            if split is None:
+                c = _counts(ops)
+                cells = f"{c['add']} | {c['change']} | {c['remove']}"
+            else:
+                n_extras = sum(1 for op in ops if op.id in split)
+                cells = f"{len(ops) - n_extras} | {n_extras}"
+            rows.append(f"| `{_code(number)}` | {cells} | {note} |")
         if len(by_project) > MAX_ROWS:
-            rows.append(f"| ... and {len(by_project) - MAX_ROWS} more project(s) | | | | |")
+            empty = " |" * (4 if split is None else 3)
+            rows.append(f"| ... and {len(by_project) - MAX_ROWS} more project(s) |{empty}")
         blocks.append("\n".join(rows) + "\n")
     if plan.blocked:
-        lines = ["> [!CAUTION]", "> **Blocked by guards**: nothing will be applied."]
+        what = (
+            "**Applying the manifests would be blocked by guards**:"
+            if drift
+            else "**Blocked by guards**: nothing will be applied."
+        )
+        lines = ["> [!CAUTION]", f"> {what}"]
         lines += _capped(
             [f"> - `{v.guard}`: {_inline(v.message)}; {v.how()}" for v in plan.blocked], "> - "
         )
@@ -73,20 +97,18 @@ def render_markdown(
         lines = ["**Problems**", ""]
         lines += _capped([f"- {_problem(p)}" for p in plan.problems], "- ")
         blocks.append("\n".join(lines) + "\n")
-    return _assemble(blocks, _sections(plan), max_chars, full_plan_hint, len(plan.projects()))
+    sections = _sections(plan, split)
+    return _assemble(blocks, sections, max_chars, full_plan_hint, len(plan.projects()))
 
 
-def _sections(plan: Plan) -> list[tuple[str, list[str], str]]:
+def _sections(plan: Plan, split: frozenset[str] | None) -> list[tuple[str, list[str], str]]:
     """(opening, code lines, closing) per project."""
     flagged: dict[str, list[PlanProblem]] = defaultdict(list)
     for problem in plan.problems:
         for op_id in problem.operations:
             flagged[op_id].append(problem)
-    sections = []
-    for number, ops in plan.by_project().items():
-        c = _counts(ops)
-        summary = html.escape(f"{number}: +{c['add']} ~{c['change']} -{c['remove']}")
-        opening = f"<details><summary><code>{summary}</code></summary>\n\n```diff"
+
+    def op_lines(ops: Collection[Operation]) -> list[str]:
         lines: list[str] = []
         for op in ops:
             d = describe(op)
@@ -94,6 +116,23 @@ def _sections(plan: Plan) -> list[tuple[str, list[str], str]]:
             lines.append(_fence(f"{d.symbol} {d.headline}{where}"))
             lines += [_fence(f"    {detail}") for detail in d.details]
             lines += [_fence(f"    ! {p.brief or p.code}") for p in flagged.get(op.id, ())]
+        return lines
+
+    sections = []
+    for number, ops in plan.by_project().items():
+        if split is None:
+            c = _counts(ops)
+            summary = html.escape(f"{number}: +{c['add']} ~{c['change']} -{c['remove']}")
+            lines = op_lines(ops)
+        else:
+            changed = [op for op in ops if op.id not in split]
+            extra = [op for op in ops if op.id in split]
+            summary = html.escape(f"{number}: {len(changed)} changed, {len(extra)} extras")
+            lines = []
+            for label, group in ((CHANGED, changed), (EXTRAS, extra)):
+                if group:
+                    lines += [f"@@ {label} @@", *op_lines(group)]
+        opening = f"<details><summary><code>{summary}</code></summary>\n\n```diff"
         sections.append((opening, lines, "```\n\n</details>\n"))
     return sections
 

@@ -5,29 +5,42 @@ One block per project (plan order), one line per operation: ``+`` add/create, ``
 removal), field-level ``before -> after`` beneath. Then guards that block (and those lifted),
 preflight problems, and the closing "Plan: N to add, N to change, N to remove.".
 
-``drift=True`` frames the same plan as drift ("changed outside the manifests") for the ``drift``
-command. Plain strings: ANSI colour only when ``color=True`` (the CLI decides: TTY, NO_COLOR).
+``drift=True`` frames the same plan as drift for the ``drift`` command; given ``extras`` (the ids
+of the operations that remove unmanaged extras, ``reconciler.export.drift.split_drift``), each
+project lists what was "changed outside the manifests" apart from the "unmanaged extras", and the
+closing line counts both. Plain strings: ANSI colour only when ``color=True`` (the CLI decides:
+TTY, NO_COLOR).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
-from reconciler.plan import Plan, PlanProblem
+from reconciler.plan import Operation, Plan, PlanProblem
 from reconciler.render.describe import describe
 
 _ANSI = {"+": "32", "~": "33", "-": "31", "!": "31;1", "bold": "1", "dim": "2"}
 
 NO_CHANGES = "No changes. Live state matches the manifests."
 NO_DRIFT = "No drift. Live state matches the manifests."
+CHANGED = "changed outside the manifests"
+EXTRAS = "unmanaged extras (live, in no manifest; applying the manifests removes them)"
 
 
 def render_text(
-    plan: Plan, *, drift: bool = False, color: bool = False, title: str | None = None
+    plan: Plan,
+    *,
+    drift: bool = False,
+    color: bool = False,
+    title: str | None = None,
+    extras: Collection[str] | None = None,
 ) -> str:
     def paint(style: str, text: str) -> str:
         return f"\033[{_ANSI[style]}m{text}\033[0m" if color else text
+
+    split = extras is not None and drift
+    extra_ids = frozenset(extras or ())
 
     lines: list[str] = []
     if title:
@@ -48,38 +61,67 @@ def render_text(
             pid = next((op.project_id for op in ops if op.project_id), None)
             header = f"project {number}" + (f" (id {pid})" if pid else " (new)")
             lines += ["", paint("bold", header)]
-            for op in ops:
-                d = describe(op)
-                where = f"  # {d.where}" if d.where else ""
-                batch = f" (request {op.batch + 1})" if op.batch is not None else ""
-                lines.append(
-                    paint(d.symbol, f"  {d.symbol} {d.headline}") + paint("dim", batch + where)
-                )
-                lines += [f"      {detail}" for detail in d.details]
-                for problem in denied.get(op.id, ()):
-                    lines.append(paint("!", f"      ! {problem.brief or problem.code}"))
-    lines += _guards(plan, paint)
+            if not split:
+                lines += _operations(ops, "  ", denied, paint)
+                continue
+            for label, group in (
+                (CHANGED, [op for op in ops if op.id not in extra_ids]),
+                (EXTRAS, [op for op in ops if op.id in extra_ids]),
+            ):
+                if group:
+                    lines.append(f"  {label}:")
+                    lines += _operations(group, "    ", denied, paint)
+    lines += _guards(plan, paint, drift)
     if plan.problems:
         lines += ["", paint("bold", "Problems:")]
         lines += [f"  {problem}" for problem in plan.problems]
     if not plan.is_empty:
         counts = plan.summary()
-        verb = "Drift" if drift else "Plan"
-        lines += [
-            "",
-            paint(
-                "bold",
-                f"{verb}: {counts['add']} to add, {counts['change']} to change, "
-                f"{counts['remove']} to remove.",
-            ),
-        ]
+        tally = (
+            f"{counts['add']} to add, {counts['change']} to change, {counts['remove']} to remove"
+        )
+        if split:
+            n_extras = sum(1 for op in plan.operations if op.id in extra_ids)
+            closing = (
+                f"Drift: {len(plan.operations) - n_extras} changed outside the manifests, "
+                f"{n_extras} unmanaged extras (applying the manifests: {tally})."
+            )
+        else:
+            closing = f"{'Drift' if drift else 'Plan'}: {tally}."
+        lines += ["", paint("bold", closing)]
     return "\n".join(lines) + "\n"
 
 
-def _guards(plan: Plan, paint: Callable[[str, str], str]) -> list[str]:
+def _operations(
+    ops: Collection[Operation],
+    indent: str,
+    denied: dict[str, list[PlanProblem]],
+    paint: Callable[[str, str], str],
+) -> list[str]:
+    lines: list[str] = []
+    for op in ops:
+        d = describe(op)
+        where = f"  # {d.where}" if d.where else ""
+        batch = f" (request {op.batch + 1})" if op.batch is not None else ""
+        lines.append(
+            paint(d.symbol, f"{indent}{d.symbol} {d.headline}") + paint("dim", batch + where)
+        )
+        lines += [f"{indent}    {detail}" for detail in d.details]
+        for problem in denied.get(op.id, ()):
+            lines.append(paint("!", f"{indent}    ! {problem.brief or problem.code}"))
+    return lines
+
+
+def _guards(plan: Plan, paint: Callable[[str, str], str], drift: bool = False) -> list[str]:
     lines: list[str] = []
     if plan.blocked:
-        lines += ["", paint("!", "Blocked by guards (nothing will be applied):")]
+        # drift applies nothing itself; it says what an apply of the manifests would meet.
+        heading = (
+            "Applying the manifests would be blocked by guards:"
+            if drift
+            else "Blocked by guards (nothing will be applied):"
+        )
+        lines += ["", paint("!", heading)]
         lines += [f"  ! {v}" for v in plan.blocked]
     lifted = [v for v in plan.guards if v.allowed]
     if lifted:

@@ -3,11 +3,14 @@ that adopt the live state (in-process CLI against the emulator, tests/cli/confte
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from reconciler.render import load_json
 
 Invoke = Callable[..., Any]  # tests/cli/conftest.py: run(...) -> Run(code, stdout, stderr)
 
@@ -34,12 +37,47 @@ def test_drift_separates_changes_from_unmanaged_extras(
     result = run("drift", workdir)
     assert result.code == 2
     out = result.stdout
-    changed = out.index("Changed outside the manifests (managed objects): 2")
-    extras = out.index("Unmanaged extras (live, in authoritative sections, in no manifest): 1")
+    changed = out.index("  changed outside the manifests:\n")
+    extras = out.index("  unmanaged extras (live, in no manifest; applying the manifests removes")
     assert changed < extras
     assert "Structural Lead" in out[changed:extras]
     assert "bob@contoso.com" in out[changed:extras]
     assert "eli@contoso.com" in out[extras:]
+    assert out.count("eli@contoso.com") == 1  # listed once, not again in a second section
+    assert out.splitlines()[-1] == (
+        "Drift: 2 changed outside the manifests, 1 unmanaged extras "
+        "(applying the manifests: 1 to add, 1 to change, 1 to remove)."
+    )
+
+
+def test_drift_json_carries_the_split_versioned(run: Invoke, workdir: Path, hand: Any) -> None:
+    _drift_by_hand(run, workdir, hand)
+    result = run("drift", workdir, "--format", "json")
+    assert result.code == 2
+    document = json.loads(result.stdout)
+    drift = document["drift"]
+    assert drift["format_version"] == 1
+    assert drift["summary"] == {"changed": 2, "extras": 1}
+    assert drift["extras"] == ["BR-2024-001/remove_member/eli@contoso.com"]
+    ids = [op["id"] for op in document["operations"]]
+    assert sorted(drift["changed"] + drift["extras"]) == sorted(ids)
+    assert any("Structural Lead" in i for i in drift["changed"])
+    # Still a plan document: it loads as one (the split is an extra key).
+    assert load_json(result.stdout).operations
+
+
+def test_drift_markdown_keeps_the_split_inside_the_comment(
+    run: Invoke, workdir: Path, hand: Any
+) -> None:
+    _drift_by_hand(run, workdir, hand)
+    out = run("drift", workdir, "--format", "markdown").stdout
+    assert "**Drift: 2 changed outside the manifests, 1 unmanaged extras**" in out
+    assert "| `BR-2024-001` | 2 | 1 |  |" in out
+    details = out[out.index("<details>") :]
+    changed = details.index("@@ changed outside the manifests @@")
+    extras = details.index("@@ unmanaged extras")
+    assert changed < details.index("Structural Lead") < extras < details.index("eli@contoso.com")
+    assert out.rstrip().endswith("</details>")  # nothing appended after the sections
 
 
 def test_drift_write_adopts_live_state_in_place(run: Invoke, workdir: Path, hand: Any) -> None:

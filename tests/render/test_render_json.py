@@ -44,3 +44,22 @@ def test_not_json_or_another_version_is_a_plan_error() -> None:
         load_json("{oops")
     with pytest.raises(PlanError, match="format_version 2"):
         load_json('{"format_version": 2}')
+
+
+def test_drift_json_adds_a_versioned_split_and_still_loads_as_a_plan() -> None:
+    desired = Project("P", manage=AUTH, members=(UserMember("a@x.com", frozenset({"V"})),))
+    actual = Project(
+        "P", manage=AUTH, id="i", members=(UserMember("b@x.com", frozenset({"V"}), id="m"),)
+    )
+    plan = build_plan(State((desired,)), State((actual,)), LiveContext("me@x.com"), GuardSettings())
+    extras = frozenset({"P/remove_member/b@x.com"})
+    data = json.loads(render_json(plan, extras=extras))
+    assert data["drift"] == {
+        "format_version": 1,
+        "summary": {"changed": 1, "extras": 1},
+        "changed": ["P/add_member/a@x.com"],
+        "extras": ["P/remove_member/b@x.com"],
+    }
+    assert {k: v for k, v in data.items() if k != "drift"} == plan.to_dict()
+    assert load_json(json.dumps(data)) == plan
+    assert "drift" not in json.loads(render_json(plan))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from test_render_text import EXTRAS
+from test_render_text import sample as drift_sample
+
 from reconciler.model import SECTIONS, LiveContext, Manage, Project, Role, State, UserMember
 from reconciler.plan import GuardSettings, Plan, build_plan
 from reconciler.render import render_markdown
@@ -88,3 +91,17 @@ def test_blocked_guards_problems_empty_plan_and_escaping() -> None:
         State((desired,)), State((actual,)), context, GuardSettings(), ["role-deletions"]
     )
     assert "Guards lifted by `--allow`:" in render_markdown(lifted, title="Drift in prod")
+
+
+def test_drift_with_the_split_in_headline_table_and_sections() -> None:
+    text = render_markdown(drift_sample(), drift=True, extras=EXTRAS)
+    assert text.index(
+        "**Drift: 5 changed outside the manifests, 3 unmanaged extras**"
+    ) < text.index("| Project | Changed | Unmanaged extras | |")
+    assert "| `BR-1` | 5 | 3 | blocked |" in text
+    assert "**Applying the manifests would be blocked by guards**:" in text
+    assert "<summary><code>BR-1: 5 changed, 3 extras</code></summary>" in text
+    body = text[text.index("```diff") :]
+    assert body.index("@@ changed outside the manifests @@") < body.index("~ update role 'Lead'")
+    assert body.index("~ update role 'Lead'") < body.index("@@ unmanaged extras")
+    assert body.index("@@ unmanaged extras") < body.index("- remove member eve@x.com")

@@ -150,3 +150,29 @@ def test_created_and_deleted_projects() -> None:
     assert "  + create project NEW ('N')" in lines
     assert "      status: 'Active'" in lines
     assert "  - delete project OLD ('Old')  # not in manifests" in lines
+
+
+EXTRAS = frozenset(
+    {"BR-1/remove_member/eve@x.com", "BR-1/remove_member/id:ghost", "BR-1/delete_role/Stale"}
+)
+
+
+def test_drift_with_the_split_groups_each_project_and_counts_both() -> None:
+    text = render_text(sample(), drift=True, extras=EXTRAS)
+    lines = text.splitlines()
+    changed = lines.index("  changed outside the manifests:")
+    extras = lines.index(
+        "  unmanaged extras (live, in no manifest; applying the manifests removes them):"
+    )
+    assert changed < extras
+    assert all(line.startswith("    ") for line in lines[changed + 1 : extras])
+    assert any("update role 'Lead'" in line for line in lines[changed:extras])
+    assert any("remove member eve@x.com" in line for line in lines[extras:])
+    assert "Applying the manifests would be blocked by guards:" in lines
+    assert "nothing will be applied" not in text  # drift applies nothing itself
+    assert lines[-1] == (
+        "Drift: 5 changed outside the manifests, 3 unmanaged extras "
+        "(applying the manifests: 3 to add, 2 to change, 3 to remove)."
+    )
+    # Each operation once.
+    assert sum("eve@x.com" in line for line in lines) == 1
