@@ -77,9 +77,11 @@ def describe(op: Operation) -> Described:
             headline += " [user deleted from the directory]"
     elif kind in (OpKind.CREATE_PROJECT, OpKind.CREATE_ROLE, OpKind.CREATE_GROUP):
         for field, value in after.items():
-            if field in ("number", "displayName", "name") and kind is not OpKind.CREATE_PROJECT:
+            # The headline already names the object; an empty set says nothing (but a role
+            # created with no permissions is worth seeing).
+            if field in ("number", "displayName", "name") or value is None:
                 continue
-            if field == "number" or value is None:
+            if value in ([], ()) and field != "permissions":
                 continue
             details.append(f"{field}: {_value(field, value)}")
     elif kind in (OpKind.DELETE_ROLE, OpKind.DELETE_GROUP):

@@ -102,7 +102,9 @@ def _operations(
     for op in ops:
         d = describe(op)
         where = f"  # {d.where}" if d.where else ""
-        batch = f" (request {op.batch + 1})" if op.batch is not None else ""
+        # Request numbers only matter when a project's member adds need more than one.
+        batched = op.batch is not None and any(o.batch for o in ops)
+        batch = f" (request {op.batch + 1})" if batched and op.batch is not None else ""
         lines.append(
             paint(d.symbol, f"{indent}{d.symbol} {d.headline}") + paint("dim", batch + where)
         )

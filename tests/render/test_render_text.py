@@ -76,7 +76,8 @@ def test_key_lines_with_symbols_locations_and_field_deltas() -> None:
         " (+imodels_write -imodels_delete)"
     ) in lines
     assert "  + create group 'Team'  # a.yaml:12:7" in lines
-    assert "  + add member bob@x.com with roles [Viewer] (request 1)  # a.yaml:20:9" in lines
+    # One add request in the project: no request number to read past.
+    assert "  + add member bob@x.com with roles [Viewer]  # a.yaml:20:9" in lines
     assert "  - remove member eve@x.com (roles [Stale])  # not in manifests" in lines
     assert (
         "  - remove member id:ghost (roles [Stale]) [user deleted from the directory]"
@@ -176,3 +177,36 @@ def test_drift_with_the_split_groups_each_project_and_counts_both() -> None:
     )
     # Each operation once.
     assert sum("eve@x.com" in line for line in lines) == 1
+
+
+def test_request_numbers_show_only_when_a_project_needs_several_add_requests() -> None:
+    members = tuple(UserMember(f"u{i:02d}@x.com", frozenset({"Viewer"})) for i in range(51))
+    desired = Project(
+        "BIG", manage=AUTH, roles=(Role("Viewer", "v", frozenset({"imodels_read"})),),
+        members=members,
+    )  # fmt: skip
+    context = LiveContext(ME, org_admin=True)
+    plan = build_plan(State((desired,)), State(()), context, GuardSettings())
+    lines = render_text(plan).splitlines()
+    assert "  + add member u00@x.com with roles [Viewer] (request 1)" in lines
+    assert "  + add member u50@x.com with roles [Viewer] (request 2)" in lines
+
+
+def test_created_objects_do_not_repeat_their_name_or_list_empty_sets() -> None:
+    desired = Project(
+        "NEW",
+        attributes={"displayName": "New one", "status": "Active"},
+        manage=AUTH,
+        roles=(Role("Empty", "nothing yet", frozenset()),),
+        groups=(Group("Team", "T", frozenset()),),
+        owners=(Owner(ME),),
+    )
+    context = LiveContext(ME, org_admin=True)
+    lines = render_text(build_plan(State((desired,)), State(()), context, GuardSettings()))
+    lines_ = lines.splitlines()
+    create = lines_.index("  + create project NEW ('New one')")
+    assert lines_[create + 1] == "      status: 'Active'"
+    assert "displayName" not in lines
+    assert "      permissions: []" in lines_  # a role with no permissions is worth seeing
+    assert "members: []" not in lines
+    assert "imsGroups" not in lines
