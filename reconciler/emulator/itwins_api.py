@@ -279,10 +279,14 @@ def _validate_class(cls: Any, sub: Any) -> None:
         raise _bad("InvalidValue", "SubClass value is incorrect.", "subClass")
 
 
-def _number_taken(req: Req, org: str | None, number: str, except_id: str | None) -> bool:
+def _number_taken(
+    req: Req, org: str | None, sub_class: str, number: str, except_id: str | None
+) -> bool:
+    """Numbers are unique per organization and subClass (contract §7.4), in any case."""
     row = req.db.execute(
-        "SELECT id FROM itwins WHERE org IS ? AND number = ? COLLATE NOCASE AND id IS NOT ?",
-        (org, number, except_id),
+        "SELECT id FROM itwins WHERE org IS ? AND sub_class = ? AND number = ? COLLATE NOCASE "
+        "AND id IS NOT ?",
+        (org, sub_class, number, except_id),
     ).fetchone()
     return row is not None
 
@@ -323,7 +327,7 @@ def create_itwin(req: Req) -> Response:
         raise forbidden()
     org = parent["org"] if parent is not None else caller.org
     number = body.get("number")
-    if number and _number_taken(req, org, number, None):
+    if number and _number_taken(req, org, body["subClass"], number, None):
         raise _exists()
     fields = {k: body.get(k) for k in UPDATABLE}
     fields["iTwinAccountId"] = parent["account_id"] if parent is not None else None
@@ -352,7 +356,9 @@ def update_itwin(req: Req) -> Response:
     sub = changes.get("subClass", itwin["sub_class"])
     if "class" in changes or "subClass" in changes:
         _validate_class(cls, sub)
-    if "number" in changes and _number_taken(req, itwin["org"], changes["number"], itwin["id"]):
+    if ("number" in changes or "subClass" in changes) and _number_taken(
+        req, itwin["org"], sub, changes.get("number", itwin["number"]), itwin["id"]
+    ):
         raise _exists()
     if changes.get("parentId") == itwin["id"]:
         raise _bad("InvalidValue", "An iTwin cannot be its own parent.", "parentId")

@@ -463,3 +463,106 @@ def test_emails_match_case_insensitively(emu: Emu, client: TestClient) -> None:
     invitation = r.json()["invitations"][0]["id"]
     accept = f"{AC}/{iid}/members/invitations/{invitation}/accept"
     assert client.post(accept, headers=h("xena-token")).status_code == 204
+
+
+PERMISSIONS = (
+    "itwins_modify",
+    "administration_manage_roles",
+    "administration_invite_member",
+    "administration_remove_member",
+    "administration_manage_groups",
+    "imodels_read",
+)
+# §6: the one permission each action needs (None: no role grants it; "member": any member).
+ACTIONS = {
+    "update iTwin": "itwins_modify",
+    "delete iTwin": None,
+    "list roles": "administration_manage_roles",
+    "create role": "administration_manage_roles",
+    "add user member": "administration_invite_member",
+    "update user member": "administration_invite_member",
+    "remove user member": "administration_remove_member",
+    "add group member": "administration_invite_member",
+    "remove group member": "administration_remove_member",
+    "create group": "administration_manage_groups",
+    "add owner": None,
+    "list members": "member",
+    "list owners": "member",
+    "list invitations": "member",
+    "my permissions": "member",
+}
+
+
+def _act(
+    client: TestClient, action: str, iid: str, role: str, carol: str, group: str
+) -> httpx.Response:
+    bob = h("bob-token")
+    users, groups = f"{AC}/{iid}/members/users", f"{AC}/{iid}/members/groups"
+    assign = {"members": [{"groupId": group, "roleIds": [role]}]}
+    if action == "remove group member":
+        assert client.post(groups, json=assign, headers=h("alice-token")).status_code == 201
+    method, url, body = {
+        "update iTwin": ("PATCH", f"/itwins/{iid}", {"type": "x"}),
+        "delete iTwin": ("DELETE", f"/itwins/{iid}", None),
+        "list roles": ("GET", f"{AC}/{iid}/roles", None),
+        "create role": ("POST", f"{AC}/{iid}/roles", {"displayName": "R", "description": ""}),
+        "add user member": (
+            "POST",
+            users,
+            {"members": [{"email": "dana@contoso.com", "roleIds": [role]}]},
+        ),
+        "update user member": ("PATCH", f"{users}/{carol}", {"roleIds": [role]}),
+        "remove user member": ("DELETE", f"{users}/{carol}", None),
+        "add group member": ("POST", groups, assign),
+        "remove group member": ("DELETE", f"{groups}/{group}", None),
+        "create group": ("POST", f"{AC}/{iid}/groups", {"name": "H", "description": ""}),
+        "add owner": ("POST", f"{AC}/{iid}/members/owners", {"email": "eli@contoso.com"}),
+        "list members": ("GET", users, None),
+        "list owners": ("GET", f"{AC}/{iid}/members/owners", None),
+        "list invitations": ("GET", f"{AC}/{iid}/members/invitations", None),
+        "my permissions": ("GET", f"{AC}/{iid}/permissions", None),
+    }[action]
+    response: httpx.Response = client.request(method, url, json=body, headers=bob)
+    return response
+
+
+@pytest.mark.parametrize("permission", PERMISSIONS)
+def test_authorization_table(emu: Emu, client: TestClient, permission: str) -> None:
+    """Bob holds one permission through one role; each action of §6 is allowed exactly when
+    that permission is the one it needs (owners and org admins aside)."""
+    for action, needed in ACTIONS.items():
+        iid = emu.itwin()["id"]
+        role = emu.role(iid, "Only", [permission])
+        emu.member(iid, "bob@contoso.com", [role])
+        carol = emu.member(iid, "carol@contoso.com", [role])["id"]
+        group = client.post(
+            f"{AC}/{iid}/groups", json={"name": "G", "description": "d"}, headers=h("alice-token")
+        ).json()["group"]["id"]
+        r = _act(client, action, iid, role, carol, group)
+        if needed in ("member", permission):
+            assert r.is_success, (action, permission, r.text)
+        else:
+            assert (r.status_code, error_code(r)) == (403, "InsufficientPermissions"), (
+                action,
+                permission,
+            )
+
+
+def test_numbers_are_unique_per_organization_and_subclass(emu: Emu, client: TestClient) -> None:
+    project = emu.itwin(number="N-7")
+    program = emu.itwin(number="n-7", subClass="Program")  # another subClass: allowed
+    asset = emu.itwin(number="N-7", **{"class": "Thing", "subClass": "Asset"})
+    assert {project["number"].upper(), program["number"].upper(), asset["number"]} == {"N-7"}
+    body = {"class": "Endeavor", "subClass": "Project", "displayName": "x", "number": "n-7"}
+    r = client.post("/itwins", json=body, headers=h("alice-token"))
+    assert (r.status_code, error_code(r), error_target(r)) == (409, "iTwinExists", "number")
+    r = client.patch(
+        f"/itwins/{program['id']}", json={"subClass": "Project"}, headers=h("alice-token")
+    )
+    assert (r.status_code, error_code(r)) == (409, "iTwinExists")
+    r = client.patch(
+        f"/itwins/{program['id']}", json={"subClass": "WorkPackage"}, headers=h("alice-token")
+    )
+    assert r.json()["iTwin"]["subClass"] == "WorkPackage"
+    r = client.get("/itwins?number=N-7", headers=h("alice-token"))
+    assert [i["id"] for i in r.json()["iTwins"]] == [project["id"], asset["id"]]
