@@ -22,7 +22,6 @@ from reconciler.apply import ApplyReport, Outcome, Status, apply_plan
 from reconciler.cli.plan import (
     _CONFIG,
     _NO_COLOR,
-    _PROGRESS,
     _PROJECT,
     EXIT_BLOCKED,
     EXIT_ERROR,
@@ -81,7 +80,11 @@ APPLIED_LISTED = 20
     "--verify", is_flag=True, help="Re-read the touched projects afterwards; fail if they differ."
 )
 @_NO_COLOR
-@_PROGRESS
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Progress on stderr (default: reading, on a terminal; applying, always).",
+)
 def apply_command(
     paths: tuple[Path, ...],
     plan_path: Path | None,
@@ -94,7 +97,12 @@ def apply_command(
     no_color: bool,
     progress: bool | None,
 ) -> int:
-    """Make live state match the manifests (or a saved plan)."""
+    """Make live state match the manifests (or a saved plan).
+
+    \b
+    Exit codes: 0 done (or nothing to do), 3 blocked by a guard,
+    4 partly applied (run apply again to finish), 1 error or not confirmed.
+    """
     output = Output()
     allowed = check_allow(allow)  # an unknown guard name fails before anything is read
     if plan_path is None and not paths:

@@ -213,7 +213,12 @@ _CONFIG = click.option(
     help="itwin-access.yaml to use (default: beside the manifests).",
 )
 _FORMAT = click.option(
-    "--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="markdown: a pull-request comment; json: the saved-plan document.",
 )
 _PROJECT = click.option(
     "--project", "projects", multiple=True, metavar="NUMBER", help="Only this project (repeatable)."
@@ -252,14 +257,19 @@ def plan_command(
     no_color: bool,
     progress: bool | None,
 ) -> int:
-    """Read live state, diff it against the manifests, print the plan."""
+    """Read live state, diff it against the manifests, print the plan.
+
+    \b
+    Exit codes: 0 success (with --detailed-exitcode: no changes),
+    2 changes (with --detailed-exitcode), 3 blocked by a guard, 1 error.
+    """
     return _plan_or_drift(
         paths, config_path, out_path, fmt, projects, allow, no_color, progress,
         drift=False, detailed=detailed_exitcode,
     )  # fmt: skip
 
 
-@click.command("drift")
+@click.command("drift", short_help="Report what was changed outside the manifests.")
 @_PATHS
 @_CONFIG
 @_FORMAT
@@ -269,6 +279,7 @@ def plan_command(
 @click.option(
     "--write",
     "write_dir",
+    metavar="DIR",
     type=click.Path(file_okay=False, path_type=Path),
     help="Write manifest edits adopting the live state under DIR (the manifest directory "
     "itself to edit in place), ready for a pull request.",
@@ -282,7 +293,11 @@ def drift_command(
     progress: bool | None,
     write_dir: Path | None,
 ) -> int:
-    """Report what was changed outside the manifests (exit 2 when anything was)."""
+    """Report what was changed outside the manifests, and unmanaged extras.
+
+    \b
+    Exit codes: 0 no drift, 2 drift, 1 error.
+    """
     return _plan_or_drift(
         paths, config_path, None, fmt, projects, (), no_color, progress,
         drift=True, detailed=True, write_dir=write_dir,

@@ -56,3 +56,25 @@ def test_manifest_errors_are_listed_once_then_counted(
     assert [line.split(": ")[0] for line in lines[:2]] == [f"{manifest}:3:5", f"{manifest}:5:5"]
     assert lines[2].startswith("Error: 2 errors in the manifests (listed above)")
     assert len(lines) == 3  # each problem once, then the count: not the first one again
+
+
+@pytest.mark.parametrize(
+    ("command", "codes"),
+    [
+        ("plan", "2 changes (with --detailed-exitcode), 3 blocked by a guard, 1 error"),
+        ("drift", "Exit codes: 0 no drift, 2 drift, 1 error."),
+        ("apply", "4 partly applied (run apply again to finish)"),
+    ],
+)
+def test_help_states_the_exit_codes(
+    command: str, codes: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([command, "--help"]) == 0
+    assert codes in " ".join(capsys.readouterr().out.split())
+
+
+def test_apply_help_tells_that_apply_progress_is_always_shown(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["apply", "--help"]) == 0
+    assert "applying, always" in " ".join(capsys.readouterr().out.split())
