@@ -39,7 +39,7 @@ from reconciler.cli.plan import (
 )
 from reconciler.cli.session import Session, open_session
 from reconciler.cli.terminal import Journal, Progress, confirm, stream_is_tty
-from reconciler.errors import ItwinAccessError, StalePlanError
+from reconciler.errors import ItwinAccessError, PlanError, StalePlanError
 from reconciler.guards import check_allow, evaluate, rights_violations
 from reconciler.model import State
 from reconciler.plan import Plan, build_plan, state_fingerprint
@@ -152,7 +152,10 @@ def _read_saved(path: Path) -> Plan:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ItwinAccessError(f"cannot read the saved plan {path}: {exc.strerror}") from exc
-    return load_json(text)
+    try:
+        return load_json(text)
+    except PlanError as exc:
+        raise PlanError(f"{path}: {exc}") from None  # which file, when CI passes several
 
 
 def _check_saved(

@@ -45,7 +45,7 @@ from collections.abc import Collection
 from typing import Any
 
 from reconciler.errors import PlanError
-from reconciler.plan import Plan
+from reconciler.plan import FORMAT_VERSION, Plan
 
 DRIFT_FORMAT_VERSION = 1
 
@@ -72,4 +72,12 @@ def load_json(text: str) -> Plan:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise PlanError(f"saved plan is not valid JSON: {exc.msg} at line {exc.lineno}") from exc
+    if isinstance(data, dict) and data.get("format_version") == FORMAT_VERSION:
+        # Said here in words: Plan.from_dict would only name the key (a bare KeyError).
+        missing = [key for key in ("operations", "fingerprints") if key not in data]
+        if missing:
+            raise PlanError(
+                f"saved plan is malformed: no {' or '.join(repr(k) for k in missing)} key; "
+                "use a file written by `itwin-access plan --out FILE`"
+            )
     return Plan.from_dict(data)

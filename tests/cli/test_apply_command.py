@@ -189,7 +189,14 @@ def test_an_unreadable_saved_plan_is_one_line_and_exit_1(run, workdir: Path, tmp
     saved.write_text("this is not json")
     result = run("apply", "--plan", saved, "--config", workdir / "itwin-access.yaml")
     assert result.code == 1
-    assert result.stderr.startswith("Error: saved plan is not valid JSON")
+    assert result.stderr.startswith(f"Error: {saved}: saved plan is not valid JSON")
+    saved.write_text('{"format_version": 1, "operations": []}')
+    result = run("apply", "--plan", saved, "--config", workdir / "itwin-access.yaml")
+    assert result.code == 1
+    assert result.stderr == (
+        f"Error: {saved}: saved plan is malformed: no 'fingerprints' key; "
+        "use a file written by `itwin-access plan --out FILE`\n"
+    )
     saved.write_text('{"format_version": 99}')
     result = run("apply", "--plan", saved, "--config", workdir / "itwin-access.yaml")
     assert result.code == 1
