@@ -85,6 +85,10 @@ def _bad(detail_code: str, message: str, target: str) -> ApiError:
 # -- list, favorites, recents -------------------------------------------------------------
 def _filters(req: Req, where: list[str], args: dict[str, Any]) -> None:
     """The query parameters the official clients send (contract §3.2)."""
+    for odata in ("$filter", "$select", "$orderby"):
+        # Not emulated: refusing is safer than answering an unfiltered/unordered list.
+        if req.q(odata) is not None:
+            raise _bad("InvalidValue", f"{odata} is not supported by the emulator.", odata)
     sub = req.q("subClass")
     subs: list[str] = []
     if sub:

@@ -566,3 +566,11 @@ def test_numbers_are_unique_per_organization_and_subclass(emu: Emu, client: Test
     assert r.json()["iTwin"]["subClass"] == "WorkPackage"
     r = client.get("/itwins?number=N-7", headers=h("alice-token"))
     assert [i["id"] for i in r.json()["iTwins"]] == [project["id"], asset["id"]]
+
+
+@pytest.mark.parametrize("odata", ["$filter=number eq 'x'", "$select=id", "$orderby=number"])
+def test_odata_queries_are_refused_not_ignored(client: TestClient, odata: str) -> None:
+    for path in ("/itwins", "/itwins/favorites", "/itwins/recents"):
+        r = client.get(f"{path}?{odata}", headers=h("alice-token"))
+        assert (r.status_code, error_code(r)) == (422, "InvalidiTwinsRequest")
+        assert error_target(r) == odata.split("=")[0]
