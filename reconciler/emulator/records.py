@@ -170,7 +170,12 @@ def upsert_invitation(
 
 
 def remove_role_everywhere(db: sqlite3.Connection, role_id: str) -> None:
-    """Deleting a role is not blocked by assignments (contract §4 [I]); they vanish."""
+    """Deleting a role is not blocked by assignments (contract §4 [I]); they vanish.
+
+    A member cannot hold zero roles (as when a job unassigns the last one): a user, group or
+    member invitation left with none goes too. Kept, a role-less member invitation would be
+    indistinguishable on the wire from an owner invitation (neither carries roles).
+    """
     like = f'%"{role_id}"%'
     for table, key in (("members", "seq"), ("group_members", "seq"), ("invitations", "seq")):
         rows = db.execute(
@@ -179,6 +184,9 @@ def remove_role_everywhere(db: sqlite3.Connection, role_id: str) -> None:
         ).fetchall()
         for row in rows:
             ids = [r for r in json.loads(row[1]) if r != role_id]
+            if not ids:
+                db.execute(f"DELETE FROM {table} WHERE {key}=?", (row[0],))
+                continue
             db.execute(
                 f"UPDATE {table} SET role_ids=? WHERE {key}=?",
                 (json.dumps(ids), row[0]),

@@ -119,3 +119,37 @@ def test_deleting_an_assigned_role_drops_the_assignment(emu: Emu, client: TestCl
     client.delete(f"{AC}/{itwin['id']}/roles/{a}", headers=h("alice-token"))
     r = client.get(f"{AC}/{itwin['id']}/members/users", headers=h("alice-token"))
     assert [x["id"] for x in r.json()["members"][0]["roles"]] == [b]
+
+
+def test_deleting_the_last_role_removes_members_and_invitations(
+    emu: Emu, client: TestClient
+) -> None:
+    """A member cannot hold zero roles; a role-less member invitation would read as an owner
+    invitation (found by tests/e2e/test_convergence_property.py)."""
+    itwin = emu.itwin()
+    base = f"{AC}/{itwin['id']}"
+    a = emu.role(itwin["id"], "A", ["imodels_read"])
+    b = emu.role(itwin["id"], "B", ["imodels_write"])
+    emu.member(itwin["id"], "bob@contoso.com", [a])
+    emu.member(itwin["id"], "carol@contoso.com", [a, b])
+    invited = emu.add_users(itwin["id"], [{"email": "x@fabrikam.com", "roleIds": [a]}])
+    assert invited.json()["invitations"], invited.text
+    group = client.post(f"{base}/groups", json={"name": "G", "description": "g"},
+                        headers=h("alice-token", 2)).json()["group"]  # fmt: skip
+    added = client.post(f"{base}/members/groups",
+                        json={"members": [{"groupId": group["id"], "roleIds": [a]}]},
+                        headers=h("alice-token", 2))  # fmt: skip
+    assert added.status_code == 201, added.text
+    owner = client.post(f"{base}/members/owners", json={"email": "o@fabrikam.com"},
+                        headers=h("alice-token", 2))  # fmt: skip
+    assert owner.json()["invitation"], owner.text
+
+    assert client.delete(f"{base}/roles/{a}", headers=h("alice-token")).status_code == 204
+
+    users = client.get(f"{base}/members/users", headers=h("alice-token")).json()["members"]
+    assert [u["email"] for u in users] == ["carol@contoso.com"]
+    groups = client.get(f"{base}/members/groups", headers=h("alice-token")).json()["members"]
+    assert groups == []
+    invitations = client.get(f"{base}/members/invitations", headers=h("alice-token", 2))
+    # Only the owner invitation is left (it never held a role).
+    assert [i["email"] for i in invitations.json()["invitations"]] == ["o@fabrikam.com"]
