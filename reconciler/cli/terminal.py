@@ -28,8 +28,9 @@ def stream_is_tty(stream: IO[str]) -> bool:
 
 
 def use_color(stream: IO[str], no_color_flag: bool) -> bool:
-    """Colour only on a terminal, never with --no-color or NO_COLOR set (any value)."""
-    if no_color_flag or "NO_COLOR" in os.environ:
+    """Colour only on a terminal, never with --no-color or NO_COLOR set to any non-empty value
+    (no-color.org: an empty NO_COLOR does not count)."""
+    if no_color_flag or os.environ.get("NO_COLOR"):
         return False
     return stream_is_tty(stream)
 

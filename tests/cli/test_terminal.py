@@ -22,8 +22,10 @@ def test_colour_only_on_a_terminal_without_no_color(monkeypatch: pytest.MonkeyPa
     assert use_color(Tty(), no_color_flag=False)
     assert not use_color(io.StringIO(), no_color_flag=False)
     assert not use_color(Tty(), no_color_flag=True)
-    monkeypatch.setenv("NO_COLOR", "")
+    monkeypatch.setenv("NO_COLOR", "1")
     assert not use_color(Tty(), no_color_flag=False)
+    monkeypatch.setenv("NO_COLOR", "")  # no-color.org: present but empty does not count
+    assert use_color(Tty(), no_color_flag=False)
 
 
 def test_progress_draws_only_when_enabled_and_past_the_minimum(
