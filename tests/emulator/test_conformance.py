@@ -574,3 +574,41 @@ def test_odata_queries_are_refused_not_ignored(client: TestClient, odata: str) -
         r = client.get(f"{path}?{odata}", headers=h("alice-token"))
         assert (r.status_code, error_code(r)) == (422, "InvalidiTwinsRequest")
         assert error_target(r) == odata.split("=")[0]
+
+
+def test_account_roles_and_groups_are_assignable_on_every_itwin(
+    emu: Emu, client: TestClient
+) -> None:
+    account = client.get("/itwins/myprimaryaccount", headers=h("alice-token")).json()["iTwin"]
+    org_role = emu.role(account["id"], "OrgViewer", ["imodels_read"])
+    groups = f"{AC}/{account['id']}/groups"
+    r = client.post(
+        groups,
+        json={"name": "Everyone", "description": "d", "members": ["carol@contoso.com"]},
+        headers=h("alice-token"),
+    )
+    assert r.status_code == 201
+    everyone = r.json()["group"]["id"]
+    # Account-iTwin groups are for org admins only, whatever else the caller holds.
+    managers = emu.role(account["id"], "GroupManagers", ["administration_manage_groups"])
+    emu.member(account["id"], "bob@contoso.com", [managers])
+    r = client.post(groups, json={"name": "Mine", "description": ""}, headers=h("bob-token"))
+    assert (r.status_code, error_code(r)) == (403, "InsufficientPermissions")
+    itwin = emu.itwin()
+    bob = emu.member(itwin["id"], "bob@contoso.com", [org_role])
+    assert bob["roles"] == [
+        {"id": org_role, "displayName": "OrgViewer", "description": "OrgViewer"}
+    ]
+    r = client.post(
+        f"{AC}/{itwin['id']}/members/groups",
+        json={"members": [{"groupId": everyone, "roleIds": [org_role]}]},
+        headers=h("alice-token"),
+    )
+    assert (r.status_code, r.json()["members"][0]["groupName"]) == (201, "Everyone")
+    client.post("/__emulator/seed", content="tokens: {carol-token: carol@contoso.com}")
+    for token in ("bob-token", "carol-token"):
+        r = client.get(f"{AC}/{itwin['id']}/permissions", headers=h(token))
+        assert r.json()["permissions"] == ["imodels_read"], token
+    # The Account iTwin's roles are listed on it, not on the iTwins that use them.
+    r = client.get(f"{AC}/{itwin['id']}/roles", headers=h("alice-token"))
+    assert r.json()["roles"] == []
