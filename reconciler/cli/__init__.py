@@ -57,6 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = cli.main(args=args, prog_name="itwin-access", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        exc.show()  # no command at all: the help (on stderr), not an error line
+        return EXIT_USAGE
     except click.UsageError as exc:
         click.echo(usage_error_line(exc), err=True)
         return EXIT_USAGE

@@ -78,3 +78,14 @@ def test_apply_help_tells_that_apply_progress_is_always_shown(
 ) -> None:
     assert main(["apply", "--help"]) == 0
     assert "applying, always" in " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize("args", [[], ["emulator"]])
+def test_no_command_shows_the_help_not_an_error(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Usage: itwin-access")
+    assert "Commands:" in err
+    assert "Error" not in err
