@@ -49,7 +49,8 @@ def render_markdown(
         n_extras = sum(1 for op in plan.operations if op.id in split)
         head.append(
             f"**Drift: {len(plan.operations) - n_extras} changed outside the manifests, "
-            f"{n_extras} unmanaged extras** in {len(plan.projects())} project(s) "
+            f"{n_extras} unmanaged extra{'s' if n_extras != 1 else ''}** "
+            f"in {len(plan.projects())} project(s) "
             f"(applying the manifests: {tally})."
         )
     else:
@@ -127,7 +128,8 @@ def _sections(plan: Plan, split: frozenset[str] | None) -> list[tuple[str, list[
         else:
             changed = [op for op in ops if op.id not in split]
             extra = [op for op in ops if op.id in split]
-            summary = html.escape(f"{number}: {len(changed)} changed, {len(extra)} extras")
+            plural = "s" if len(extra) != 1 else ""
+            summary = html.escape(f"{number}: {len(changed)} changed, {len(extra)} extra{plural}")
             lines = []
             for label, group in ((CHANGED, changed), (EXTRAS, extra)):
                 if group:

@@ -84,7 +84,8 @@ def render_text(
             n_extras = sum(1 for op in plan.operations if op.id in extra_ids)
             closing = (
                 f"Drift: {len(plan.operations) - n_extras} changed outside the manifests, "
-                f"{n_extras} unmanaged extras (applying the manifests: {tally})."
+                f"{n_extras} unmanaged extra{'s' if n_extras != 1 else ''} "
+                f"(applying the manifests: {tally})."
             )
         else:
             closing = f"{'Drift' if drift else 'Plan'}: {tally}."

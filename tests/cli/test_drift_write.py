@@ -45,7 +45,7 @@ def test_drift_separates_changes_from_unmanaged_extras(
     assert "eli@contoso.com" in out[extras:]
     assert out.count("eli@contoso.com") == 1  # listed once, not again in a second section
     assert out.splitlines()[-1] == (
-        "Drift: 2 changed outside the manifests, 1 unmanaged extras "
+        "Drift: 2 changed outside the manifests, 1 unmanaged extra "
         "(applying the manifests: 1 to add, 1 to change, 1 to remove)."
     )
 
@@ -71,7 +71,8 @@ def test_drift_markdown_keeps_the_split_inside_the_comment(
 ) -> None:
     _drift_by_hand(run, workdir, hand)
     out = run("drift", workdir, "--format", "markdown").stdout
-    assert "**Drift: 2 changed outside the manifests, 1 unmanaged extras**" in out
+    assert "**Drift: 2 changed outside the manifests, 1 unmanaged extra**" in out
+    assert "<summary><code>BR-2024-001: 2 changed, 1 extra</code></summary>" in out
     assert "| `BR-2024-001` | 2 | 1 |  |" in out
     details = out[out.index("<details>") :]
     changed = details.index("@@ changed outside the manifests @@")
