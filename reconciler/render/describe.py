@@ -29,7 +29,7 @@ _VERB: Mapping[OpKind, tuple[str, str]] = {
     OpKind.REMOVE_OWNER: ("remove", "owner"),
     OpKind.ADD_MEMBER: ("add", "member"),
     OpKind.UPDATE_MEMBER: ("update", "member"),
-    OpKind.REINVITE_MEMBER: ("re-invite", "invited member"),
+    OpKind.REINVITE_MEMBER: ("re-invite", "member"),
     OpKind.REMOVE_MEMBER: ("remove", "member"),
     OpKind.CANCEL_INVITATION: ("cancel", "invitation of"),
     OpKind.ADD_GROUP_MEMBER: ("add", "group member"),

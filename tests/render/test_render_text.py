@@ -210,3 +210,19 @@ def test_created_objects_do_not_repeat_their_name_or_list_empty_sets() -> None:
     assert "      permissions: []" in lines_  # a role with no permissions is worth seeing
     assert "members: []" not in lines
     assert "imsGroups" not in lines
+
+
+def test_a_re_invitation_reads_plainly() -> None:
+    want = Project(
+        "INV",
+        manage=AUTH,
+        roles=(Role("Viewer", "v", frozenset({"imodels_read"})),),
+        members=(UserMember("fay@x.com", frozenset({"Viewer"}), source=Source("a.yaml", 3, 9)),),
+    )
+    live = want.evolve(id="i", members=(UserMember("fay@x.com", frozenset(), pending=True),))
+    plan = build_plan(
+        State((want,)), State((live,)), LiveContext(ME, org_admin=True), GuardSettings()
+    )
+    lines = render_text(plan).splitlines()
+    assert "  ~ re-invite member fay@x.com  # a.yaml:3:9" in lines
+    assert "      pending invitation: cancelled and sent again with the new roles" in lines
