@@ -127,6 +127,13 @@ def apply_command(
         output.out(render_text(plan, color=use_color_stdout(no_color)), nl=False)
         if plan.blocked:
             report_blocked(plan, output)
+            if saved is not None:
+                # The reviewed plan lifted it, but apply checks guards again with its own flags.
+                for guard in sorted({v.guard for v in plan.blocked} & set(saved.allow)):
+                    output.err(
+                        f"The saved plan was made with --allow {guard}; apply checks the "
+                        f"guards again: add --allow {guard} to apply it."
+                    )
             return EXIT_BLOCKED
         if plan.errors:
             # Rights problems block above (guard permission-denied); what is left (e.g. a member

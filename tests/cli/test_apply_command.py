@@ -94,6 +94,10 @@ def test_a_saved_plan_rechecks_guards_with_this_runs_allowances(
     blocked = run("apply", "--plan", saved, "--config", config, "--auto-approve")
     assert blocked.code == 3
     assert "role-deletions" in blocked.stderr
+    assert blocked.stderr.strip().splitlines()[-1] == (
+        "The saved plan was made with --allow role-deletions; apply checks the guards again: "
+        "add --allow role-deletions to apply it."
+    )
     allowed = run("apply", "--plan", saved, "--config", config, "--auto-approve",
                   "--allow", "role-deletions")  # fmt: skip
     assert allowed.code == 0, allowed.stderr
