@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.plan import Operation, OpKind, action
+from reconciler.plan import Operation, OpKind, Plan, PlanProblem, action
 
 SYMBOL = {"add": "+", "change": "~", "remove": "-"}
 NOT_IN_MANIFESTS = "not in manifests"
@@ -127,3 +127,10 @@ def _delta(field: str, old: Any, new: Any) -> str:
         changes += [f"-{v}" for v in sorted(old_set - new_set)]
         return f"{_list(old)} -> {_list(new)} ({' '.join(changes)})"
     return f"{_value(field, old)} -> {_value(field, new)}"
+
+
+def listed_problems(plan: Plan) -> tuple[PlanProblem, ...]:
+    """The problems to list under "Problems": not those a blocking guard already states word
+    for word (a ``permission-denied`` guard carries its preflight problem's message)."""
+    said = {(v.guard, v.project, v.message) for v in plan.blocked}
+    return tuple(p for p in plan.problems if (p.code, p.project, p.message) not in said)

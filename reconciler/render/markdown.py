@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Collection
 
 from reconciler.plan import Operation, Plan, PlanProblem
-from reconciler.render.describe import describe
+from reconciler.render.describe import describe, listed_problems
 from reconciler.render.text import CHANGED, EXTRAS, NO_CHANGES, NO_DRIFT
 
 MAX_CHARS = 60_000
@@ -94,9 +94,10 @@ def render_markdown(
         lines = ["Guards lifted by `--allow`:"]
         lines += _capped([f"- `{v.guard}`: {_inline(v.message)}" for v in lifted], "- ")
         blocks.append("\n".join(lines) + "\n")
-    if plan.problems:
+    problems = listed_problems(plan)
+    if problems:
         lines = ["**Problems**", ""]
-        lines += _capped([f"- {_problem(p)}" for p in plan.problems], "- ")
+        lines += _capped([f"- {_problem(p)}" for p in problems], "- ")
         blocks.append("\n".join(lines) + "\n")
     sections = _sections(plan, split)
     return _assemble(blocks, sections, max_chars, full_plan_hint, len(plan.projects()))

@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable, Collection
 
 from reconciler.plan import Operation, Plan, PlanProblem
-from reconciler.render.describe import describe
+from reconciler.render.describe import describe, listed_problems
 
 _ANSI = {"+": "32", "~": "33", "-": "31", "!": "31;1", "bold": "1", "dim": "2"}
 
@@ -72,9 +72,10 @@ def render_text(
                     lines.append(f"  {label}:")
                     lines += _operations(group, "    ", denied, paint)
     lines += _guards(plan, paint, drift)
-    if plan.problems:
+    problems = listed_problems(plan)
+    if problems:
         lines += ["", paint("bold", "Problems:")]
-        lines += [f"  {problem}" for problem in plan.problems]
+        lines += [f"  {problem}" for problem in problems]
     if not plan.is_empty:
         counts = plan.summary()
         tally = (

@@ -17,7 +17,8 @@ from reconciler.model import (
     UserMember,
 )
 from reconciler.plan import GuardSettings, Plan, build_plan
-from reconciler.render import render_text
+from reconciler.render import render_markdown, render_text
+from reconciler.render.markdown import _inline
 
 AUTH = dict.fromkeys(SECTIONS, Manage.AUTHORITATIVE)
 ME = "app@x.com"
@@ -226,3 +227,23 @@ def test_a_re_invitation_reads_plainly() -> None:
     lines = render_text(plan).splitlines()
     assert "  ~ re-invite member fay@x.com  # a.yaml:3:9" in lines
     assert "      pending invitation: cancelled and sent again with the new roles" in lines
+
+
+def test_a_blocking_permission_denied_guard_is_not_repeated_under_problems() -> None:
+    context = LiveContext(
+        ME,
+        rights={
+            "BR-1": Rights(permissions=frozenset({"administration_invite_member", "itwins_modify"}))
+        },
+    )
+    plan = sample(context)
+    denied = [p for p in plan.problems if p.code == "permission-denied"]
+    assert denied
+    text = render_text(plan)
+    markdown = render_markdown(plan)
+    lifted = render_text(sample(context, allow=("permission-denied",)))
+    for problem in denied:
+        assert text.count(problem.message) == 1  # under the guard, not again under Problems
+        assert f"  ! permission-denied: {problem.message}" in text
+        assert markdown.count(_inline(problem.message)) == 1
+        assert f"  {problem}" in lifted  # lifted: apply's warning points at Problems
