@@ -134,8 +134,9 @@ class ApiClient:
                         path,
                         None,
                         type(exc).__name__,
-                        f"no response from {self.base_url}; check `api` in itwin-access.yaml "
-                        "(or ITWIN_ACCESS_API) and that the service is reachable",
+                        f"the connection to {self.base_url} failed or was dropped, also on "
+                        "retry; check `api` in itwin-access.yaml (or ITWIN_ACCESS_API) and the "
+                        "network",
                     ) from exc
                 self._wait(method, path, attempt, None, type(exc).__name__)
                 attempt += 1
