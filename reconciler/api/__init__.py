@@ -73,6 +73,13 @@ def connect(
     elif client_id and client_secret:
         url = token_url or default_token_url(root)
         auth = ClientCredentials(http, client_id, client_secret, token_url=url, scope=scope)
+    elif client_id or client_secret:
+        # Half a service-application credential is a typo in CI settings, not "no credentials".
+        have, lack = ("client id", "secret") if client_id else ("secret", "client id")
+        raise ConfigError(
+            f"a service application {have} is set but its {lack} is not: set both "
+            "ITWIN_CLIENT_ID and ITWIN_CLIENT_SECRET (or ITWIN_ACCESS_TOKEN instead)"
+        )
     else:
         raise ConfigError(
             "no credentials: set ITWIN_ACCESS_TOKEN, or ITWIN_CLIENT_ID and ITWIN_CLIENT_SECRET"

@@ -216,3 +216,15 @@ def test_connect_picks_the_auth_method() -> None:
     assert client.auth.scope == "s"
     with pytest.raises(ConfigError, match="ITWIN_ACCESS_TOKEN"):
         connect(http)
+
+
+@pytest.mark.parametrize(
+    ("given", "lacking"), [({"client_id": "ci"}, "secret"), ({"client_secret": "s3"}, "client id")]
+)
+def test_half_a_client_credential_names_what_is_missing(
+    given: dict[str, str], lacking: str
+) -> None:
+    http = httpx.Client(base_url="http://127.0.0.1:9")
+    with pytest.raises(ConfigError, match=f"its {lacking} is not") as caught:
+        connect(http, **given)
+    assert "s3" not in str(caught.value)  # never the secret itself
