@@ -154,7 +154,11 @@ class ItwinsTarget(ClientTarget):
             parent = parents.get(str(itwin.get("parentId") or ""))
             live = wire.project(itwin, parent, group_invitations=group_invitations[i], **raw[i])
             projects.append(live)
-            self.writer.remember(live)
+            member_invitations = [
+                x for x in raw[i]["invitations"] if not wire.is_owner_invitation(x)
+            ]
+            shadowed = wire.shadowed_invitations(raw[i]["users"], member_invitations)
+            self.writer.remember(live, shadowed)
             rights[live.number] = (
                 Rights(owner=True, permissions=known)
                 if owner[i]

@@ -24,6 +24,7 @@ class MemberWrites:
     """Handlers of owner, member and group-member operations."""
 
     access: AccessControlApi
+    _shadowed: dict[str, dict[str, list[str]]]  # iTwin id -> email -> invitation ids
 
     def project_id(self, op: Operation) -> str:
         raise NotImplementedError
@@ -103,6 +104,7 @@ class MemberWrites:
         self.access.update_user_member(
             itwin_id, str((op.before or {})["id"]), self.role_ids(itwin_id, roles)
         )
+        self._cancel_shadowed(itwin_id, op.key)
 
     def reinvite_member(self, op: Operation) -> None:
         itwin_id = self.project_id(op)
@@ -116,11 +118,22 @@ class MemberWrites:
         self._post_members(itwin_id, {email: sorted(after.get("roles") or [])})
 
     def remove_member(self, op: Operation) -> None:
+        itwin_id = self.project_id(op)
         try:
-            self.access.remove_user_member(self.project_id(op), str((op.before or {})["id"]))
+            self.access.remove_user_member(itwin_id, str((op.before or {})["id"]))
         except ApiError as exc:
             if not gone(exc):
                 raise
+        self._cancel_shadowed(itwin_id, op.key)
+
+    def _cancel_shadowed(self, itwin_id: str, email: str) -> None:
+        """Cancel the pending invitations of a member the read saw beside its membership."""
+        for invitation_id in self._shadowed.get(itwin_id, {}).pop(email, []):
+            try:
+                self.access.cancel_invitation(itwin_id, invitation_id)
+            except ApiError as exc:
+                if not gone(exc):
+                    raise
 
     def cancel_invitation(self, op: Operation) -> None:
         try:

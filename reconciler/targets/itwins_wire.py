@@ -99,6 +99,24 @@ def to_members(
     return list(members.values())
 
 
+def shadowed_invitations(
+    users: Iterable[Mapping[str, Any]], invitations: Iterable[Mapping[str, Any]]
+) -> dict[str, list[str]]:
+    """Ids of the pending member invitations of people who are members already, by email.
+
+    ``to_members`` shows the member, not these; but accepted later, one would bring back a
+    removed member or add its roles, so removing or re-roling that member cancels them too.
+    """
+    emails = {e for u in users if (e := email_of(u.get("email")))}
+    out: dict[str, list[str]] = {}
+    for invitation in invitations:
+        email = email_of(invitation.get("email"))
+        invitation_id = text(invitation.get("id"))
+        if email in emails and invitation_id and _pending(invitation):
+            out.setdefault(email, []).append(invitation_id)
+    return out
+
+
 def to_group_members(
     rows: Iterable[Mapping[str, Any]], group_names: Mapping[str, str], names: Mapping[str, str]
 ) -> list[GroupMember]:

@@ -44,13 +44,16 @@ class Writer(MemberWrites):
         self._ids: dict[str, str] = {}  # project number -> iTwin id
         self._roles: dict[str, dict[str, str]] = {}  # iTwin id -> role name -> role id
         self._groups: dict[str, dict[str, str]] = {}  # iTwin id -> group name -> group id
+        self._shadowed: dict[str, dict[str, list[str]]] = {}  # iTwin id -> email -> invitations
 
-    def remember(self, project: Project) -> None:
-        """Cache what a read learnt: ids of the project, its roles and groups."""
+    def remember(self, project: Project, shadowed: Mapping[str, list[str]] | None = None) -> None:
+        """Cache what a read learnt: ids of the project, its roles and groups, and the pending
+        invitations of people who are members already (``itwins_wire.shadowed_invitations``)."""
         if project.id is None:
             return
         with self._lock:
             self._ids[project.number] = project.id
+            self._shadowed[project.id] = dict(shadowed or {})
             self._roles[project.id] = {r.display_name: r.id for r in project.roles if r.id}
             self._groups[project.id] = {g.name: g.id for g in project.groups if g.id}
 

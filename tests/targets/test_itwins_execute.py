@@ -338,3 +338,26 @@ def test_parent_numbers_become_parent_ids(emulator, make_target, itwin) -> None:
     assert live.projects[0].attributes["parent"] == "PRG-2"
     assert live.projects[0].attributes["status"] == "Inactive"
     assert live.projects[0].attributes["subClass"] == "WorkPackage"
+
+
+@pytest.mark.parametrize("bob", [(), (UserMember("bob@contoso.com", roles("Editor")),)])
+def test_an_invitation_beside_a_membership_goes_with_its_removal_or_update(
+    emulator, make_target, bridge, bob
+) -> None:
+    """bob is a member and also holds a pending invitation (a service app invited him, then
+    an admin added him directly). Removing or re-roling the member cancels that invitation:
+    accepted later, it would bring him back or add its roles (found by
+    tests/e2e/test_convergence_property.py)."""
+    bridge["invitations"].append({"email": "bob@contoso.com", "roles": ["Viewer", "Editor"]})
+    http = emulator(bridge)
+    target = make_target(http)
+    live, _ = target.read(["P-1"])
+    others = [m for m in live.projects[0].members if m.email != "bob@contoso.com"]
+    desired = live.projects[0].evolve(members=(*others, *bob), manage=ALL)
+    converge(target, State((desired,)))
+    itwin_id = live.projects[0].id
+    invitations = http.get(
+        f"/accesscontrol/itwins/{itwin_id}/members/invitations",
+        headers={"Authorization": "Bearer alice-token"},
+    ).json()["invitations"]
+    assert [i["email"] for i in invitations] == ["xena@fabrikam.com"]
