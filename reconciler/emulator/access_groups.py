@@ -133,13 +133,16 @@ def _set_members(req: Req, itwin: sqlite3.Row, group_id: str, emails: list[str])
         for r in req.db.execute("SELECT user_id FROM group_users WHERE group_id=?", (group_id,))
     }
     wanted_direct = {u["id"] for _, u in users if adds_directly(caller, u)}
+    # Listed members stay, even those this caller could only have invited (a service app
+    # listing someone who accepted its invitation): only the unlisted are removed.
+    unlisted = current - {u["id"] for _, u in users}
     held = permissions_of(req.db, caller, itwin)
     adding = bool(wanted_direct - current) or any(not adds_directly(caller, u) for _, u in users)
     if adding and "administration_invite_member" not in held:
         raise forbidden()
-    if current - wanted_direct and "administration_remove_member" not in held:
+    if unlisted and "administration_remove_member" not in held:
         raise forbidden()
-    for user_id in current - wanted_direct:
+    for user_id in unlisted:
         req.db.execute(
             "DELETE FROM group_users WHERE group_id=? AND user_id=?", (group_id, user_id)
         )

@@ -111,3 +111,25 @@ def test_external_group_members_get_group_invitations(emu: Emu, client: TestClie
     assert r.status_code == 204
     r = client.delete(f"{url}/invitations/{pending[0]['id']}", headers=h("alice-token"))
     assert (r.status_code, error_code(r)) == (404, "InvitationNotFound")
+
+
+def test_a_listed_member_who_accepted_a_service_apps_invitation_stays(
+    emu: Emu, client: TestClient
+) -> None:
+    """A service app only invites; listing again someone who accepted keeps them (found by
+    tests/e2e/test_convergence_property.py: the full replacement dropped them)."""
+    app = emu.app_token()
+    itwin = emu.itwin(token=app)
+    group = _group(client, itwin["id"], token=app).json()["group"]
+    url = f"{AC}/{itwin['id']}/groups/{group['id']}"
+    r = client.patch(url, json={"members": ["xena@fabrikam.com"]}, headers=h(app))
+    assert r.status_code == 200, r.text
+    (invitation,) = client.get(f"{url}/invitations", headers=h(app)).json()["invitations"]
+    accept = f"{AC}/{itwin['id']}/members/invitations/{invitation['id']}/accept"
+    assert client.post(accept, headers=h("xena-token")).status_code == 204
+    r = client.patch(url, json={"members": ["xena@fabrikam.com", "bob@contoso.com"]},
+                     headers=h(app))  # fmt: skip
+    assert r.status_code == 200, r.text
+    assert [m["email"] for m in r.json()["group"]["members"]] == ["xena@fabrikam.com"]
+    pending = client.get(f"{url}/invitations", headers=h(app)).json()["invitations"]
+    assert [i["email"] for i in pending] == ["bob@contoso.com"]
