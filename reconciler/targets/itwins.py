@@ -154,11 +154,14 @@ class ItwinsTarget(ClientTarget):
             parent = parents.get(str(itwin.get("parentId") or ""))
             live = wire.project(itwin, parent, group_invitations=group_invitations[i], **raw[i])
             projects.append(live)
-            member_invitations = [
-                x for x in raw[i]["invitations"] if not wire.is_owner_invitation(x)
-            ]
-            shadowed = wire.shadowed_invitations(raw[i]["users"], member_invitations)
-            self.writer.remember(live, shadowed)
+            invitations = raw[i]["invitations"]
+            owner_invitations = [x for x in invitations if wire.is_owner_invitation(x)]
+            member_invitations = [x for x in invitations if not wire.is_owner_invitation(x)]
+            self.writer.remember(
+                live,
+                wire.shadowed_invitations(raw[i]["users"], member_invitations),
+                wire.shadowed_invitations(raw[i]["owners"], owner_invitations),
+            )
             rights[live.number] = (
                 Rights(owner=True, permissions=known)
                 if owner[i]

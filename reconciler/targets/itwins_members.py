@@ -25,6 +25,7 @@ class MemberWrites:
 
     access: AccessControlApi
     _shadowed: dict[str, dict[str, list[str]]]  # iTwin id -> email -> invitation ids
+    _shadowed_owners: dict[str, dict[str, list[str]]]  # the same, of owner invitations
 
     def project_id(self, op: Operation) -> str:
         raise NotImplementedError
@@ -56,6 +57,7 @@ class MemberWrites:
         except ApiError as exc:
             if not gone(exc):
                 raise
+        self._cancel_shadowed(itwin_id, op.key, self._shadowed_owners)
 
     # ------------------------------------------------------------------ members
 
@@ -126,9 +128,13 @@ class MemberWrites:
                 raise
         self._cancel_shadowed(itwin_id, op.key)
 
-    def _cancel_shadowed(self, itwin_id: str, email: str) -> None:
-        """Cancel the pending invitations of a member the read saw beside its membership."""
-        for invitation_id in self._shadowed.get(itwin_id, {}).pop(email, []):
+    def _cancel_shadowed(
+        self, itwin_id: str, email: str, table: dict[str, dict[str, list[str]]] | None = None
+    ) -> None:
+        """Cancel the pending invitations of a member (or owner: ``table``) that the read saw
+        beside its membership (ownership)."""
+        shadowed = self._shadowed if table is None else table
+        for invitation_id in shadowed.get(itwin_id, {}).pop(email, []):
             try:
                 self.access.cancel_invitation(itwin_id, invitation_id)
             except ApiError as exc:

@@ -102,10 +102,11 @@ def to_members(
 def shadowed_invitations(
     users: Iterable[Mapping[str, Any]], invitations: Iterable[Mapping[str, Any]]
 ) -> dict[str, list[str]]:
-    """Ids of the pending member invitations of people who are members already, by email.
+    """Ids of the pending invitations of people who are members (or owners) already, by email.
 
-    ``to_members`` shows the member, not these; but accepted later, one would bring back a
-    removed member or add its roles, so removing or re-roling that member cancels them too.
+    ``to_members`` (``to_owners``) shows the member, not these; but accepted later, one would
+    bring back a removed member or owner or add its roles, so removing or re-roling that member
+    (removing that owner) cancels them too.
     """
     emails = {e for u in users if (e := email_of(u.get("email")))}
     out: dict[str, list[str]] = {}

@@ -361,3 +361,31 @@ def test_an_invitation_beside_a_membership_goes_with_its_removal_or_update(
         headers={"Authorization": "Bearer alice-token"},
     ).json()["invitations"]
     assert [i["email"] for i in invitations] == ["xena@fabrikam.com"]
+
+
+def test_an_owner_invitation_beside_an_ownership_goes_with_its_removal(
+    emulator, make_target, bridge
+) -> None:
+    """bob is an owner and also holds a pending owner invitation (a service app invited him,
+    then alice added him directly): removing the owner cancels it too."""
+    http = emulator(bridge)
+    target = make_target(http)
+    live, _ = target.read(["P-1"])
+    owners = f"/accesscontrol/itwins/{live.projects[0].id}/members/owners"
+    app = "itwin-access-demo@apps.contoso.com"
+    alice = {"Authorization": "Bearer alice-token"}
+    assert http.post(owners, json={"email": app}, headers=alice).status_code == 201
+    grant = {"grant_type": "client_credentials", "client_id": "itwin-access-demo",
+             "client_secret": "demo-secret", "scope": "itwin-platform"}  # fmt: skip
+    token = http.post("/connect/token", data=grant).json()["access_token"]
+    invited = http.post(owners, json={"email": "bob@contoso.com"},
+                        headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    assert invited.json()["invitation"], invited.text
+    added = http.post(owners, json={"email": "bob@contoso.com"}, headers=alice)
+    assert added.json()["member"], added.text
+    desired = live.projects[0].evolve(
+        owners=(Owner("alice@contoso.com"), Owner(app)), manage={"owners": Manage.AUTHORITATIVE}
+    )
+    converge(target, State((desired,)))
+    pending = http.get(owners.replace("owners", "invitations"), headers=alice).json()
+    assert "bob@contoso.com" not in [i["email"] for i in pending["invitations"]]
