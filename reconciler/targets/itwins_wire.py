@@ -7,6 +7,7 @@ Manifest attribute names map to iTwin fields one to one, except ``parent`` (the 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from reconciler.model import (
@@ -76,7 +77,9 @@ def to_members(
     """User members plus pending invitations (as ``pending`` members).
 
     A "missing user" (deleted from IMS, email null) keeps its member id as key. An invitation
-    for someone who is already a member is ignored: the member is what counts.
+    for someone who is already a member shows as the member holding the invitation's roles too
+    (what accepting it grants), so a manifest that wants fewer re-roles the member, which
+    cancels the invitation (``shadowed_invitations``).
     """
     members: dict[str, UserMember] = {}
     for user in users:
@@ -88,7 +91,13 @@ def to_members(
         if not _pending(invitation):
             continue
         email = email_of(invitation.get("email"))
-        if email is None or email in members:
+        if email is None:
+            continue
+        if email in members:
+            member = members[email]
+            if not member.pending:
+                extra = roles_of(invitation, names)
+                members[email] = replace(member, roles=member.roles | extra)
             continue
         members[email] = UserMember(
             email=email,

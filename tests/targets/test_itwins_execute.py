@@ -389,3 +389,26 @@ def test_an_owner_invitation_beside_an_ownership_goes_with_its_removal(
     converge(target, State((desired,)))
     pending = http.get(owners.replace("owners", "invitations"), headers=alice).json()
     assert "bob@contoso.com" not in [i["email"] for i in pending["invitations"]]
+
+
+def test_an_invitation_beside_a_membership_counts_with_its_roles(
+    emulator, make_target, bridge
+) -> None:
+    """bob is a Viewer and holds a pending invitation as Editor: accepting it would make him
+    an Editor too, so a manifest keeping him a Viewer re-roles him and cancels it."""
+    bridge["invitations"].append({"email": "bob@contoso.com", "roles": ["Editor"]})
+    http = emulator(bridge)
+    target = make_target(http)
+    live, _ = target.read(["P-1"])
+    bob = next(m for m in live.projects[0].members if m.email == "bob@contoso.com")
+    assert (bob.roles, bob.pending) == (roles("Viewer", "Editor"), False)
+    desired = live.projects[0].evolve(
+        members=(*[m for m in live.projects[0].members if m is not bob],
+                 UserMember("bob@contoso.com", roles("Viewer"))),
+        manage=ALL,
+    )  # fmt: skip
+    ops = converge(target, State((desired,)))
+    assert [op.kind for op in ops] == [OpKind.UPDATE_MEMBER]
+    pending = http.get(f"/accesscontrol/itwins/{live.projects[0].id}/members/invitations",
+                       headers={"Authorization": "Bearer alice-token"}).json()  # fmt: skip
+    assert [i["email"] for i in pending["invitations"]] == ["xena@fabrikam.com"]
