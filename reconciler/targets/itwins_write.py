@@ -13,6 +13,7 @@ and by creations, and refreshed with one list call when a name is unknown.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -302,7 +303,7 @@ class Writer(MemberWrites):
         self._store(self._groups, itwin_id, name, group_id)
         fields = {k: sorted(after.get(k) or []) for k in ("members", "imsGroups")}
         if any(fields.values()):
-            self.access.update_group(itwin_id, group_id, fields)
+            self._update_group(itwin_id, group_id, fields)
 
     def update_group(self, op: Operation) -> None:
         itwin_id = self.project_id(op)
@@ -313,7 +314,21 @@ class Writer(MemberWrites):
         for key in ("members", "imsGroups"):
             if key in after:
                 fields[key] = sorted(after[key] or [])
-        self.access.update_group(itwin_id, str((op.before or {})["id"]), fields)
+        self._update_group(itwin_id, str((op.before or {})["id"]), fields)
+
+    def _update_group(self, itwin_id: str, group_id: str, fields: JSON) -> None:
+        try:
+            self.access.update_group(itwin_id, group_id, fields)
+        except ApiError as exc:
+            # The API says only "Requested team member is not available." at members[i]:
+            # name the email, or a failed apply leaves the user guessing which one it was.
+            match = re.fullmatch(r"members\[(\d+)\]", exc.target or "")
+            members = fields.get("members") or []
+            if exc.code != "TeamMemberNotFound" or not match or int(match[1]) >= len(members):
+                raise
+            email = members[int(match[1])]
+            message = f"group member {email} is not known to the directory: {exc.message}"
+            raise ApiError(exc.method, exc.path, exc.status, exc.code, message, exc.target) from exc
 
     def delete_group(self, op: Operation) -> None:
         itwin_id = self.project_id(op)

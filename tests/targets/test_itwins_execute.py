@@ -10,6 +10,7 @@ import pytest
 
 from reconciler.apply import steps
 from reconciler.diff import diff
+from reconciler.errors import ApiError
 from reconciler.model import (
     SECTIONS,
     Group,
@@ -412,3 +413,16 @@ def test_an_invitation_beside_a_membership_counts_with_its_roles(
     pending = http.get(f"/accesscontrol/itwins/{live.projects[0].id}/members/invitations",
                        headers={"Authorization": "Bearer alice-token"}).json()  # fmt: skip
     assert [i["email"] for i in pending["invitations"]] == ["xena@fabrikam.com"]
+
+
+def test_an_unknown_group_member_is_named_in_the_failure(emulator, make_target, bridge) -> None:
+    """The API answers only "Requested team member is not available." at members[i]."""
+    target = make_target(emulator(bridge))
+    target.read(["P-1"])
+    members = ["bob@contoso.com", "ghost@nowhere.example"]
+    create = Operation(OpKind.CREATE_GROUP, "P-1", "G", None,
+                       {"name": "G", "description": "g", "members": members})  # fmt: skip
+    with pytest.raises(ApiError) as caught:
+        target.execute([create])
+    assert caught.value.code == "TeamMemberNotFound"
+    assert "ghost@nowhere.example is not known to the directory" in str(caught.value.message)
