@@ -1,9 +1,15 @@
 """itwin-access.yaml plus the environment -> one frozen ``Config``.
 
-``load_config(path, env, search_dir)``: with ``path`` that file must exist; without it,
-``itwin-access.yaml`` (or ``.yml``) in ``search_dir`` (the manifests' directory; default the
-current directory) is used if present, else defaults. The file is checked against
-``schemas/config.schema.json``; problems raise ``ConfigError`` with ``file:line:col``.
+One rule finds the config (``load_config(path, env, search_dir)``): ``path`` (``--config``),
+which must exist; else ``ITWIN_ACCESS_CONFIG``, which must exist too; else the nearest
+``itwin-access.yaml`` (or ``.yml``) walking up from ``search_dir`` (the first manifest path) to
+the repository root (the first directory holding ``.git``; outside a repository only
+``search_dir`` itself is looked at, so a stray file in a parent such as /tmp is never picked up);
+else none. The file is checked against ``schemas/config.schema.json``; problems raise
+``ConfigError`` with ``file:line:col``.
+
+No API is ever assumed: ``api`` is None unless the file or ``ITWIN_ACCESS_API`` names one, and
+``require_api`` says what to set (the production API is used only when named).
 
 Secrets never live in the file: a key that looks like one (token, secret, password...) is
 refused with a pointer to the environment variables. ``token``, ``client_id`` and
@@ -59,8 +65,9 @@ class EmulatorSettings:
 
 @dataclass(frozen=True)
 class Config:
-    api: str = DEFAULT_API  # "emulator" or a base URL without trailing slash
+    api: str | None = None  # "emulator" or a base URL without trailing slash; None: not named
     backend: str = "itwins"
+    backend_named: bool = False  # the file names a backend (else the default, itwins)
     identity: str | None = None  # lower-cased email
     auth: AuthSettings = field(default_factory=AuthSettings)
     guards: Guards = field(default_factory=Guards)
@@ -78,6 +85,18 @@ class Config:
         """True when the CLI should start the bundled emulator (``api: emulator``)."""
         return self.api == "emulator"
 
+    def require_api(self) -> str:
+        """The API to talk to; ConfigError saying what to set when nothing names one."""
+        if self.api is None:
+            where = f"{self.path} names no `api`" if self.path is not None else "no config found"
+            raise ConfigError(
+                f"no API to talk to ({where}): set `api:` in itwin-access.yaml (beside the "
+                "manifests or in a parent directory of the repository, or pass --config FILE / "
+                "ITWIN_ACCESS_CONFIG), or set ITWIN_ACCESS_API (`emulator`, "
+                f"{DEFAULT_API}, or another base URL)"
+            )
+        return self.api
+
     @property
     def scope(self) -> str:
         return self.auth.scope
@@ -92,14 +111,31 @@ class Config:
 
 
 def find_config(search_dir: Path | None) -> Path | None:
+    """The nearest config walking up from ``search_dir`` (default: the current directory) to
+    the repository root; outside a repository, ``search_dir`` only."""
     directory = search_dir if search_dir is not None else Path.cwd()
     if directory.is_file():
         directory = directory.parent
-    for name in CONFIG_FILENAMES:
-        candidate = directory / name
-        if candidate.is_file():
-            return candidate
+    directory = directory.absolute()
+    chain = [directory, *directory.parents]
+    root = next((d for d in chain if (d / ".git").exists()), None)
+    for here in chain if root is not None else [directory]:
+        for name in CONFIG_FILENAMES:
+            candidate = here / name
+            if candidate.is_file():
+                return _as_given(candidate)
+        if here == root:
+            break
     return None
+
+
+def _as_given(path: Path) -> Path:
+    """Relative to the current directory when below it (what a person typed, and what the plan
+    header shows), else absolute."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
 
 
 def load_config(
@@ -108,6 +144,11 @@ def load_config(
     """Read the config file (if any) and apply the environment; raises ConfigError."""
     if path is not None and not path.is_file():
         raise ConfigError(f"{path}: config file not found; check --config")
+    named = env.get("ITWIN_ACCESS_CONFIG")
+    if path is None and named:
+        path = Path(named)
+        if not path.is_file():
+            raise ConfigError(f"{path}: config file not found; check ITWIN_ACCESS_CONFIG")
     file = path if path is not None else find_config(search_dir)
     data: dict[str, Any] = {}
     if file is not None:
@@ -136,15 +177,16 @@ def load_config(
         db=base / emulator_data.get("db", ".itwin-access/emulator.db"),
         seed=base / seed if seed else None,
     )
-    api = env.get("ITWIN_ACCESS_API") or data.get("api", DEFAULT_API)
-    if api != "emulator" and not re.match(r"^https?://\S+$", api):
+    api: str | None = env.get("ITWIN_ACCESS_API") or data.get("api")
+    if api is not None and api != "emulator" and not re.match(r"^https?://\S+$", api):
         raise ConfigError(
             f"ITWIN_ACCESS_API={api!r} is neither `emulator` nor an http(s):// base URL"
         )
     identity = data.get("identity")
     return Config(
-        api=api.rstrip("/"),
+        api=api.rstrip("/") if api is not None else None,
         backend=data.get("backend", "itwins"),
+        backend_named="backend" in data,
         identity=identity.lower() if isinstance(identity, str) else None,
         auth=auth,
         guards=guards,

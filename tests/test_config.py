@@ -41,7 +41,7 @@ def write(tmp_path: Path, text: str, name: str = "itwin-access.yaml") -> Path:
 def test_defaults_without_a_file(tmp_path: Path) -> None:
     config = load_config(None, {}, tmp_path)
     assert config == Config()
-    assert config.api == "https://api.bentley.com"
+    assert config.api is None  # never assumed: commands that talk to an API say what to set
     assert config.backend == "itwins"
     assert (config.concurrency, config.rate_limit) == (8, 4500)
     assert config.guards.member_removal_percent == 25
@@ -162,3 +162,49 @@ def test_yml_extension_and_file_as_search_dir(tmp_path: Path) -> None:
     write(tmp_path, "backend: projects\n", name="itwin-access.yml")
     manifest = write(tmp_path, "projects: []\n", name="p.yaml")
     assert load_config(None, {}, manifest).backend == "projects"
+
+
+def test_no_api_is_assumed_and_require_api_says_what_to_set(tmp_path: Path) -> None:
+    config = load_config(None, {}, tmp_path)
+    with pytest.raises(ConfigError, match="ITWIN_ACCESS_API") as raised:
+        config.require_api()
+    assert "no config found" in str(raised.value)
+    named = load_config(None, {"ITWIN_ACCESS_API": "https://api.bentley.com"}, tmp_path)
+    assert named.require_api() == "https://api.bentley.com"
+
+
+def test_the_nearest_config_walking_up_to_the_repository_root_wins(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    deep = repo / "manifests" / "team"
+    deep.mkdir(parents=True)
+    (repo / ".git").mkdir()
+    write(repo, "api: https://root.example.test\n")
+    assert load_config(None, {}, deep).api == "https://root.example.test"
+    write(repo / "manifests", "api: https://nearer.example.test\n")
+    assert load_config(None, {}, deep).api == "https://nearer.example.test"
+
+
+def test_the_walk_stops_at_the_repository_root(tmp_path: Path) -> None:
+    write(tmp_path, "api: https://outside.example.test\n")  # above the repository: ignored
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    assert load_config(None, {}, repo).api is None
+
+
+def test_outside_a_repository_only_the_manifest_directory_is_looked_at(tmp_path: Path) -> None:
+    write(tmp_path, "api: https://parent.example.test\n")
+    below = tmp_path / "manifests"
+    below.mkdir()
+    assert load_config(None, {}, below).api is None
+    assert load_config(None, {}, tmp_path).api == "https://parent.example.test"
+
+
+def test_itwin_access_config_comes_before_the_walk_and_after_config(tmp_path: Path) -> None:
+    write(tmp_path, "api: https://beside.example.test\n")
+    env_file = write(tmp_path, "api: https://env.example.test\n", name="env.yaml")
+    flag_file = write(tmp_path, "api: https://flag.example.test\n", name="flag.yaml")
+    env = {"ITWIN_ACCESS_CONFIG": str(env_file)}
+    assert load_config(None, env, tmp_path).api == "https://env.example.test"
+    assert load_config(flag_file, env, tmp_path).api == "https://flag.example.test"
+    with pytest.raises(ConfigError, match="ITWIN_ACCESS_CONFIG"):
+        load_config(None, {"ITWIN_ACCESS_CONFIG": str(tmp_path / "nope.yaml")}, tmp_path)

@@ -77,7 +77,9 @@ class Session:
 
 
 def read_config(config_path: Path | None, paths: tuple[Path, ...], env: dict[str, str]) -> Config:
-    """The config: ``--config`` or ``itwin-access.yaml`` beside the first manifest path."""
+    """The config by the one rule (``reconciler.config``): ``--config``, else
+    ``ITWIN_ACCESS_CONFIG``, else the nearest ``itwin-access.yaml`` walking up from the first
+    manifest path to the repository root."""
     search: Path | None = None
     if paths:
         first = paths[0]
@@ -104,7 +106,7 @@ def open_session(config: Config, connection: Connection | None = None) -> Sessio
         if not token and not (client_id and client_secret):
             client_id, client_secret = DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
     else:
-        base_url = config.api
+        base_url = config.require_api()  # ConfigError before any request when none is named
         http = _client(config, closers)
     try:
         # backend `projects`: the deprecated Projects API (issue 7), same Target protocol.

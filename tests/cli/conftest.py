@@ -40,6 +40,7 @@ class Run:
 def hermetic_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in (
         "ITWIN_ACCESS_API",
+        "ITWIN_ACCESS_CONFIG",
         "ITWIN_ACCESS_TOKEN",
         "ITWIN_CLIENT_ID",
         "ITWIN_CLIENT_SECRET",
