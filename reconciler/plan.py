@@ -14,8 +14,10 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from reconciler.binding import PlanTarget, content_digest
 from reconciler.diff import diff
 from reconciler.errors import PlanError
+from reconciler.facts import Facts, project_facts
 from reconciler.fingerprint import absent_fingerprint, fingerprint, state_fingerprint
 from reconciler.guards import (
     GuardSettings,
@@ -59,7 +61,8 @@ __all__ = [
     "state_fingerprint",
 ]
 
-FORMAT_VERSION = 1
+# 2: the plan records its target, the facts it was computed from, and a digest (issue 13).
+FORMAT_VERSION = 2
 # itwin-api.md §4: at most 50 role assignments (sum of roleIds) per add-members request.
 MAX_ROLE_ASSIGNMENTS = 50
 _BATCHED = (OpKind.ADD_MEMBER, OpKind.ADD_GROUP_MEMBER)
@@ -75,6 +78,11 @@ class Plan:
     problems: tuple[PlanProblem, ...] = ()  # preflight findings (errors and warnings)
     allow: tuple[str, ...] = ()  # the guards lifted when the plan was built
     identity: str | None = None  # the applying identity the plan was computed for
+    target: PlanTarget | None = None  # what it was made against (filled in by the CLI)
+    # The facts it was computed from (reconciler.facts), per planned project: live (None when
+    # the project does not exist) and desired. ``apply --plan`` recomputes from them.
+    live: Mapping[str, Facts | None] = field(default_factory=dict)
+    desired: Mapping[str, Facts] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
 
     @property
@@ -115,8 +123,9 @@ class Plan:
 
     def to_dict(self) -> dict[str, Any]:
         """The saved-plan / JSON form (documented in ``reconciler.render.json``)."""
-        return {
+        document: dict[str, Any] = {
             "format_version": self.format_version,
+            "target": self.target.to_dict() if self.target is not None else None,
             "identity": self.identity,
             "allow": list(self.allow),
             "summary": self.summary(),
@@ -125,7 +134,13 @@ class Plan:
             "operations": [op.to_dict() for op in self.operations],
             "guards": [v.to_dict() for v in self.guards],
             "problems": [p.to_dict() for p in self.problems],
+            "facts": {
+                "live": dict(sorted(self.live.items())),
+                "desired": dict(sorted(self.desired.items())),
+            },
         }
+        document["digest"] = content_digest(_signed(document))
+        return document
 
     @classmethod
     def from_dict(cls, data: Any) -> Plan:
@@ -140,6 +155,8 @@ class Plan:
             )
         try:
             fingerprints = {str(k): str(v) for k, v in data["fingerprints"].items()}
+            facts = data.get("facts") or {}
+            target = data.get("target")
             plan = cls(
                 operations=tuple(Operation.from_dict(op) for op in data["operations"]),
                 fingerprints=fingerprints,
@@ -147,11 +164,22 @@ class Plan:
                 problems=tuple(PlanProblem.from_dict(p) for p in data.get("problems", ())),
                 allow=tuple(str(a) for a in data.get("allow", ())),
                 identity=data.get("identity"),
+                target=PlanTarget.from_dict(target) if target is not None else None,
+                live={str(k): v for k, v in facts.get("live", {}).items()},
+                desired={str(k): v for k, v in facts.get("desired", {}).items()},
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise PlanError(f"saved plan is malformed: {exc!s}") from exc
         if "summary" in data and data["summary"] != plan.summary():
             raise PlanError("saved plan is malformed: its summary does not match its operations")
+        if data.get("digest") != content_digest(_signed(data)):
+            # Issue 12: an operation edited in the file (say, to invite someone as Admin with
+            # the counts kept) must never run. The digest covers target, allowances,
+            # operations and facts; recomputing before apply covers the rest.
+            raise PlanError(
+                "saved plan was edited after it was made (its digest does not match its "
+                "target, allowances, operations and facts); run plan again and review it"
+            )
         return plan
 
 
@@ -192,7 +220,21 @@ def build_plan(
         problems=tuple(_ordered(problems)),
         allow=allowed,
         identity=context.identity,
+        live={
+            p.number: project_facts(live[p.number]) if p.number in live else None
+            for p in desired.projects
+        },
+        desired={p.number: project_facts(p) for p in desired.projects},
     )
+
+
+# What the digest covers: what the plan would do, to what, on whose behalf and with which
+# guards lifted. Summary, guards and problems are derived (apply recomputes them).
+_SIGNED = ("format_version", "target", "identity", "allow", "operations", "facts")
+
+
+def _signed(document: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: document.get(key) for key in _SIGNED}
 
 
 def batch_adds(

@@ -192,10 +192,10 @@ def test_to_dict_from_dict_round_trips_through_json_exactly() -> None:
     again = Plan.from_dict(json.loads(text))
     assert again == plan
     assert again.to_dict() == plan.to_dict()
-    assert plan.to_dict()["format_version"] == 1
+    assert plan.to_dict()["format_version"] == 2
 
 
-@pytest.mark.parametrize("version", [0, 2, "1", None])
+@pytest.mark.parametrize("version", [0, 1, 3, "2", None])
 def test_other_format_versions_are_refused(version: Any) -> None:
     data = every_kind_plan().to_dict()
     data["format_version"] = version
@@ -220,6 +220,23 @@ def test_malformed_saved_plans_are_refused(mutate: Any) -> None:
     data = every_kind_plan().to_dict()
     mutate(data)
     with pytest.raises(PlanError, match="malformed"):
+        Plan.from_dict(data)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        # issue 12 item 6: an operation re-pointed at someone else, the counts kept
+        lambda d: d["operations"][0]["after"].update(email="attacker@evil.example"),
+        lambda d: d["allow"].append("project-deletions"),
+        lambda d: d.update(identity="someone@else.example"),
+        lambda d: d["facts"]["desired"].clear(),
+    ],
+)
+def test_an_edited_saved_plan_is_refused_as_edited(edit: Any) -> None:
+    data = json.loads(json.dumps(every_kind_plan().to_dict()))
+    edit(data)
+    with pytest.raises(PlanError, match="edited after it was made"):
         Plan.from_dict(data)
 
 

@@ -5,8 +5,12 @@ stderr lists applied, failed with the API's code and message, and skipped; also 
 ``--verify`` finds a difference left), 1 error (including a stale saved plan or a refused
 confirmation).
 
-Safety, in order: the plan is printed; guards are (re-)checked against live state read now;
-a saved plan is refused, naming the projects, when a fingerprint moved; nothing is written
+Safety, in order: a saved plan is refused as edited when its digest does not match, and
+refused before any request when the config or environment names another API, backend or
+identity than the one it was made against (``reconciler.cli.target``); its projects are read
+again and its operations recomputed from the facts it stores: identical operations proceed,
+different ones are refused, listing what moved fact by fact; guards are checked again on live
+state read now, with the allowances the plan recorded; the plan is printed; nothing is written
 without a "yes" on a terminal or ``--auto-approve``; a journal line is flushed per outcome.
 """
 
@@ -14,10 +18,12 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
 
+from reconciler import facts
 from reconciler.apply import ApplyReport, Outcome, Status, apply_plan
 from reconciler.cli.plan import (
     _CONFIG,
@@ -38,12 +44,12 @@ from reconciler.cli.plan import (
     use_color_stdout,
 )
 from reconciler.cli.session import Session, open_session
+from reconciler.cli.target import bind_saved, describe_target
 from reconciler.cli.terminal import Journal, Progress, confirm, stream_is_tty
 from reconciler.errors import ItwinAccessError, PlanError, StalePlanError
-from reconciler.guards import check_allow, evaluate, rights_violations
+from reconciler.guards import check_allow
 from reconciler.model import State
-from reconciler.plan import Plan, build_plan, state_fingerprint
-from reconciler.preflight import check_rights
+from reconciler.plan import Operation, Plan, build_plan
 from reconciler.render import load_json, render_text
 
 
@@ -113,26 +119,40 @@ def apply_command(
         raise click.UsageError("--verify with --plan needs the manifest PATHs to compare with")
     saved = _read_saved(plan_path) if plan_path is not None else None
     config = load_setup(config_path, paths)
+    if saved is not None:
+        # An allowance named now must already be in the plan: reviewers approved those only.
+        extra = sorted(set(allowed) - set(saved.allow))
+        if extra:
+            raise PlanError(
+                f"--allow {', '.join(extra)} was not recorded in the saved plan; allowances "
+                f"travel with the plan so reviewers see them: plan again with --allow {extra[0]}"
+            )
+        # Bound to its target before any request: refused, naming both, if the config or
+        # environment names another; applied where it was made if they name none.
+        config = bind_saved(saved.target, config, connection())
     desired = load_desired(paths, config, projects, output) if paths else None
     with open_session(config, connection()) as session:
         output.secrets = session.secrets()
         if saved is not None:
-            plan = _check_saved(session, saved, allowed, progress, output)
+            plan = _check_saved(session, saved, progress, output)
         else:
             assert desired is not None
             planned = compute_plan(
                 session, desired, allow=allowed, progress=progress, output=output
             )
-            plan = planned.plan
+            target = describe_target(session, paths, planned.context.identity)
+            plan = dataclasses.replace(planned.plan, target=target)
         output.out(render_text(plan, color=use_color_stdout(no_color)), nl=False)
         if plan.blocked:
             report_blocked(plan, output)
             if saved is not None:
-                # The reviewed plan lifted it, but apply checks guards again with its own flags.
-                for guard in sorted({v.guard for v in plan.blocked} & set(saved.allow)):
+                # Allowances travel with the plan: what blocks now was not recorded in it.
+                guards = sorted({v.guard for v in plan.blocked if v.liftable})
+                if guards:
                     output.err(
-                        f"The saved plan was made with --allow {guard}; apply checks the "
-                        f"guards again: add --allow {guard} to apply it."
+                        "The saved plan did not record --allow "
+                        + ", --allow ".join(guards)
+                        + "; plan again with it so reviewers approve it, then apply that plan."
                     )
             return EXIT_BLOCKED
         if plan.errors:
@@ -165,31 +185,76 @@ def _read_saved(path: Path) -> Plan:
         raise PlanError(f"{path}: {exc}") from None  # which file, when CI passes several
 
 
-def _check_saved(
-    session: Session, saved: Plan, allowed: tuple[str, ...], progress: bool | None, out: Output
-) -> Plan:
-    """Re-read the saved plan's projects: StalePlanError naming any that moved; then the guards
-    again, on live state as it is now and with this run's ``--allow``."""
-    numbers = sorted(saved.fingerprints)
+def _check_saved(session: Session, saved: Plan, progress: bool | None, out: Output) -> Plan:
+    """Re-read the saved plan's projects and recompute its operations from the desired facts
+    it stores: identical operations proceed (the guards and rights as they are now, with the
+    allowances the plan recorded); different ones raise StalePlanError after listing what
+    moved, fact by fact. Nothing is written here."""
+    numbers = sorted(saved.desired)
     actual, context = read_live(session, numbers, progress)
-    stale = [n for n in numbers if state_fingerprint(actual, n) != saved.fingerprints[n]]
-    if stale:
-        raise StalePlanError(stale)
     if saved.identity and context.identity and saved.identity != context.identity:
-        out.err(
-            f"Warning: the plan was made as {saved.identity}; applying as {context.identity} "
-            "(guards are checked again for this identity)."
+        raise PlanError(
+            f"refusing to apply: the plan was made as {saved.identity}; this session is "
+            f"{context.identity}. Nothing was written. Apply it with the plan's credentials, "
+            "or plan again as this identity"
         )
-    guards, problems = evaluate(
-        saved.operations, actual, context, guard_settings(session.config), allowed
+    desired = State(tuple(facts.project_from_facts(saved.desired[n]) for n in numbers))
+    per_batch = getattr(session.target, "members_per_request", None)
+    again = build_plan(
+        desired,
+        actual,
+        context,
+        guard_settings(session.config),
+        saved.allow,
+        members_per_batch=per_batch,
     )
-    # The applying identity's rights are checked again too: it may not be the planner's.
-    rights = check_rights(saved.operations, context)
-    guards.extend(rights_violations(rights, allowed))
-    kept = tuple(p for p in saved.problems if p.code not in ("unverified", "permission-denied"))
-    return dataclasses.replace(
-        saved, guards=tuple(guards), allow=allowed, problems=(*kept, *problems, *rights)
-    )
+    moved = {
+        n: facts.changes(n, saved.live.get(n), _live_facts(actual, n))
+        for n in numbers
+        if saved.live.get(n) != _live_facts(actual, n)
+    }
+    if _meaning(again.operations) != _meaning(saved.operations):
+        out.err("Live state moved since the plan was made, and the plan it gives now differs:")
+        for lines in moved.values():
+            for line in lines:
+                out.err(f"  {line}")
+        for line in _operation_changes(saved.operations, again.operations):
+            out.err(f"  {line}")
+        raise StalePlanError(sorted(moved) or sorted({op.project for op in again.operations}))
+    if moved:
+        count = sum(len(lines) for lines in moved.values())
+        out.err(
+            f"Live state moved since the plan was made ({count} fact(s) in "
+            f"{', '.join(sorted(moved))}), but the recomputed operations are identical: "
+            "applying the saved plan."
+        )
+    rechecked = {"unverified", "permission-denied"}
+    kept = tuple(p for p in saved.problems if p.code not in rechecked)
+    fresh = tuple(p for p in again.problems if p.code in rechecked)
+    return dataclasses.replace(saved, guards=again.guards, problems=(*kept, *fresh))
+
+
+def _live_facts(actual: State, number: str) -> facts.Facts | None:
+    project = actual.project(number)
+    return facts.project_facts(project) if project is not None else None
+
+
+def _meaning(operations: Sequence[Operation]) -> list[dict[str, object]]:
+    """An operation as what it does: everything but the manifest location it came from."""
+    return [{k: v for k, v in op.to_dict().items() if k != "source"} for op in operations]
+
+
+def _operation_changes(saved: Sequence[Operation], now: Sequence[Operation]) -> list[str]:
+    before = {op.id: op for op in saved}
+    after = {op.id: op for op in now}
+    lines = [f"no longer planned: {i}" for i in before if i not in after]
+    lines += [f"now also planned: {i}" for i in after if i not in before]
+    lines += [
+        f"planned differently now: {i}"
+        for i in before
+        if i in after and _meaning([before[i]]) != _meaning([after[i]])
+    ]
+    return lines
 
 
 def _approved(output: Output) -> bool:

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import click
 
 from reconciler.cli.session import Connection, Session, environment, open_session, read_config
+from reconciler.cli.target import describe_target
 from reconciler.cli.terminal import Progress, use_color
 from reconciler.config import Config
 from reconciler.errors import ItwinAccessError, ManifestError, Severity
@@ -210,7 +211,8 @@ _CONFIG = click.option(
     "--config",
     "config_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="itwin-access.yaml to use (default: beside the manifests).",
+    help="itwin-access.yaml to use (default: ITWIN_ACCESS_CONFIG, else the nearest "
+    "itwin-access.yaml from the first PATH up to the repository root).",
 )
 _FORMAT = click.option(
     "--format",
@@ -324,7 +326,11 @@ def _plan_or_drift(
     with open_session(config, connection()) as session:
         output.secrets = session.secrets()
         planned = compute_plan(session, desired, allow=allow, progress=progress, output=output)
-    plan = planned.plan
+        # What it was made against: the header of every format, and a saved plan's binding.
+        target = describe_target(
+            session, paths, planned.context.identity, organization=out_path is not None
+        )
+    plan = replace(planned.plan, target=target)
     color = use_color_stdout(no_color)
     extras = None
     if drift:

@@ -20,8 +20,9 @@ from typing import Any
 
 import httpx
 
-from reconciler.api import RetryPolicy, connect
+from reconciler.api import ClientCredentials, RetryPolicy, connect
 from reconciler.api.limits import RETRY_STATUSES
+from reconciler.binding import KIND_SERVICE_APP, KIND_TOKEN
 from reconciler.config import Config, load_config
 from reconciler.errors import ConfigError
 from reconciler.targets.itwins import ItwinsTarget
@@ -54,7 +55,14 @@ class Session:
     config: Config
     target: ItwinsTarget | ProjectsTarget
     http: httpx.Client
+    api: str = ""  # what the plan header and a saved plan name: a base URL, or "emulator"
     _closers: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def identity_kind(self) -> str:
+        """How this session authenticates (reconciler.binding's kinds)."""
+        auth = self.target.client.auth
+        return KIND_SERVICE_APP if isinstance(auth, ClientCredentials) else KIND_TOKEN
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret this session knows, to keep them out of any output."""
@@ -100,13 +108,15 @@ def open_session(config: Config, connection: Connection | None = None) -> Sessio
     if connection is not None:
         http = connection.http
         base_url = (connection.base_url or str(http.base_url)).rstrip("/")
+        label = base_url
     elif config.embedded:
+        label = "emulator"
         base_url = _start_emulator(config, closers)
         http = _client(config, closers)
         if not token and not (client_id and client_secret):
             client_id, client_secret = DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
     else:
-        base_url = config.require_api()  # ConfigError before any request when none is named
+        base_url = label = config.require_api()  # ConfigError before any request if none named
         http = _client(config, closers)
     try:
         # backend `projects`: the deprecated Projects API (issue 7), same Target protocol.
@@ -127,7 +137,7 @@ def open_session(config: Config, connection: Connection | None = None) -> Sessio
         for closer in reversed(closers):
             closer()
         raise
-    return Session(config=config, target=target, http=http, _closers=closers)
+    return Session(config=config, target=target, http=http, api=label, _closers=closers)
 
 
 def _client(config: Config, closers: list[Callable[[], None]]) -> httpx.Client:

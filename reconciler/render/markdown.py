@@ -19,6 +19,7 @@ from collections.abc import Collection
 
 from reconciler.plan import Operation, Plan, PlanProblem
 from reconciler.render.describe import describe, listed_problems
+from reconciler.render.header import lifted_markdown, target_markdown
 from reconciler.render.text import CHANGED, EXTRAS, NO_CHANGES, NO_DRIFT
 
 MAX_CHARS = 60_000
@@ -41,7 +42,7 @@ def render_markdown(
     counts = plan.summary()
     split = frozenset(extras or ()) if drift and extras is not None else None
     heading = title or ("itwin-access drift" if drift else "itwin-access plan")
-    head = [f"### {_inline(heading)}", ""]
+    head = [*target_markdown(plan), f"### {_inline(heading)}", ""]
     tally = f"{counts['add']} to add, {counts['change']} to change, {counts['remove']} to remove"
     if plan.is_empty:
         head.append(f"**{NO_DRIFT if drift else NO_CHANGES}**")
@@ -57,6 +58,9 @@ def render_markdown(
         verb = "Drift" if drift else "Plan"
         head.append(f"**{verb}: {tally}** in {len(plan.projects())} project(s).")
     blocks: list[str] = ["\n".join(head) + "\n"]
+    lifted = lifted_markdown(plan, _inline)
+    if lifted:
+        blocks.append("\n".join(lifted))
     by_project = plan.by_project()
     if by_project:
         # The summary table comes first; capped so guards and problems always fit after it.
@@ -88,11 +92,6 @@ def render_markdown(
         lines += _capped(
             [f"> - `{v.guard}`: {_inline(v.message)}; {v.how()}" for v in plan.blocked], "> - "
         )
-        blocks.append("\n".join(lines) + "\n")
-    lifted = [v for v in plan.guards if v.allowed]
-    if lifted:
-        lines = ["Guards lifted by `--allow`:"]
-        lines += _capped([f"- `{v.guard}`: {_inline(v.message)}" for v in lifted], "- ")
         blocks.append("\n".join(lines) + "\n")
     problems = listed_problems(plan)
     if problems:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Collection
 
 from reconciler.plan import Operation, Plan, PlanProblem
 from reconciler.render.describe import describe, listed_problems
+from reconciler.render.header import lifted_text, target_text
 
 _ANSI = {"+": "32", "~": "33", "-": "31", "!": "31;1", "bold": "1", "dim": "2"}
 
@@ -42,9 +43,10 @@ def render_text(
     split = extras is not None and drift
     extra_ids = frozenset(extras or ())
 
-    lines: list[str] = []
+    lines: list[str] = target_text(plan)
     if title:
         lines += [paint("bold", title), ""]
+    lines += [paint("!", line) if line.startswith("  !") else line for line in lifted_text(plan)]
     if plan.is_empty:
         lines.append(NO_DRIFT if drift else NO_CHANGES)
     else:
@@ -127,8 +129,4 @@ def _guards(plan: Plan, paint: Callable[[str, str], str], drift: bool = False) -
         )
         lines += ["", paint("!", heading)]
         lines += [f"  ! {v}" for v in plan.blocked]
-    lifted = [v for v in plan.guards if v.allowed]
-    if lifted:
-        lines += ["", "Guards lifted by --allow:"]
-        lines += [f"  {v.guard}: {v.message} (allowed)" for v in lifted]
     return lines

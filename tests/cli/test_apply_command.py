@@ -75,9 +75,7 @@ def test_a_stale_saved_plan_is_refused_naming_the_project_and_nothing_is_written
     assert {n: hand.snapshot(n) for n in before} == before
 
 
-def test_a_saved_plan_rechecks_guards_with_this_runs_allowances(
-    run, workdir: Path, tmp_path: Path
-) -> None:
+def test_allowances_travel_with_the_saved_plan(run, hand, workdir: Path, tmp_path: Path) -> None:
     assert run("apply", workdir, "--auto-approve").code == 0
     rail = workdir / "rail.yaml"
     rail.write_text(
@@ -88,19 +86,32 @@ def test_a_saved_plan_rechecks_guards_with_this_runs_allowances(
     )
     assert run("apply", workdir, "--auto-approve").code == 0
     rail.write_text(rail.read_text().replace("      - {displayName: Temp, description: t}\n", ""))
-    saved = tmp_path / "plan.json"
-    assert run("plan", workdir, "--out", saved, "--allow", "role-deletions").code == 0
     config = workdir / "itwin-access.yaml"
-    blocked = run("apply", "--plan", saved, "--config", config, "--auto-approve")
+    # Made without the allowance: blocked, and applying it says what to plan again with.
+    unreviewed = tmp_path / "unreviewed.json"
+    assert run("plan", workdir, "--out", unreviewed).code == 3
+    blocked = run("apply", "--plan", unreviewed, "--config", config, "--auto-approve")
     assert blocked.code == 3
-    assert "role-deletions" in blocked.stderr
     assert blocked.stderr.strip().splitlines()[-1] == (
-        "The saved plan was made with --allow role-deletions; apply checks the guards again: "
-        "add --allow role-deletions to apply it."
+        "The saved plan did not record --allow role-deletions; plan again with it so reviewers "
+        "approve it, then apply that plan."
     )
-    allowed = run("apply", "--plan", saved, "--config", config, "--auto-approve",
-                  "--allow", "role-deletions")  # fmt: skip
-    assert allowed.code == 0, allowed.stderr
+    # An allowance given only at apply time is not one the reviewers saw: refused, no request.
+    writes = hand.writes()
+    late = run("apply", "--plan", unreviewed, "--config", config, "--auto-approve",
+               "--allow", "role-deletions")  # fmt: skip
+    assert late.code == 1
+    assert "--allow role-deletions was not recorded in the saved plan" in late.stderr
+    assert hand.writes() == writes
+    # Made with it: the plan records it, shows it first, and a generic merge job applies it.
+    saved = tmp_path / "plan.json"
+    made = run("plan", workdir, "--out", saved, "--allow", "role-deletions")
+    assert made.code == 0
+    assert json.loads(saved.read_text())["allow"] == ["role-deletions"]
+    assert "This plan lifts guards" in made.stdout.splitlines()[2]
+    applied = run("apply", "--plan", saved, "--config", config, "--auto-approve")
+    assert applied.code == 0, applied.stderr
+    assert "- delete role 'Temp'" in applied.stdout
 
 
 class FailGroups(httpx.BaseTransport):
@@ -194,7 +205,7 @@ def test_an_unreadable_saved_plan_is_one_line_and_exit_1(run, workdir: Path, tmp
     result = run("apply", "--plan", saved, "--config", workdir / "itwin-access.yaml")
     assert result.code == 1
     assert result.stderr.startswith(f"Error: {saved}: saved plan is not valid JSON")
-    saved.write_text('{"format_version": 1, "operations": []}')
+    saved.write_text('{"format_version": 2, "operations": []}')
     result = run("apply", "--plan", saved, "--config", workdir / "itwin-access.yaml")
     assert result.code == 1
     assert result.stderr == (

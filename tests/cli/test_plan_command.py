@@ -22,7 +22,7 @@ def test_plan_exit_codes_follow_the_design(run, workdir: Path) -> None:
 def test_json_and_markdown_formats(run, workdir: Path) -> None:
     as_json = run("plan", workdir, "--format", "json")
     data = json.loads(as_json.stdout)
-    assert data["format_version"] == 1
+    assert data["format_version"] == 2
     assert set(data["fingerprints"]) == {"BR-2024-001", "BR-2024-002", "RL-2025-010"}
     assert data["summary"]["add"] == len(data["operations"])
     markdown = run("plan", workdir, "--format", "markdown")

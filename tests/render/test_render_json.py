@@ -24,9 +24,12 @@ def test_json_is_the_plan_dict_and_loads_back_to_the_same_plan() -> None:
     assert text.endswith("}\n")
     data = json.loads(text)
     assert data == plan.to_dict()
-    assert data["format_version"] == 1
+    assert data["format_version"] == 2
     assert set(data) == {
         "format_version",
+        "target",
+        "facts",
+        "digest",
         "identity",
         "allow",
         "summary",
@@ -42,8 +45,8 @@ def test_json_is_the_plan_dict_and_loads_back_to_the_same_plan() -> None:
 def test_not_json_or_another_version_is_a_plan_error() -> None:
     with pytest.raises(PlanError, match="not valid JSON"):
         load_json("{oops")
-    with pytest.raises(PlanError, match="format_version 2"):
-        load_json('{"format_version": 2}')
+    with pytest.raises(PlanError, match="format_version 1"):
+        load_json('{"format_version": 1}')
 
 
 def test_drift_json_adds_a_versioned_split_and_still_loads_as_a_plan() -> None:

@@ -90,7 +90,11 @@ def test_blocked_guards_problems_empty_plan_and_escaping() -> None:
     lifted = build_plan(
         State((desired,)), State((actual,)), context, GuardSettings(), ["role-deletions"]
     )
-    assert "Guards lifted by `--allow`:" in render_markdown(lifted, title="Drift in prod")
+    shown = render_markdown(lifted, title="Drift in prod")
+    # Prominent: before the summary table, so a reviewer approves them knowingly.
+    assert "> **This plan lifts guards**" in shown
+    assert "> - `role-deletions` (`--allow role-deletions`): " in shown
+    assert shown.index("This plan lifts guards") < shown.index("| Project |")
 
 
 def test_drift_with_the_split_in_headline_table_and_sections() -> None:
