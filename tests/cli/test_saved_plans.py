@@ -1,0 +1,154 @@
+"""Saved plans you can trust in CI (issue 13): staleness by meaning, explained fact by fact,
+allowances and target recorded, a target header on every output."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typing import Any
+
+ACCEPT_V2 = "application/vnd.bentley.itwin-platform.v2+json"
+Hand = Any  # tests/cli/conftest.py's Hand fixture
+
+FRANK_CONTRIBUTOR = (
+    "frank@contoso.com\n        roles: [Viewer]",
+    "frank@contoso.com\n        roles: [Contributor]",
+)
+
+
+def _saved_change(run, workdir: Path, tmp_path: Path) -> Path:
+    """Apply the quickstart, then save a plan changing frank's roles in BR-2024-002."""
+    assert run("apply", workdir, "--auto-approve").code == 0
+    crossing = workdir / "bridges.yaml"
+    crossing.write_text(crossing.read_text().replace(*FRANK_CONTRIBUTOR))
+    saved = tmp_path / "plan.json"
+    assert run("plan", workdir, "--out", saved, "--detailed-exitcode").code == 2
+    return saved
+
+
+def _invitation(hand: Hand, number: str, email: str) -> str:
+    itwin = hand.itwin_id(number)
+    rows = hand.get(f"/accesscontrol/itwins/{itwin}/members/invitations")["invitations"]
+    return next(str(r["id"]) for r in rows if r["email"] == email)
+
+
+def test_an_unrelated_accepted_invitation_lets_the_saved_plan_apply(
+    run, hand: Hand, workdir: Path, tmp_path: Path
+) -> None:
+    # xena is invited by hand where members are additive (rail): not the plan's business.
+    assert run("apply", workdir, "--auto-approve").code == 0
+    hand.add_member("RL-2025-010", "xena@fabrikam.com", "Viewer")
+    crossing = workdir / "bridges.yaml"
+    crossing.write_text(crossing.read_text().replace(*FRANK_CONTRIBUTOR))
+    saved = tmp_path / "plan.json"
+    assert run("plan", workdir, "--out", saved, "--detailed-exitcode").code == 2
+    itwin = hand.itwin_id("RL-2025-010")
+    accepted = hand.client.post(
+        f"/accesscontrol/itwins/{itwin}/members/invitations/"
+        f"{_invitation(hand, 'RL-2025-010', 'xena@fabrikam.com')}/accept",
+        headers={"Authorization": "Bearer xena-token", "Accept": ACCEPT_V2},
+    )
+    assert accepted.status_code == 204
+    applied = run("apply", "--plan", saved, "--auto-approve")
+    assert applied.code == 0, applied.stderr
+    assert (
+        "fact(s) in RL-2025-010), but the recomputed operations are identical: applying the "
+        "saved plan." in applied.stderr
+    )
+    assert run("plan", workdir, "--detailed-exitcode").code == 0
+
+
+def test_a_relevant_change_is_refused_naming_the_fact_and_nothing_is_written(
+    run, hand: Hand, workdir: Path, tmp_path: Path
+) -> None:
+    saved = _saved_change(run, workdir, tmp_path)
+    hand.add_member("BR-2024-002", "eli@contoso.com", "Viewer")  # members authoritative here
+    writes = hand.writes()
+    refused = run("apply", "--plan", saved, "--auto-approve")
+    assert refused.code == 1
+    assert "  BR-2024-002: member eli@contoso.com added with roles [Viewer]" in refused.stderr
+    assert "  now also planned: BR-2024-002/remove_member/eli@contoso.com" in refused.stderr
+    assert (
+        refused.stderr.strip()
+        .splitlines()[-1]
+        .startswith("Error: live state changed since the plan was made for project(s) BR-2024-002")
+    )
+    assert hand.writes() == writes
+
+
+def test_a_changed_field_is_named_before_and_after(
+    run, hand: Hand, workdir: Path, tmp_path: Path
+) -> None:
+    saved = _saved_change(run, workdir, tmp_path)
+    itwin = hand.itwin_id("BR-2024-001")
+    lead = hand.role_id("BR-2024-001", "Structural Lead")
+    permissions = {"permissions": ["imodels_read", "itwins_read"]}
+    hand.send("PATCH", f"/accesscontrol/itwins/{itwin}/roles/{lead}", permissions)
+    refused = run("apply", "--plan", saved, "--auto-approve")
+    assert refused.code == 1
+    assert (
+        "  BR-2024-001: role Structural Lead permissions [administration_invite_member, "
+        "imodels_read, imodels_write, itwins_read] -> [imodels_read, itwins_read]"
+    ) in refused.stderr
+    assert "  now also planned: BR-2024-001/update_role/Structural Lead" in refused.stderr
+
+
+def test_the_saved_plan_records_its_target_and_no_secret(
+    run, workdir: Path, tmp_path: Path
+) -> None:
+    saved = _saved_change(run, workdir, tmp_path)
+    text = saved.read_text()
+    assert "demo-secret" not in text
+    target = json.loads(text)["target"]
+    assert target["api"] == "http://testserver"
+    assert target["backend"] == "itwins"
+    assert target["identity"] == {
+        "email": "itwin-access-demo@apps.contoso.com",
+        "kind": "service-app",
+    }
+    assert target["organization"] == "Contoso"
+    assert target["config"]["file"].endswith("itwin-access.yaml")
+    assert len(target["config"]["sha256"]) == len(target["manifests_sha256"]) == 64
+    assert target["tool_version"]
+    assert target["created"].endswith("Z")
+
+
+def test_every_plan_drift_and_apply_output_begins_with_the_target_header(
+    run, workdir: Path
+) -> None:
+    header = (
+        "Target: API http://testserver | backend itwins | identity "
+        "itwin-access-demo@apps.contoso.com (service-app) | config "
+    )
+    for args in (
+        ("plan", workdir),
+        ("plan", workdir, "--format", "markdown"),
+        ("drift", workdir),
+        ("apply", workdir, "--auto-approve"),
+    ):
+        first = run(*args).stdout.splitlines()[0]
+        assert first.lstrip("`").startswith(header), (args, first)
+        assert first.rstrip("`").endswith("itwin-access.yaml"), (args, first)
+    as_json = json.loads(run("plan", workdir, "--format", "json").stdout)
+    assert as_json["target"]["api"] == "http://testserver"
+
+
+def test_an_edited_saved_plan_is_refused_as_edited_and_nothing_is_written(
+    run, hand: Hand, workdir: Path, tmp_path: Path
+) -> None:
+    """Issue 12 item 6: an operation changed to invite attacker@evil.example as Admin, with
+    the counts kept, is refused before anything is read or written."""
+    saved = _saved_change(run, workdir, tmp_path)
+    data = json.loads(saved.read_text())
+    op = data["operations"][0]
+    op["after"] = {"email": "attacker@evil.example", "roles": ["Project Admin"]}
+    saved.write_text(json.dumps(data))
+    writes = hand.writes()
+    refused = run("apply", "--plan", saved, "--auto-approve")
+    assert refused.code == 1
+    assert refused.stderr == (
+        f"Error: {saved}: saved plan was edited after it was made (its digest does not match "
+        "its target, allowances, operations and facts); run plan again and review it\n"
+    )
+    assert hand.writes() == writes
