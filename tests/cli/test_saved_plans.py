@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-
 from typing import Any
 
 ACCEPT_V2 = "application/vnd.bentley.itwin-platform.v2+json"
