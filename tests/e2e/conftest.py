@@ -100,3 +100,9 @@ def cli_with_env() -> Callable[..., Done]:
         return itwin_access(*args, env=clean_env(**extra))
 
     return run
+
+
+@pytest.fixture
+def cli_tools() -> tuple[Callable[..., dict[str, str]], Callable[..., Done]]:
+    """``(clean_env, itwin_access)`` for tests that pick the environment and directory."""
+    return clean_env, itwin_access
