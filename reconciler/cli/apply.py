@@ -117,7 +117,7 @@ def apply_command(
         raise click.UsageError("--project cannot narrow a saved plan; plan again with --project")
     if plan_path is not None and verify and not paths:
         raise click.UsageError("--verify with --plan needs the manifest PATHs to compare with")
-    saved = _read_saved(plan_path) if plan_path is not None else None
+    saved = read_saved(plan_path) if plan_path is not None else None
     config = load_setup(config_path, paths)
     if saved is not None:
         # An allowance named now must already be in the plan: reviewers approved those only.
@@ -174,7 +174,8 @@ def apply_command(
         return code
 
 
-def _read_saved(path: Path) -> Plan:
+def read_saved(path: Path) -> Plan:
+    """The saved plan at ``path``; PlanError (naming the file) when unreadable or edited."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "apply": ("reconciler.cli.apply", "apply_command"),  # issue 6
     "export": ("reconciler.cli.export", "export_command"),  # issue 7
     "emulator": ("reconciler.cli.emulator", "emulator"),  # issue 3
+    "show": ("reconciler.cli.show", "show_command"),  # issue 13
 }
 
 

@@ -27,6 +27,7 @@ from reconciler.manifest import check_permissions, load_manifests
 from reconciler.model import LiveContext, State
 from reconciler.plan import GuardSettings, Plan, build_plan
 from reconciler.render import render_json, render_markdown, render_text
+from reconciler.render.markdown import MAX_CHARS
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -174,16 +175,23 @@ def render(
     color: bool,
     saved_to: Path | None = None,
     extras: frozenset[str] | None = None,
+    max_chars: int = MAX_CHARS,
 ) -> str:
-    """``extras``: for drift, the ids of the operations that remove unmanaged extras."""
+    """``extras``: for drift, the ids of the operations that remove unmanaged extras;
+    ``max_chars``: where a Markdown comment is cut (``show`` never cuts)."""
     if fmt == "json":
         return render_json(plan, extras=extras)
     if fmt == "markdown":
         if saved_to is None:
-            return render_markdown(plan, drift=drift, extras=extras)
+            return render_markdown(plan, drift=drift, extras=extras, max_chars=max_chars)
         # A comment cut to size points at the saved plan this very run wrote.
-        hint = f"The full plan is in the saved plan file `{saved_to.name}` (JSON)."
-        return render_markdown(plan, drift=drift, full_plan_hint=hint, extras=extras)
+        hint = (
+            f"The full plan is in the saved plan file `{saved_to.name}`: "
+            f"`itwin-access show {saved_to.name}` prints it (`--format markdown` too)."
+        )
+        return render_markdown(
+            plan, drift=drift, full_plan_hint=hint, extras=extras, max_chars=max_chars
+        )
     return render_text(plan, drift=drift, color=color, extras=extras)
 
 

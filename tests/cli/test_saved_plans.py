@@ -151,3 +151,49 @@ def test_an_edited_saved_plan_is_refused_as_edited_and_nothing_is_written(
         "its target, allowances, operations and facts); run plan again and review it\n"
     )
     assert hand.writes() == writes
+
+
+def test_show_prints_a_saved_plan_as_plan_printed_it(run, workdir: Path, tmp_path: Path) -> None:
+    saved = tmp_path / "plan.json"
+    made = run("plan", workdir, "--out", saved)
+    assert made.code == 0
+    shown = run("show", saved)
+    assert (shown.code, shown.stdout) == (0, made.stdout)
+    as_json = run("show", saved, "--format", "json")
+    assert json.loads(as_json.stdout) == json.loads(saved.read_text())
+    markdown = run("plan", workdir, "--format", "markdown").stdout
+    assert run("show", saved, "--format", "markdown").stdout == markdown
+
+
+def test_show_prints_in_full_the_markdown_a_comment_cut(run, workdir: Path, tmp_path: Path) -> None:
+    # Sixty projects of one hundred members: a comment far past 60,000 characters.
+    people = "\n".join(
+        f"      - {{email: user{i:03d}@contoso.com, roles: [Viewer]}}" for i in range(100)
+    )
+    projects = "\n".join(
+        f"  - number: BIG-{n:03d}\n    displayName: Big {n}\n    roles: [{{use: standard}}]\n"
+        f"    members:\n{people}"
+        for n in range(60)
+    )
+    (workdir / "big.yaml").write_text(f"projects:\n{projects}\n")
+    saved = tmp_path / "plan.json"
+    cut = run("plan", workdir, "--format", "markdown", "--out", saved)
+    assert cut.code == 0, cut.stderr
+    assert len(cut.stdout) <= 60_000
+    assert "`itwin-access show plan.json` prints it" in cut.stdout
+    full = run("show", saved, "--format", "markdown")
+    assert full.code == 0
+    assert len(full.stdout) > 60_000
+    assert "Truncated" not in full.stdout
+    assert "BIG-059: +104 ~0 -0" in full.stdout  # the project, 3 roles, 100 members
+
+
+def test_show_refuses_an_edited_plan(run, workdir: Path, tmp_path: Path) -> None:
+    saved = tmp_path / "plan.json"
+    assert run("plan", workdir, "--out", saved).code == 0
+    data = json.loads(saved.read_text())
+    data["allow"] = ["project-deletions"]
+    saved.write_text(json.dumps(data))
+    shown = run("show", saved)
+    assert shown.code == 1
+    assert "edited after it was made" in shown.stderr
