@@ -40,7 +40,11 @@ def test_every_shipped_schema_is_valid_json() -> None:
         for p in resources.files("reconciler").joinpath("_schemas").iterdir()
         if p.name.endswith(".json")
     ]
-    assert {s.name for s in schemas} >= {"manifest.schema.json", "config.schema.json"}
+    assert {s.name for s in schemas} >= {
+        "manifest.schema.json",
+        "config.schema.json",
+        "plan.schema.json",
+    }
     for schema in schemas:
         assert isinstance(json.loads(schema.read_text()), dict), schema.name
 

@@ -14,6 +14,7 @@ from reconciler.manifest import (
     BACKENDS,
     CONFIG_SCHEMA,
     MANIFEST_SCHEMA,
+    PLAN_SCHEMA,
     LoadResult,
     load_manifests,
     schema_text,
@@ -64,7 +65,8 @@ def _problem_dict(problem: Problem) -> dict[str, object]:
     "config_path",
     type=click.Path(path_type=Path),
     default=None,
-    help="Config file (default: itwin-access.yaml beside the manifests).",
+    help="Config file (default: ITWIN_ACCESS_CONFIG, else the nearest itwin-access.yaml from "
+    "the first PATH up to the repository root).",
 )
 def validate(
     paths: tuple[Path, ...], fmt: str, backend: str | None, config_path: Path | None
@@ -104,7 +106,13 @@ def validate(
 
 @click.command("schema")
 @click.option("--config", "config", is_flag=True, help="Print the config file's schema instead.")
-def schema(config: bool) -> int:
+@click.option(
+    "--plan", "plan", is_flag=True, help="Print the saved plan's (and --format json's) schema."
+)
+def schema(config: bool, plan: bool) -> int:
     """Print the manifest JSON Schema (for editors and CI)."""
-    click.echo(schema_text(CONFIG_SCHEMA if config else MANIFEST_SCHEMA), nl=False)
+    if config and plan:
+        raise click.UsageError("--config and --plan: choose one")
+    name = CONFIG_SCHEMA if config else PLAN_SCHEMA if plan else MANIFEST_SCHEMA
+    click.echo(schema_text(name), nl=False)
     return 0

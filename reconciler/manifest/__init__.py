@@ -49,6 +49,7 @@ from reconciler.manifest.permissions import check_permissions as _check_permissi
 from reconciler.manifest.schema import (
     CONFIG_SCHEMA,
     MANIFEST_SCHEMA,
+    PLAN_SCHEMA,
     load_schema,
     schema_text,
     validate_manifest,
@@ -71,6 +72,7 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_FILE_BYTES",
     "MAX_NODES",
+    "PLAN_SCHEMA",
     "LoadResult",
     "check_permissions",
     "discover",

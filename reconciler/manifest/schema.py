@@ -23,6 +23,7 @@ from reconciler.manifest.document import Document, PathPart, json_path, suggest
 
 MANIFEST_SCHEMA = "manifest.schema.json"
 CONFIG_SCHEMA = "config.schema.json"
+PLAN_SCHEMA = "plan.schema.json"
 
 _TYPE_NAMES = {
     "string": "a string",

@@ -11,10 +11,13 @@ from typing import Any
 
 import httpx
 import pytest
+from jsonschema import Draft202012Validator
 
 from reconciler.emulator.server import RunningEmulator, start_background
 
 pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
 
 DEMO_ENV = {"ITWIN_CLIENT_ID": "itwin-access-demo", "ITWIN_CLIENT_SECRET": "demo-secret"}
 
@@ -44,7 +47,10 @@ def test_a_plan_made_against_a_is_refused_while_configured_for_b_and_applies_to_
     on_a = clean_env(ITWIN_ACCESS_API=served.base_url, **DEMO_ENV)
     made = itwin_access("plan", quickstart, "--out", saved, env=on_a)
     assert made.code == 0, made.stderr
-    assert json.loads(saved.read_text())["target"]["api"] == served.base_url
+    document = json.loads(saved.read_text())
+    assert document["target"]["api"] == served.base_url
+    schema = json.loads((ROOT / "schemas" / "plan.schema.json").read_text(encoding="utf-8"))
+    Draft202012Validator(schema).validate(document)  # made by the executable, not in-process
 
     on_b = clean_env(ITWIN_ACCESS_API=other.base_url, **DEMO_ENV)
     refused = itwin_access("apply", "--plan", saved, "--auto-approve", env=on_b, cwd=tmp_path)
