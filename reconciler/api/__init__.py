@@ -20,7 +20,7 @@ from reconciler.api.auth import (
     StaticToken,
     email_from_token,
 )
-from reconciler.api.client import ACCEPT_V1, ACCEPT_V2, ApiClient, RequestStats
+from reconciler.api.client import ACCEPT_V1, ACCEPT_V2, ApiClient, RequestEvent, RequestStats
 from reconciler.api.concurrency import DEFAULT_CONCURRENCY, bounded_map
 from reconciler.api.itwins import ItwinsApi
 from reconciler.api.limits import RateLimiter, RetryPolicy
@@ -39,6 +39,7 @@ __all__ = [
     "ClientCredentials",
     "ItwinsApi",
     "RateLimiter",
+    "RequestEvent",
     "RequestStats",
     "RetryPolicy",
     "StaticToken",

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Mapping
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NotRequired, TypedDict, Unpack
 
@@ -60,6 +62,29 @@ class PageOptions(TypedDict):
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
+@dataclass(frozen=True)
+class RequestEvent:
+    """One HTTP request as sent, for ``-v`` logs: given to ``ApiClient.on_request`` after the
+    response (or the transport failure). ``waited_s`` is the time spent before sending it:
+    pacing by the rate limiter plus the back-off before a retry; ``retry_of`` says why this is
+    a retry (``"503"``, ``"429"``, ``"ConnectError"``, ``"401"`` for a renewed token), None for
+    a first attempt. Carries no header, query or body: nothing secret."""
+
+    method: str
+    path: str
+    status: int | None  # None: no response (the transport failed: see ``error``)
+    ms: float
+    request_id: str | None
+    attempt: int  # 0 for the first
+    waited_s: float = 0.0
+    retry_of: str | None = None
+    error: str | None = None
+
+
+# Response headers that name the request on the server side (the platform sends the first).
+REQUEST_ID_HEADERS = ("x-correlation-id", "request-id", "x-request-id", "x-ms-request-id")
+
+
 @dataclass
 class RequestStats:
     """Counters of what was sent, thread-safe. ``requests`` counts every HTTP request to the
@@ -101,6 +126,9 @@ class ApiClient:
         self.retry = retry or RetryPolicy()
         self.limiter = limiter
         self.stats = RequestStats()
+        # Optional: called once per HTTP request sent (retries included), from the sending
+        # thread; for `-v` logs. Must not raise.
+        self.on_request: Callable[[RequestEvent], None] | None = None
 
     def __repr__(self) -> str:
         return f"ApiClient(base_url={self.base_url!r})"
@@ -115,18 +143,28 @@ class ApiClient:
         url = self.base_url + path
         renewed = False
         attempt = 0
+        waited, why = 0.0, None  # before the next request: back-off, and what caused it
         while True:
             sent = dict(headers or {})
             sent["Accept"] = options["accept"]
             sent["Authorization"] = f"Bearer {self._token(method, path)}"
+            # Our id for this attempt, so a `-v` line can be matched with the server's logs
+            # (older iTwin.js clients send it too; contract §2, request id).
+            sent.setdefault("X-Correlation-Id", str(uuid.uuid4()))
             if prefer:
                 sent["Prefer"] = prefer
             if self.limiter is not None:
+                paced = time.monotonic()
                 self.limiter.acquire()
+                waited += time.monotonic() - paced
             self.stats.count(method, retry=attempt > 0 or renewed)
+            started = time.monotonic()
             try:
                 response = self.http.request(method, url, params=params, json=json, headers=sent)
             except httpx.TransportError as exc:
+                failure = type(exc).__name__
+                self._emit(method, path, None, started, attempt, waited, why, failure, sent)
+                waited, why = 0.0, type(exc).__name__
                 may_retry = ambiguous_retry or isinstance(exc, _NOT_SENT)
                 if not may_retry or attempt + 1 >= self.retry.attempts:
                     raise ApiError(
@@ -138,10 +176,12 @@ class ApiClient:
                         "retry; check `api` in itwin-access.yaml (or ITWIN_ACCESS_API) and the "
                         "network",
                     ) from exc
-                self._wait(method, path, attempt, None, type(exc).__name__)
+                waited += self._wait(method, path, attempt, None, type(exc).__name__)
                 attempt += 1
                 continue
             status = response.status_code
+            self._emit(method, path, response, started, attempt, waited, why, sent=sent)
+            waited, why = 0.0, str(status)
             if status == 401 and not renewed and self.auth.invalidate():
                 renewed = True  # the token may have expired early: renew once, then give up
                 continue
@@ -151,7 +191,7 @@ class ApiClient:
                 retry_after = retry_after_seconds(response)
                 if status == 429 and retry_after and self.limiter is not None:
                     self.limiter.pause(retry_after)
-                self._wait(method, path, attempt, retry_after, str(status))
+                waited += self._wait(method, path, attempt, retry_after, str(status))
                 attempt += 1
                 continue
             if 200 <= status < 300:
@@ -224,10 +264,46 @@ class ApiClient:
 
     def _wait(
         self, method: str, path: str, attempt: int, retry_after: float | None, why: str
-    ) -> None:
+    ) -> float:
         delay = self.retry.delay(attempt, retry_after)
         log.info("%s %s: %s, retry %d in %.2fs", method, path, why, attempt + 1, delay)
         self.retry.sleep(delay)
+        return delay
+
+    def _emit(
+        self,
+        method: str,
+        path: str,
+        response: httpx.Response | None,
+        started: float,
+        attempt: int,
+        waited: float,
+        why: str | None,
+        error: str | None = None,
+        sent: Mapping[str, str] | None = None,
+    ) -> None:
+        if self.on_request is None:
+            return
+        request_id = None
+        if response is not None:
+            request_id = next(
+                (response.headers[h] for h in REQUEST_ID_HEADERS if h in response.headers), None
+            )
+        if request_id is None and sent is not None:
+            request_id = sent.get("X-Correlation-Id")
+        self.on_request(
+            RequestEvent(
+                method=method,
+                path=path,
+                status=response.status_code if response is not None else None,
+                ms=(time.monotonic() - started) * 1000,
+                request_id=request_id,
+                attempt=attempt,
+                waited_s=waited,
+                retry_of=why,
+                error=error,
+            )
+        )
 
     def error(self, method: str, path: str, response: httpx.Response) -> ApiError:
         """Map a failed response to ``ApiError``, tolerating bodies that are not the envelope."""

@@ -17,6 +17,7 @@ import click
 
 from reconciler import __version__
 from reconciler.cli.commands import LazyGroup
+from reconciler.cli.verbose import verbose_options
 from reconciler.errors import ApiError, ItwinAccessError
 
 EXIT_INTERRUPTED = 130
@@ -46,6 +47,7 @@ def usage_error_line(exc: click.UsageError) -> str:
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="itwin-access")
+@verbose_options
 def cli() -> None:
     """Keep access to Bentley iTwin projects as code: validate, plan, apply, drift, export."""
 

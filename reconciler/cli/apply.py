@@ -46,6 +46,7 @@ from reconciler.cli.plan import (
 from reconciler.cli.session import Session, open_session
 from reconciler.cli.target import bind_saved, describe_target
 from reconciler.cli.terminal import Journal, Progress, confirm, stream_is_tty
+from reconciler.cli.verbose import request_logger, verbose_options
 from reconciler.errors import ItwinAccessError, PlanError, StalePlanError
 from reconciler.guards import check_allow
 from reconciler.model import State
@@ -91,6 +92,7 @@ APPLIED_LISTED = 20
     default=None,
     help="Progress on stderr (default: reading, on a terminal; applying, always).",
 )
+@verbose_options
 def apply_command(
     paths: tuple[Path, ...],
     plan_path: Path | None,
@@ -131,7 +133,7 @@ def apply_command(
         # environment names another; applied where it was made if they name none.
         config = bind_saved(saved.target, config, connection())
     desired = load_desired(paths, config, projects, output) if paths else None
-    with open_session(config, connection()) as session:
+    with open_session(config, connection(), request_logger(output.err)) as session:
         output.secrets = session.secrets()
         if saved is not None:
             plan = _check_saved(session, saved, progress, output)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from reconciler.cli.session import environment, open_session, read_config
+from reconciler.cli.verbose import request_logger, verbose_options
 from reconciler.errors import ItwinAccessError
 from reconciler.export import PROJECTS_DIR, export_state, write_files
 from reconciler.export.rewrite import adoption_edits
@@ -65,11 +66,13 @@ def all_numbers(target: Any) -> list[str]:
     "--config",
     "config_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="itwin-access.yaml to use (default: ./itwin-access.yaml).",
+    help="itwin-access.yaml to use (default: ITWIN_ACCESS_CONFIG, else the nearest "
+    "itwin-access.yaml from the current directory up to the repository root).",
 )
 @click.option(
     "--progress/--no-progress", default=None, help="Progress on stderr (default: on a terminal)."
 )
+@verbose_options
 def export_command(
     out_dir: Path,
     projects: tuple[str, ...],
@@ -85,7 +88,7 @@ def export_command(
         raise click.UsageError("name projects with --project NUMBER, or export them all with --all")
     output = Output()
     config = read_config(config_path, (), environment(connection()))
-    with open_session(config, connection()) as session:
+    with open_session(config, connection(), request_logger(output.err)) as session:
         output.secrets = session.secrets()
         numbers = list(dict.fromkeys(projects)) if projects else all_numbers(session.target)
         actual, context = read_live(session, numbers, progress)

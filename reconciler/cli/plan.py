@@ -20,6 +20,7 @@ import click
 from reconciler.cli.session import Connection, Session, environment, open_session, read_config
 from reconciler.cli.target import describe_target
 from reconciler.cli.terminal import Progress, use_color
+from reconciler.cli.verbose import request_logger, verbose_options
 from reconciler.config import Config
 from reconciler.errors import ItwinAccessError, ManifestError, Severity
 from reconciler.export.drift import split_drift
@@ -256,6 +257,7 @@ _PROGRESS = click.option(
 @click.option("--allow", multiple=True, metavar="GUARD", help="Lift a guard (repeatable).")
 @_NO_COLOR
 @_PROGRESS
+@verbose_options
 def plan_command(
     paths: tuple[Path, ...],
     config_path: Path | None,
@@ -286,6 +288,7 @@ def plan_command(
 @_PROJECT
 @_NO_COLOR
 @_PROGRESS
+@verbose_options
 @click.option(
     "--write",
     "write_dir",
@@ -331,7 +334,7 @@ def _plan_or_drift(
     output = Output()
     config = load_setup(config_path, paths)
     desired = load_desired(paths, config, projects, output)
-    with open_session(config, connection()) as session:
+    with open_session(config, connection(), request_logger(output.err)) as session:
         output.secrets = session.secrets()
         planned = compute_plan(session, desired, allow=allow, progress=progress, output=output)
         # What it was made against: the header of every format, and a saved plan's binding.

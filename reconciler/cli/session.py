@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from reconciler.api import ClientCredentials, RetryPolicy, connect
+from reconciler.api import ClientCredentials, RequestEvent, RetryPolicy, connect
 from reconciler.api.limits import RETRY_STATUSES
 from reconciler.binding import KIND_SERVICE_APP, KIND_TOKEN
 from reconciler.config import Config, load_config
@@ -101,8 +101,13 @@ def environment(connection: Connection | None) -> dict[str, str]:
     return dict(os.environ)
 
 
-def open_session(config: Config, connection: Connection | None = None) -> Session:
-    """Connect per the config; the caller closes the session (it may own an emulator)."""
+def open_session(
+    config: Config,
+    connection: Connection | None = None,
+    on_request: Callable[[RequestEvent], None] | None = None,
+) -> Session:
+    """Connect per the config; the caller closes the session (it may own an emulator).
+    ``on_request``: called per HTTP request sent (``-v``)."""
     closers: list[Callable[[], None]] = []
     token, client_id, client_secret = config.token, config.client_id, config.client_secret
     if connection is not None:
@@ -132,6 +137,7 @@ def open_session(config: Config, connection: Connection | None = None) -> Sessio
             rate_limit=config.rate_limit,
             retry=RETRY,
         )
+        client.on_request = on_request
         target = target_class(client, identity=config.identity, concurrency=config.concurrency)
     except BaseException:
         for closer in reversed(closers):
