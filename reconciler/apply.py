@@ -23,6 +23,8 @@ wrong premise (a member given a role that does not exist, the last owner removed
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -284,6 +286,9 @@ def _failure(op: Operation, exc: ItwinAccessError) -> Outcome:
     )
 
 
+STOP_POLL_SECONDS = 0.1
+
+
 def apply_plan(
     plan_operations: Sequence[Operation],
     target: Target,
@@ -291,6 +296,7 @@ def apply_plan(
     concurrency: int = 8,
     on_outcome: OnOutcome | None = None,
     on_progress: Progress | None = None,
+    stop: threading.Event | None = None,
 ) -> ApplyReport:
     """Execute the operations against ``target`` and report every outcome.
 
@@ -300,7 +306,10 @@ def apply_plan(
     previous one of its project has finished, after the skips that its failures imply.
 
     Never raises for an API failure (that is an outcome). An unexpected exception (a bug) or
-    ``KeyboardInterrupt`` stops starting requests; running ones finish; then it is re-raised.
+    ``KeyboardInterrupt`` (Ctrl-C, or SIGTERM as the CLI maps it) stops starting requests;
+    running ones finish and their outcomes are recorded; then it is re-raised. ``stop`` set
+    (SIGTERM, as the CLI maps it) does the same without an exception: nothing new starts,
+    running requests finish and are recorded, and the report is ``interrupted``.
     """
     by_project: dict[str, list[Operation]] = {}
     for op in plan_operations:
@@ -339,33 +348,47 @@ def apply_plan(
             project, ops = ready.popleft()
             running[pool.submit(target.execute, ops)] = (project, ops)
 
+    def settle(future: Future[None]) -> None:
+        project, ops = running.pop(future)
+        project.in_flight -= 1
+        try:
+            future.result()
+        except ItwinAccessError as exc:
+            for op in ops:
+                project.not_done.append((op, op.id))
+                run.record(_failure(op, exc))
+        else:
+            for op in ops:
+                run.record(Outcome(op, Status.APPLIED))
+
     interrupted = False
     try:
         for project in projects.values():
             next_phase(project)
         pump()
+        # With a stop flag, wake up now and then to look at it (a completion wakes us anyway).
+        poll = STOP_POLL_SECONDS if stop is not None else None
         while running:
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            done, _ = wait(running, timeout=poll, return_when=FIRST_COMPLETED)
             for future in done:
-                project, ops = running.pop(future)
-                project.in_flight -= 1
-                try:
-                    future.result()
-                except ItwinAccessError as exc:
-                    for op in ops:
-                        project.not_done.append((op, op.id))
-                        run.record(_failure(op, exc))
-                else:
-                    for op in ops:
-                        run.record(Outcome(op, Status.APPLIED))
+                project = running[future][0]
+                settle(future)
                 next_phase(project)
+            if stop is not None and stop.is_set():
+                ready.clear()  # stop scheduling; what is running finishes and is recorded
+                continue
             pump()
     except BaseException:
         interrupted = True
         raise
     finally:
-        # On an exception nothing new starts; requests already running finish.
+        # On an exception nothing new starts; requests already running finish, and their
+        # outcomes are recorded (the journal then says exactly what was done before the stop).
         pool.shutdown(wait=True, cancel_futures=interrupted)
+        if interrupted:
+            for future in [f for f in running if not f.cancelled()]:
+                with contextlib.suppress(BaseException):  # a bug in one must not hide the stop
+                    settle(future)
     order = {op.id: i for i, op in enumerate(sorted(plan_operations, key=Operation.sort_key))}
     outcomes = tuple(sorted(run.outcomes, key=lambda o: order.get(o.operation.id, 0)))
     return ApplyReport(outcomes=outcomes, interrupted=len(outcomes) < run.total)

@@ -291,3 +291,23 @@ def test_an_empty_plan_does_nothing() -> None:
     report = apply_plan([], target)
     assert report.complete
     assert target.calls == []
+
+
+def test_a_stop_flag_stops_scheduling_and_records_what_was_in_flight() -> None:
+    """SIGTERM, as the CLI maps it: nothing new starts after the flag is set; every request
+    already sent finishes and has its outcome recorded; the report says it was interrupted."""
+    stop = threading.Event()
+    target = RecordingTarget()
+    operations = [op(OpKind.CREATE_ROLE, f"R{i}", project=f"P{i}") for i in range(6)]
+    seen: list[str] = []
+
+    def on_outcome(outcome: Outcome) -> None:
+        seen.append(outcome.operation.id)
+        stop.set()  # the signal arrives after the first outcome
+
+    report = apply_plan(operations, target, concurrency=2, on_outcome=on_outcome, stop=stop)
+    assert report.interrupted
+    started = [i for call in target.calls for i in call]
+    assert 2 <= len(started) < 6  # the two in flight, perhaps one more scheduled alongside
+    assert sorted(seen) == sorted(started)  # every request sent has its outcome recorded
+    assert all(o.status is Status.APPLIED for o in report.outcomes)

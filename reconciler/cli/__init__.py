@@ -17,6 +17,7 @@ import click
 
 from reconciler import __version__
 from reconciler.cli.commands import LazyGroup
+from reconciler.cli.terminal import EXIT_TERMINATED, Terminated, sigterm_as_interrupt
 from reconciler.cli.verbose import verbose_options
 from reconciler.errors import ApiError, ItwinAccessError
 
@@ -56,7 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code (pre-commit's ``main(argv) -> int`` habit)."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        result = cli.main(args=args, prog_name="itwin-access", standalone_mode=False)
+        with sigterm_as_interrupt():
+            result = cli.main(args=args, prog_name="itwin-access", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.exceptions.NoArgsIsHelpError as exc:
@@ -71,6 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         return EXIT_INTERRUPTED
+    except Terminated:
+        click.echo("Terminated.", err=True)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         return EXIT_INTERRUPTED

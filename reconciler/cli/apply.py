@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -45,7 +46,15 @@ from reconciler.cli.plan import (
 )
 from reconciler.cli.session import Session, open_session
 from reconciler.cli.target import bind_saved, describe_target
-from reconciler.cli.terminal import Journal, Progress, confirm, stream_is_tty
+from reconciler.cli.terminal import (
+    EXIT_TERMINATED,
+    Journal,
+    Progress,
+    Terminated,
+    confirm,
+    sigterm_sets,
+    stream_is_tty,
+)
 from reconciler.cli.verbose import request_logger, verbose_options
 from reconciler.errors import ItwinAccessError, PlanError, StalePlanError
 from reconciler.guards import check_allow
@@ -58,6 +67,12 @@ class Interrupted(ItwinAccessError):
     """Ctrl-C during an apply: exit 130, as for any interrupted command."""
 
     exit_code = 130
+
+
+class TerminatedApply(Interrupted):
+    """SIGTERM during an apply (a cancelled CI job): the same clean stop, exit 143."""
+
+    exit_code = EXIT_TERMINATED
 
 
 # A partly-failed run lists every failure and skip, and this many applied operations (the
@@ -291,19 +306,30 @@ def _execute(
         if journal is not None:
             journal.write(outcome.to_dict())
 
+    stop = threading.Event()
     try:
-        return apply_plan(
-            plan.operations,
-            session.target,
-            concurrency=session.config.concurrency,
-            on_outcome=on_outcome,
-            on_progress=bar,
-        )
-    except KeyboardInterrupt:
-        # Requests in flight have finished (apply_plan waits for them); say what that means.
+        with sigterm_sets(stop):
+            report = apply_plan(
+                plan.operations,
+                session.target,
+                concurrency=session.config.concurrency,
+                on_outcome=on_outcome,
+                on_progress=bar,
+                stop=stop,
+            )
+        if stop.is_set() and report.interrupted:
+            raise Terminated
+        return report
+    except KeyboardInterrupt as exc:
+        # Requests in flight have finished and are recorded (apply_plan waits for them); say
+        # what that means.
         record = f"; the journal {journal_path} lists them" if journal_path is not None else ""
-        raise Interrupted(
-            f"interrupted: {applied} of {len(plan.operations)} operation(s) applied before the "
+        stop_error = Interrupted
+        what = "interrupted"
+        if isinstance(exc, Terminated):
+            stop_error, what = TerminatedApply, "terminated (SIGTERM)"
+        raise stop_error(
+            f"{what}: {applied} of {len(plan.operations)} operation(s) applied before the "
             f"stop{record}. Run plan to see what is left; apply again finishes the job"
         ) from None
     finally:

@@ -6,11 +6,14 @@ JSON are the only stdout output (design.md §6), so `plan > plan.txt` captures e
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -18,6 +21,45 @@ from typing import IO, Any
 import click
 
 from reconciler.errors import ItwinAccessError
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what CI sends on cancel), raised in the main thread like Ctrl-C so the same
+    clean stop runs: nothing new starts, requests in flight finish and are journaled."""
+
+
+EXIT_TERMINATED = 143  # 128 + SIGTERM, what a shell reports for a process it ended
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """While inside, SIGTERM raises ``Terminated`` in the main thread (elsewhere: no-op)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(_signum: int, _frame: object) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def sigterm_sets(flag: threading.Event) -> Iterator[None]:
+    """While inside, SIGTERM only sets ``flag`` (for a stop at a clean point: an apply
+    stops scheduling and records what was in flight); elsewhere than the main thread, no-op."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: flag.set())
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def stream_is_tty(stream: IO[str]) -> bool:
