@@ -282,9 +282,9 @@ class Harness:
             "--no-progress", *allow,
         )  # fmt: skip
 
-    def save_plan(self) -> Path:
+    def save_plan(self, *allow: str) -> Path:
         out = self.root / "plan.json"
-        made = self.cli("plan", str(self.manifests), "--out", str(out))
+        made = self.cli("plan", str(self.manifests), "--out", str(out), *allow)
         assert made.code in (0, 3), made.stdout + made.stderr
         return out
 
@@ -510,7 +510,8 @@ _EXAMPLES = itertools.count()
 
 def converge(h: Harness, projects: Sequence[Mapping[str, Any]], saved: bool = False) -> None:
     """Apply ``projects`` (directly, or through a saved plan; lifting the liftable guards only
-    after checking that the blocked attempt wrote nothing), then the plan must be empty and
+    after checking that the blocked attempt wrote nothing, for a saved plan by planning again
+    with the allowances), then the plan must be empty and
     live state must say what the manifests say; what they do not manage must be as it was."""
     h.write(projects)
     before = h.observe()
@@ -521,7 +522,11 @@ def converge(h: Harness, projects: Sequence[Mapping[str, Any]], saved: bool = Fa
     if applied.code == 3:
         assert h.writes() == writes, "a blocked apply wrote to the API"
         assert h.observe() == before, "a blocked apply changed live state"
-        applied = h.apply(*LIFT, saved=plan_file)
+        if plan_file is not None:
+            # Allowances travel with a saved plan: the reviewed plan is made with them.
+            applied = h.apply(saved=h.save_plan(*LIFT))
+        else:
+            applied = h.apply(*LIFT)
     assert applied.code == 0, applied.stdout + applied.stderr
     planned = h.plan()
     assert planned.code == 0, _plan_summary(planned)
