@@ -197,3 +197,27 @@ def test_show_refuses_an_edited_plan(run, workdir: Path, tmp_path: Path) -> None
     shown = run("show", saved)
     assert shown.code == 1
     assert "edited after it was made" in shown.stderr
+
+
+def test_a_config_naming_another_identity_or_backend_is_refused_before_any_request(
+    run, hand: Hand, workdir: Path, tmp_path: Path
+) -> None:
+    saved = tmp_path / "plan.json"
+    assert run("plan", workdir, "--out", saved).code == 0
+    other = tmp_path / "other.yaml"
+    writes = hand.writes()
+    for text, named in (
+        ("identity: alice@contoso.com\n", "identity alice@contoso.com (the plan was made as "
+         "itwin-access-demo@apps.contoso.com)"),
+        ("backend: projects\n", "backend projects (the plan was made for itwins)"),
+    ):  # fmt: skip
+        other.write_text(text)
+        refused = run("apply", "--plan", saved, "--config", other, "--auto-approve")
+        assert refused.code == 1
+        assert refused.stdout == ""
+        assert refused.stderr == (
+            f"Error: refusing to apply: the config {other} names {named}. Nothing was sent. "
+            "Apply the plan with a config (or ITWIN_ACCESS_API) naming its target, or plan "
+            "again against this one\n"
+        )
+    assert hand.writes() == writes
