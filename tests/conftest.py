@@ -1,4 +1,5 @@
-"""Suite-wide checks."""
+"""Suite-wide fixtures: the hermetic guard (no test reads a file another machine lacks), and
+every plan document the suite makes validated against schemas/plan.schema.json."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from reconciler.plan import Plan
+
+pytest_plugins = ["hermetic", "pytester"]
 
 ROOT = Path(__file__).resolve().parent.parent
 PLAN_SCHEMA = Draft202012Validator(
