@@ -239,7 +239,9 @@ def _check_saved(session: Session, saved: Plan, progress: bool | None, out: Outp
         for line in _operation_changes(saved.operations, again.operations):
             out.err(f"  {line}")
         raise StalePlanError(sorted(moved) or sorted({op.project for op in again.operations}))
-    if moved:
+    if not moved:
+        out.err("Live state is as it was when the plan was made: applying the saved plan.")
+    else:
         count = sum(len(lines) for lines in moved.values())
         out.err(
             f"Live state moved since the plan was made ({count} fact(s) in "

@@ -153,6 +153,16 @@ def test_an_edited_saved_plan_is_refused_as_edited_and_nothing_is_written(
     assert hand.writes() == writes
 
 
+def test_an_unmoved_saved_plan_says_so_in_one_line(run, workdir: Path, tmp_path: Path) -> None:
+    saved = tmp_path / "plan.json"
+    assert run("plan", workdir, "--out", saved).code == 0
+    applied = run("apply", "--plan", saved, "--auto-approve")
+    assert applied.code == 0, applied.stderr
+    assert applied.stderr.splitlines()[0] == (
+        "Live state is as it was when the plan was made: applying the saved plan."
+    )
+
+
 def test_show_prints_a_saved_plan_as_plan_printed_it(run, workdir: Path, tmp_path: Path) -> None:
     saved = tmp_path / "plan.json"
     made = run("plan", workdir, "--out", saved)
