@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ from reconciler.manifest.yamlsource import YamlProblem, read_document
 DEFAULT_API = "https://api.bentley.com"
 DEFAULT_SCOPE = "itwin-platform"
 CONFIG_FILENAMES = ("itwin-access.yaml", "itwin-access.yml")
+EMULATOR_PREFIX = "emulator:"
 
 # Keys that name where a secret comes from, not the secret: allowed.
 _ALLOWED_SECRETISH = {"tokenVariable", "clientSecretVariable", "tokenUrl"}
@@ -84,6 +85,22 @@ class Config:
     def embedded(self) -> bool:
         """True when the CLI should start the bundled emulator (``api: emulator``)."""
         return self.api == "emulator"
+
+    @property
+    def target_api(self) -> str | None:
+        """The API as a plan records it: the base URL, or for the embedded emulator
+        ``emulator:<absolute database path>`` (two directories are two tenants); None when
+        nothing names one."""
+        if self.embedded:
+            return f"{EMULATOR_PREFIX}{self.emulator.db.absolute()}"
+        return self.api
+
+    def with_target_api(self, api: str) -> Config:
+        """This config pointed at ``api`` as ``target_api`` spells it."""
+        if api.startswith(EMULATOR_PREFIX):
+            db = Path(api[len(EMULATOR_PREFIX) :])
+            return replace(self, api="emulator", emulator=replace(self.emulator, db=db))
+        return replace(self, api=api)
 
     def require_api(self) -> str:
         """The API to talk to; ConfigError saying what to set when nothing names one."""

@@ -115,7 +115,7 @@ def open_session(
         base_url = (connection.base_url or str(http.base_url)).rstrip("/")
         label = base_url
     elif config.embedded:
-        label = "emulator"
+        label = config.target_api or "emulator"
         base_url = _start_emulator(config, closers)
         http = _client(config, closers)
         if not token and not (client_id and client_secret):
@@ -158,9 +158,7 @@ def _start_emulator(config: Config, closers: list[Callable[[], None]]) -> str:
     # Imported here: only embedded mode needs uvicorn and the emulator in this process.
     from reconciler.emulator.server import start_background
 
-    db = config.emulator.db
-    if not db.is_absolute() and config.path is None:
-        db = Path.cwd() / db
+    db = config.emulator.db.absolute()  # relative: to the config's directory as found
     try:
         db.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

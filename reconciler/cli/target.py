@@ -74,7 +74,7 @@ def bind_saved(saved: PlanTarget | None, config: Config, connection: Connection 
     if connection is not None:
         api: str | None = (connection.base_url or str(connection.http.base_url)).rstrip("/")
     else:
-        api = config.api
+        api = config.target_api
     named_identity = config.identity or (email_from_token(config.token) if config.token else None)
     found = mismatches(
         saved,
@@ -89,4 +89,4 @@ def bind_saved(saved: PlanTarget | None, config: Config, connection: Connection 
             "Apply the plan with a config (or ITWIN_ACCESS_API) naming its target, or plan "
             "again against this one"
         )
-    return dataclasses.replace(config, api=saved.api, backend=saved.backend)
+    return dataclasses.replace(config.with_target_api(saved.api), backend=saved.backend)

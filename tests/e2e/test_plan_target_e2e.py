@@ -98,3 +98,20 @@ def test_itwin_access_config_names_the_config_for_every_command(
     planned = itwin_access("plan", quickstart, env=env)
     assert planned.code == 0, planned.stderr
     assert planned.stdout.splitlines()[0].endswith(f"| config {config}")
+
+
+def test_a_plan_made_on_the_embedded_emulator_applies_to_that_emulators_database(
+    embedded_cli, quickstart: Path, tmp_path: Path
+) -> None:
+    # Two directories are two tenants: the plan records which database it was made against,
+    # so a merge job running elsewhere applies it there, not to a fresh emulator of its own.
+    saved = tmp_path / "plan.json"
+    assert embedded_cli("plan", quickstart, "--out", saved).code == 0
+    db = (quickstart / ".itwin-access" / "emulator.db").resolve()
+    assert json.loads(saved.read_text())["target"]["api"] == f"emulator:{db}"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    applied = embedded_cli("apply", "--plan", saved, "--auto-approve", cwd=elsewhere)
+    assert applied.code == 0, applied.stderr
+    assert not (elsewhere / ".itwin-access").exists()
+    assert embedded_cli("plan", quickstart, "--detailed-exitcode").code == 0
