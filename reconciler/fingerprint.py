@@ -1,9 +1,10 @@
-"""Fingerprints of live projects: what a saved plan checks before it is applied.
+"""Fingerprints of live projects: one sha256 per planned project in a saved plan.
 
 Pure. A fingerprint is the sha256 of a canonical JSON of every live fact of one project,
-ids and pending flags included (unlike model equality, which ignores ids): if anyone changed
-the project between ``plan --out`` and ``apply --plan``, even by re-creating a member under a new
-id, the fingerprint no longer matches and the saved plan is refused.
+ids and pending flags included (unlike model equality, which ignores ids). It tells at a glance
+whether a project moved; whether a saved plan may still be applied is decided by meaning
+instead: ``apply --plan`` recomputes the operations from the facts the plan stores
+(``reconciler.facts``) and proceeds when they are identical.
 """
 
 from __future__ import annotations

@@ -1,12 +1,19 @@
 """JSON plan: exactly ``Plan.to_dict()``, the same document as the saved plan file (``--out``).
 
-Versioned by ``format_version`` (currently 1; ``Plan.from_dict`` refuses any other). Keys are
-sorted and the text ends with a newline. Nothing secret is in it: the core never sees a token.
+Versioned by ``format_version`` (currently 2; ``Plan.from_dict`` refuses any other) and
+described by ``schemas/plan.schema.json`` (``itwin-access schema --plan``). Keys are sorted and
+the text ends with a newline. Nothing secret is in it: the core never sees a token.
 
-Document (format_version 1)::
+Document (format_version 2)::
 
     {
-      "format_version": 1,
+      "format_version": 2,
+      "target": {                               # what it was made against (reconciler.binding)
+        "api": "<base URL>" | "emulator:<database path>", "backend": "itwins" | "projects",
+        "identity": {"email": ... | null, "kind": "service-app" | "token" | null},
+        "organization": ... | null, "config": {"file": ... | null, "sha256": ... | null},
+        "manifests_sha256": ... | null, "tool_version": "0.1.0", "created": "<UTC ISO 8601>"
+      } | null,
       "identity": "app@example.com" | null,     # the applying identity the plan was made for
       "allow": ["role-deletions", ...],         # guards lifted when the plan was made
       "summary": {"add": N, "change": N, "remove": N},
@@ -20,8 +27,13 @@ Document (format_version 1)::
       ],
       "guards": [{"guard", "message", "project", "numbers", "allowed", "liftable"}, ...],
       "problems": [{"code", "message", "severity", "project", "source", "operations",
-                    "brief"}, ...]
-    }
+                    "brief"}, ...],
+      "facts": {                                # what it was computed from (reconciler.facts)
+        "live": {"<number>": {...} | null, ...},
+        "desired": {"<number>": {...}, ...}
+      },
+      "digest": "<sha256>"                      # over format_version, target, identity, allow,
+    }                                           # operations and facts: an edit is refused
 
 The ``before``/``after`` payload of each kind is tabled in ``reconciler.operation``.
 
