@@ -30,8 +30,8 @@ from reconciler.emulator.identity import Caller
 from reconciler.emulator.policy import (
     can_see,
     get_itwin,
-    is_org_admin,
     permissions_of,
+    require_owner_or_org_admin,
 )
 from reconciler.emulator.shapes import itwin_json
 from reconciler.emulator.web import Api, Req, op
@@ -380,8 +380,9 @@ def update_itwin(req: Req) -> Response:
 
 def delete_itwin(req: Req) -> Response:
     itwin = _visible_itwin(req, req.params["itwin_id"])
-    if not is_org_admin(req.caller, itwin) or itwin["class"] == "Account":
+    if itwin["class"] == "Account":
         raise forbidden()
+    require_owner_or_org_admin(req.db, req.caller, itwin)  # contract C2
     records.delete_itwin(req.db, itwin["id"])
     return no_content()
 

@@ -1,0 +1,72 @@
+"""The contract's corrections table (itwin-api.md C1-C15), one or more tests per row, over HTTP
+against the emulator (demo seed: alice is an org admin of Contoso, bob a plain Contoso user,
+the service app ``itwin-access-demo`` an org admin)."""
+
+from __future__ import annotations
+
+from emu_helpers import AC, Emu, error_code, h
+from starlette.testclient import TestClient
+
+
+def _owners(client: TestClient, itwin_id: str, token: str = "alice-token") -> list[str]:
+    r = client.get(f"{AC}/{itwin_id}/members/owners", headers=h(token))
+    assert r.status_code == 200, r.text
+    return [o["email"] for o in r.json()["members"]]
+
+
+def test_c1_org_admin_who_is_no_owner_adds_and_removes_owners(emu: Emu, client: TestClient) -> None:
+    """An organization administrator adds and removes owners of an iTwin it does not own."""
+    itwin = emu.itwin(token="alice-token")
+    base = f"{AC}/{itwin['id']}/members/owners"
+    r = client.post(base, json={"email": "bob@contoso.com"}, headers=h("alice-token"))
+    assert r.status_code == 201, r.text
+    alice_id = client.get(base, headers=h("alice-token")).json()["members"][0]["id"]
+    # Alice gives up her own ownership: she stays organization administrator.
+    assert client.delete(f"{base}/{alice_id}", headers=h("alice-token")).status_code == 204
+    assert _owners(client, itwin["id"]) == ["bob@contoso.com"]
+    r = client.post(base, json={"email": "carol@contoso.com"}, headers=h("alice-token"))
+    assert r.status_code == 201, r.text
+    bob_id = client.get(base, headers=h("alice-token")).json()["members"][0]["id"]
+    assert client.delete(f"{base}/{bob_id}", headers=h("alice-token")).status_code == 204
+    assert _owners(client, itwin["id"]) == ["carol@contoso.com"]
+
+
+def test_c1_owner_who_is_no_org_admin_adds_and_removes_owners(emu: Emu, client: TestClient) -> None:
+    """An owner without organization administration adds and removes owners."""
+    itwin = emu.itwin(token="alice-token")
+    base = f"{AC}/{itwin['id']}/members/owners"
+    assert client.post(base, json={"email": "bob@contoso.com"}, headers=h("alice-token")).is_success
+    r = client.post(base, json={"email": "carol@contoso.com"}, headers=h("bob-token"))
+    assert r.status_code == 201, r.text
+    carol_id = r.json()["member"]["id"]
+    assert client.delete(f"{base}/{carol_id}", headers=h("bob-token")).status_code == 204
+    assert _owners(client, itwin["id"]) == ["alice@contoso.com", "bob@contoso.com"]
+
+
+def test_c1_org_admin_of_another_organization_may_not(emu: Emu, client: TestClient) -> None:
+    """Organization administration counts only in the iTwin's own organization."""
+    itwin = emu.itwin(token="alice-token")
+    base = f"{AC}/{itwin['id']}/members/owners"
+    # xena (Fabrikam) is invited with the invite/remove permissions; she is no owner.
+    role = emu.role(itwin["id"], "All", ["administration_invite_member",
+                    "administration_remove_member"])  # fmt: skip
+    emu.add_users(itwin["id"], [{"email": "xena@fabrikam.com", "roleIds": [role]}])
+    r = client.post(base, json={"email": "dana@contoso.com"}, headers=h("xena-token"))
+    assert (r.status_code, error_code(r)) == (403, "InsufficientPermissions")
+
+
+def test_c2_owner_deletes_the_itwin(emu: Emu, client: TestClient) -> None:
+    """An owner who is no organization administrator deletes the iTwin."""
+    itwin = emu.itwin(token="alice-token")
+    base = f"{AC}/{itwin['id']}/members/owners"
+    assert client.post(base, json={"email": "bob@contoso.com"}, headers=h("alice-token")).is_success
+    assert client.delete(f"/itwins/{itwin['id']}", headers=h("bob-token")).status_code == 204
+    r = client.get(f"/itwins/{itwin['id']}", headers=h("alice-token"))
+    assert (r.status_code, error_code(r)) == (404, "iTwinNotFound")
+
+
+def test_c2_org_admin_who_is_no_owner_deletes_the_itwin(emu: Emu, client: TestClient) -> None:
+    """An organization administrator deletes an iTwin a service app created and owns."""
+    itwin = emu.itwin(token=emu.app_token())
+    assert "alice@contoso.com" not in _owners(client, itwin["id"])
+    assert client.delete(f"/itwins/{itwin['id']}", headers=h("alice-token")).status_code == 204
