@@ -4,6 +4,8 @@ the service app ``itwin-access-demo`` an org admin)."""
 
 from __future__ import annotations
 
+import base64
+
 from emu_helpers import AC, Emu, error_code, h
 from starlette.testclient import TestClient
 
@@ -70,3 +72,58 @@ def test_c2_org_admin_who_is_no_owner_deletes_the_itwin(emu: Emu, client: TestCl
     itwin = emu.itwin(token=emu.app_token())
     assert "alice@contoso.com" not in _owners(client, itwin["id"])
     assert client.delete(f"/itwins/{itwin['id']}", headers=h("alice-token")).status_code == 204
+
+
+def test_c12_users_me_for_a_user(client: TestClient) -> None:
+    """GET /users/me answers the caller's own user, with the Users API's field names."""
+    r = client.get("/users/me", headers=h("alice-token", 1))
+    assert r.status_code == 200, r.text
+    user = r.json()["user"]
+    assert set(user) == {"id", "displayName", "givenName", "surname", "email", "alternateEmail",
+                         "phone", "organizationName", "city", "country", "language",
+                         "createdDateTime"}  # fmt: skip
+    assert (user["email"], user["organizationName"]) == ("alice@contoso.com", "Contoso")
+    owner = client.post("/itwins/", json={"class": "Endeavor", "subClass": "Project",
+                        "displayName": "X"}, headers=h("alice-token"))  # fmt: skip
+    owners = client.get(f"{AC}/{owner.json()['iTwin']['id']}/members/owners",
+                        headers=h("alice-token")).json()["members"]  # fmt: skip
+    assert owners[0]["id"] == user["id"]  # the same id Access Control shows
+
+
+def test_c12_users_me_for_a_service_application(emu: Emu, client: TestClient) -> None:
+    """A service application's token answers its own user account and email."""
+    r = client.get("/users/me", headers=h(emu.app_token()))
+    assert r.status_code == 200, r.text
+    assert r.json()["user"]["email"] == "itwin-access-demo@apps.contoso.com"
+
+
+def test_c12_users_me_needs_a_token(client: TestClient) -> None:
+    r = client.get("/users/me")
+    assert (r.status_code, error_code(r)) == (401, "HeaderNotFound")
+    r = client.get("/users/me", headers=h("alice-token", 2))
+    assert (r.status_code, error_code(r)) == (404, "ResourceNotFound")
+
+
+def test_c13_openid_discovery_then_a_basic_auth_token(client: TestClient) -> None:
+    """Discovery names the token endpoint; a client-credentials grant with HTTP Basic works
+    there, as Bentley's CLI signs in."""
+    r = client.get("/.well-known/openid-configuration")
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    for key in ("issuer", "authorization_endpoint", "jwks_uri", "token_endpoint",
+                "response_types_supported", "subject_types_supported",
+                "id_token_signing_alg_values_supported"):  # fmt: skip
+        assert doc[key], key
+    assert doc["issuer"] == "http://emu.test"
+    assert client.get(doc["jwks_uri"]).json() == {"keys": []}
+    basic = base64.b64encode(b"itwin-access-demo:demo-secret").decode()
+    form = {"grant_type": "client_credentials", "scope": "itwin-platform"}
+    r = client.post(doc["token_endpoint"], data=form, headers={"Authorization": f"Basic {basic}"})
+    assert r.status_code == 200, r.text
+    token = r.json()["access_token"]
+    me = client.get("/users/me", headers=h(token)).json()["user"]
+    assert me["email"] == "itwin-access-demo@apps.contoso.com"
+    wrong = base64.b64encode(b"itwin-access-demo:nope").decode()
+    r = client.post(doc["token_endpoint"], data={"grant_type": "client_credentials"},
+                    headers={"Authorization": f"Basic {wrong}"})  # fmt: skip
+    assert (r.status_code, r.json()["error"]) == (401, "invalid_client")
