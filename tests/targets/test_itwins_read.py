@@ -6,8 +6,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from reconciler.emulator.policy import ALL_PERMISSIONS
 from reconciler.errors import ApiError, ItwinAccessError
 from reconciler.model import SECTIONS, Group, GroupMember, Manage, Owner, Role, UserMember
 from reconciler.targets.itwins import ItwinsTarget
@@ -17,10 +19,8 @@ Seed = Callable[..., dict[str, Any]]
 
 
 def catalogue() -> frozenset[str]:
-    path = ROOT / "reconciler" / "emulator" / "permissions.txt"
-    if not path.exists():
-        path = Path("/work/notes/permissions.txt")
-    return frozenset(line.strip() for line in path.read_text().splitlines() if line.strip())
+    """The permission catalogue the emulator answers (read nothing outside the repository)."""
+    return frozenset(ALL_PERMISSIONS)
 
 
 def test_read_maps_the_live_project_to_the_model(emulator, make_target, bridge) -> None:
@@ -149,16 +149,42 @@ def test_identity_from_config_marks_ownership(emulator, make_target, bridge) -> 
     assert context.rights["P-1"].owner
 
 
+def test_an_opaque_token_learns_its_identity_from_users_me(emulator, make_target, bridge) -> None:
+    """An opaque token (no email claim) and no config identity: GET /users/me says who it is,
+    once per target, so ownership is recognised (C12)."""
+    target = make_target(emulator(bridge), identity=None)
+    _, context = target.read(["P-1"])
+    assert context.identity == "alice@contoso.com"
+    assert context.rights["P-1"].owner
+    assert target.requests == 12  # + GET /users/me, - GET /{id}/permissions (an owner)
+    target.read(["P-1"])
+    assert target.requests == 12 + 8  # find, six sections, a group's invitations: no /users/me
+
+
+class NoUsersApi(httpx.BaseTransport):
+    """The emulator without the Users API (a host where GET /users/me answers 404)."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/users/me":
+            return httpx.Response(404, json={"error": {"code": "ResourceNotFound"}})
+        return self.inner.handle_request(request)
+
+
 def test_an_opaque_token_without_identity_reads_its_permissions(
     emulator, make_target, bridge
 ) -> None:
-    target = make_target(emulator(bridge), identity=None)
+    inner = emulator(bridge)
+    http = httpx.Client(transport=NoUsersApi(inner._transport), base_url=inner.base_url)
+    target = make_target(http, identity=None)
     _, context = target.read(["P-1"])
     assert context.identity is None
     assert not context.rights["P-1"].owner  # cannot tell without an identity
     assert context.rights["P-1"].permissions == catalogue()  # alice is an org admin
     assert context.org_admin
-    assert target.requests == 12
+    assert target.requests == 13  # + GET /users/me (404)
 
 
 def test_client_credentials_identity_and_org_admin_scope(emulator, bridge) -> None:
