@@ -228,9 +228,12 @@ def get_itwin_op(req: Req) -> Response:
     return json_response({"iTwin": itwin_json(itwin, req.representation)})
 
 
-def _account_json(row: sqlite3.Row) -> dict[str, Any]:
-    out = itwin_json(row, False)
-    out.pop("iTwinAccountId", None)
+def _account_json(row: sqlite3.Row, full: bool) -> dict[str, Any]:
+    """An Account iTwin: the documented minimal shape (no ``iTwinAccountId``), or the full
+    representation with ``Prefer: return=representation`` as other iTwin reads (C9)."""
+    out = itwin_json(row, full)
+    if not full:
+        out.pop("iTwinAccountId", None)
     return out
 
 
@@ -240,7 +243,7 @@ def my_primary_account(req: Req) -> Response:
     row = get_itwin(req.db, account_id) if account_id else None
     if row is None:
         raise _not_found()
-    return json_response({"iTwin": _account_json(row)})
+    return json_response({"iTwin": _account_json(row, req.representation)})
 
 
 def itwin_account(req: Req) -> Response:
@@ -248,7 +251,7 @@ def itwin_account(req: Req) -> Response:
     row = get_itwin(req.db, itwin["account_id"]) if itwin["account_id"] else None
     if row is None:
         raise _not_found()
-    return json_response({"iTwin": _account_json(row)})
+    return json_response({"iTwin": _account_json(row, req.representation)})
 
 
 # -- create, update, delete ---------------------------------------------------------------

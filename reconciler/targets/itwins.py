@@ -151,7 +151,7 @@ class ItwinsTarget(ClientTarget):
         projects: list[Project] = []
         rights: dict[str, Rights] = {}
         for i, itwin in enumerate(itwins):
-            parent = parents.get(str(itwin.get("parentId") or ""))
+            parent = parents.get(_declared_parent(itwin) or "")
             live = wire.project(itwin, parent, group_invitations=group_invitations[i], **raw[i])
             projects.append(live)
             invitations = raw[i]["invitations"]
@@ -250,7 +250,7 @@ class ItwinsTarget(ClientTarget):
                 self._numbers[itwin_id] = number
 
     def _parent_numbers(self, itwins: Sequence[JSON]) -> dict[str, str]:
-        ids = {str(i["parentId"]) for i in itwins if isinstance(i.get("parentId"), str)}
+        ids = {p for p in map(_declared_parent, itwins) if p is not None}
         unknown = sorted(i for i in ids if i not in self._numbers)
 
         def fetch(itwin_id: str) -> None:
@@ -267,6 +267,16 @@ class ItwinsTarget(ClientTarget):
 
     def execute(self, operations: Sequence[Operation]) -> None:
         self.writer.execute(operations)
+
+
+def _declared_parent(itwin: Mapping[str, Any]) -> str | None:
+    """The parent id a manifest's ``parent`` stands for: an iTwin created without a parent
+    reads back with its Account iTwin as ``parentId`` (contract C10); that implicit parent is
+    not a declared one, so export never writes it and plans never propose to change it."""
+    parent = itwin.get("parentId")
+    if not isinstance(parent, str) or not parent or parent == itwin.get("iTwinAccountId"):
+        return None
+    return parent
 
 
 def _pick(number: str, itwins: list[JSON]) -> JSON:

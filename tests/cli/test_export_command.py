@@ -31,6 +31,8 @@ def test_export_all_after_apply_then_plan_is_empty(
     ]
     plan = run("plan", out, "--config", config, "--detailed-exitcode")
     assert plan.code == 0, plan.stdout + plan.stderr
+    # Live, each reads back with its Account iTwin as parentId (C10): not a declared parent.
+    assert "parent" not in (out / "projects" / "BR-2024-001.yaml").read_text()
 
 
 def test_export_one_project(run: Invoke, workdir: Path, tmp_path: Path) -> None:

@@ -127,3 +127,35 @@ def test_c13_openid_discovery_then_a_basic_auth_token(client: TestClient) -> Non
     r = client.post(doc["token_endpoint"], data={"grant_type": "client_credentials"},
                     headers={"Authorization": f"Basic {wrong}"})  # fmt: skip
     assert (r.status_code, r.json()["error"]) == (401, "invalid_client")
+
+
+FULL = {"Prefer": "return=representation"}
+
+
+def test_c9_account_endpoints_honour_prefer(emu: Emu, client: TestClient) -> None:
+    """The account reads answer the full iTwin with Prefer: return=representation."""
+    itwin = emu.itwin()
+    for path in ("/itwins/myprimaryaccount", f"/itwins/{itwin['id']}/account"):
+        minimal = client.get(path, headers=h("alice-token")).json()["iTwin"]
+        assert "status" not in minimal, path
+        assert "createdDateTime" not in minimal, path
+        full = client.get(path, headers=h("alice-token", **FULL)).json()["iTwin"]
+        assert full["class"] == "Account", path
+        assert {"status", "createdDateTime", "parentId", "iTwinAccountId"} <= set(full), path
+        assert full["id"] == minimal["id"] == itwin["iTwinAccountId"], path
+
+
+def test_c10_an_itwin_created_without_a_parent_reads_back_its_account_as_parent(
+    emu: Emu, client: TestClient
+) -> None:
+    """parentId is the Account iTwin's id (a string), on create, get and list."""
+    itwin = emu.itwin()
+    account = client.get("/itwins/myprimaryaccount", headers=h("alice-token")).json()["iTwin"]
+    assert itwin["parentId"] == account["id"] == itwin["iTwinAccountId"]
+    got = client.get(f"/itwins/{itwin['id']}", headers=h("alice-token", **FULL)).json()["iTwin"]
+    assert got["parentId"] == account["id"]
+    listed = client.get("/itwins", params={"parentId": account["id"]},
+                        headers=h("alice-token")).json()["iTwins"]  # fmt: skip
+    assert [i["id"] for i in listed] == [itwin["id"]]
+    child = emu.itwin(parentId=itwin["id"], number="CHILD")
+    assert child["parentId"] == itwin["id"]  # an explicit parent stays as given

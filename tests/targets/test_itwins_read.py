@@ -117,6 +117,19 @@ def test_parent_id_becomes_the_parent_number(emulator, make_target, itwin) -> No
     assert state.projects[0].attributes["parent"] == "PRG-1"
 
 
+def test_the_implicit_account_parent_is_no_declared_parent(emulator, make_target, itwin) -> None:
+    """An iTwin created without a parent reads back with its Account iTwin as parentId (C10):
+    the model has no ``parent``, and the Account iTwin is not fetched to name it."""
+    http = emulator(itwin("P-9"))
+    headers = {"Authorization": "Bearer alice-token", "Prefer": "return=representation"}
+    raw = http.get("/itwins", params={"number": "P-9"}, headers=headers).json()
+    assert raw["iTwins"][0]["parentId"] == raw["iTwins"][0]["iTwinAccountId"]
+    target = make_target(http)
+    state, _ = target.read(["P-9"])
+    assert "parent" not in state.projects[0].attributes
+    assert target.requests == 10  # catalogue, org admin (2), find, six sections: no parent GET
+
+
 def test_non_owner_rights_come_from_its_permissions(emulator, make_target, bridge) -> None:
     bridge["roles"].append(
         {
