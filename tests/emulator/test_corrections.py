@@ -5,6 +5,7 @@ the service app ``itwin-access-demo`` an org admin)."""
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 from emu_helpers import AC, Emu, error_code, h
 from starlette.testclient import TestClient
@@ -159,3 +160,52 @@ def test_c10_an_itwin_created_without_a_parent_reads_back_its_account_as_parent(
     assert [i["id"] for i in listed] == [itwin["id"]]
     child = emu.itwin(parentId=itwin["id"], number="CHILD")
     assert child["parentId"] == itwin["id"]  # an explicit parent stays as given
+
+
+def big_group_seed(members: int = 60, ims: int = 55) -> dict[str, Any]:
+    """Contoso with ``members`` extra users, all in one group of iTwin BIG-1 (a seed may build
+    a group larger than one PATCH could)."""
+    emails = [f"user{i:02d}@contoso.com" for i in range(members)]
+    return {
+        "organizations": [{"name": "Contoso", "users": [
+            {"email": "alice@contoso.com", "orgAdmin": True}, *({"email": e} for e in emails)]}],
+        "tokens": {"alice-token": "alice@contoso.com"},
+        "itwins": [{"class": "Endeavor", "subClass": "Project", "number": "BIG-1",
+                    "displayName": "Big", "owners": ["alice@contoso.com"],
+                    "groups": [{"name": "All", "description": "everyone", "members": emails,
+                                "imsGroups": [f"IMS-{i}" for i in range(ims)]}]}],
+    }  # fmt: skip
+
+
+def test_c5_group_lists_cap_members_and_ims_groups_unless_paged(client: TestClient) -> None:
+    """members/imsGroups: 50 in an unpaged list and in a single GET; whole with $top/$skip."""
+    assert client.post("/__emulator/seed?replace=true", json=big_group_seed()).is_success
+    itwin_id = client.get("/itwins", params={"number": "BIG-1"},
+                          headers=h("alice-token")).json()["iTwins"][0]["id"]  # fmt: skip
+    base = f"{AC}/{itwin_id}/groups"
+    unpaged = client.get(base, headers=h("alice-token")).json()
+    assert "_links" not in unpaged
+    group = unpaged["groups"][0]
+    assert (len(group["members"]), len(group["imsGroups"])) == (50, 50)
+    paged = client.get(base, params={"$top": 10, "$skip": 0}, headers=h("alice-token")).json()
+    assert "_links" in paged
+    whole = paged["groups"][0]
+    assert (len(whole["members"]), len(whole["imsGroups"])) == (60, 55)
+    single = client.get(f"{base}/{group['id']}", headers=h("alice-token")).json()["group"]
+    assert (len(single["members"]), len(single["imsGroups"])) == (50, 50)
+
+
+def test_c5_patch_refuses_more_than_50_members_or_ims_groups(emu: Emu, client: TestClient) -> None:
+    itwin = emu.itwin()
+    r = client.post(f"{AC}/{itwin['id']}/groups", json={"name": "G", "description": "d"},
+                    headers=h("alice-token"))  # fmt: skip
+    url = f"{AC}/{itwin['id']}/groups/{r.json()['group']['id']}"
+    for key, values in (("members", [f"u{i}@contoso.com" for i in range(51)]),
+                        ("imsGroups", [f"IMS-{i}" for i in range(51)])):  # fmt: skip
+        r = client.patch(url, json={key: values}, headers=h("alice-token"))
+        assert r.status_code == 422, key
+        error = r.json()["error"]
+        assert error["code"] == "InvalidiTwinsGroupRequest"
+        assert error["details"][0]["code"] == "InvalidProperty"
+        assert error["details"][0]["target"] == key
+        assert error["details"][0]["message"] == "Collection size exceeds maximum size."

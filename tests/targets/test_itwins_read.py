@@ -8,7 +8,9 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.testclient import TestClient
 
+from reconciler.emulator import create_app
 from reconciler.emulator.policy import ALL_PERMISSIONS
 from reconciler.errors import ApiError, ItwinAccessError
 from reconciler.model import SECTIONS, Group, GroupMember, Manage, Owner, Role, UserMember
@@ -267,3 +269,22 @@ def test_people_invited_to_a_group_count_as_its_members(emulator, make_target, b
     )  # xena is in another organization: invited, not added
     state, _ = target.read(["P-1"])
     assert state.projects[0].groups[0].members == {"dana@contoso.com", "xena@fabrikam.com"}
+
+
+def test_a_group_of_more_than_50_members_reads_whole(tmp_path: Path, make_target) -> None:
+    """Groups are listed with paging parameters, which lift the 50-item cap (C5)."""
+    emails = [f"user{i:02d}@contoso.com" for i in range(60)]
+    seed = {
+        "organizations": [{"name": "Contoso", "users": [
+            {"email": "alice@contoso.com", "orgAdmin": True}, *({"email": e} for e in emails)]}],
+        "tokens": {"alice-token": "alice@contoso.com"},
+        "itwins": [{"class": "Endeavor", "subClass": "Project", "number": "BIG-1",
+                    "displayName": "Big", "owners": ["alice@contoso.com"],
+                    "groups": [{"name": "All", "description": "everyone", "members": emails,
+                                "imsGroups": [f"IMS-{i}" for i in range(55)]}]}],
+    }  # fmt: skip
+    with TestClient(create_app(tmp_path / "big.db", seed=seed)) as http:
+        state, _ = make_target(http).read(["BIG-1"])
+    group = state.projects[0].groups[0]
+    assert group.members == frozenset(emails)
+    assert len(group.ims_groups) == 55
