@@ -340,6 +340,7 @@ def create_itwin(req: Req) -> Response:
     fields["iTwinAccountId"] = parent["account_id"] if parent is not None else None
     itwin_id = records.insert_itwin(req.db, fields, org=org, created_by=caller.id, now=req.now)
     records.add_owner(req.db, itwin_id, caller.id)  # the creator becomes owner
+    records.add_default_roles(req.db, itwin_id)
     row = get_itwin(req.db, itwin_id)
     assert row is not None
     return json_response({"iTwin": itwin_json(row, True)}, 201)

@@ -83,6 +83,14 @@ def insert_itwin(
     return itwin_id
 
 
+def add_default_roles(db: sqlite3.Connection, itwin_id: str) -> None:
+    """Give a new iTwin the seed's ``defaultRoles`` as roles of type ``Default`` (C6)."""
+    row = db.execute("SELECT value FROM meta WHERE key='default_roles'").fetchone()
+    for role in json.loads(row[0]) if row is not None else []:
+        insert_role(db, itwin_id, role["displayName"], role["description"], role["permissions"],
+                    role_type="Default")  # fmt: skip
+
+
 def delete_itwin(db: sqlite3.Connection, itwin_id: str) -> None:
     """Delete an iTwin and everything that hangs off it."""
     groups = [r[0] for r in db.execute("SELECT id FROM groups WHERE itwin_id=?", (itwin_id,))]

@@ -209,3 +209,42 @@ def test_c5_patch_refuses_more_than_50_members_or_ims_groups(emu: Emu, client: T
         assert error["details"][0]["code"] == "InvalidProperty"
         assert error["details"][0]["target"] == key
         assert error["details"][0]["message"] == "Collection size exceeds maximum size."
+
+
+def test_c6_created_roles_are_custom_and_seeded_default_roles_are_default(
+    emu: Emu, client: TestClient
+) -> None:
+    """Roles callers create are "Custom"; the seed's defaultRoles come with every new iTwin
+    as "Default" roles, which cannot be updated or deleted."""
+    itwin = emu.itwin()
+    role_id = emu.role(itwin["id"], "Mine")
+    r = client.get(f"{AC}/{itwin['id']}/roles/{role_id}", headers=h("alice-token"))
+    assert r.json()["role"]["type"] == "Custom"
+    seed = {
+        "organizations": [{"name": "Contoso", "users": [
+            {"email": "alice@contoso.com", "orgAdmin": True}]}],
+        "tokens": {"alice-token": "alice@contoso.com"},
+        "defaultRoles": [{"displayName": "Reader", "description": "Platform reader",
+                          "permissions": ["imodels_read"]}],
+        "itwins": [{"class": "Endeavor", "subClass": "Project", "number": "S-1",
+                    "displayName": "Seeded", "owners": ["alice@contoso.com"],
+                    "roles": [{"displayName": "Old", "description": "d", "type": "Default"}]}],
+    }  # fmt: skip
+    assert client.post("/__emulator/seed?replace=true", json=seed).is_success
+    new = emu.itwin(number="NEW-1")
+    roles = client.get(f"{AC}/{new['id']}/roles", headers=h("alice-token")).json()["roles"]
+    assert [(r["displayName"], r["type"], r["permissions"]) for r in roles] == [
+        ("Reader", "Default", ["imodels_read"])
+    ]
+    seeded = client.get("/itwins", params={"number": "S-1"},
+                        headers=h("alice-token")).json()["iTwins"][0]  # fmt: skip
+    old = client.get(f"{AC}/{seeded['id']}/roles", headers=h("alice-token")).json()["roles"]
+    assert [(r["displayName"], r["type"]) for r in old] == [("Old", "Default")]
+    url = f"{AC}/{new['id']}/roles/{roles[0]['id']}"
+    r = client.patch(url, json={"description": "mine now"}, headers=h("alice-token"))
+    assert (r.status_code, error_code(r)) == (422, "InvalidiTwinsRoleRequest")
+    assert r.json()["error"]["message"] == "Cannot update Role."
+    r = client.delete(url, headers=h("alice-token"))
+    assert (r.status_code, error_code(r)) == (422, "InvalidiTwinsRoleRequest")
+    r = client.get(url, headers=h("alice-token"))
+    assert r.json()["role"]["description"] == "Platform reader"
