@@ -157,10 +157,12 @@ class ItwinsTarget(ClientTarget):
             invitations = raw[i]["invitations"]
             owner_invitations = [x for x in invitations if wire.is_owner_invitation(x)]
             member_invitations = [x for x in invitations if not wire.is_owner_invitation(x)]
+            hidden = wire.default_role_ids(raw[i]["roles"])
             self.writer.remember(
                 live,
                 wire.shadowed_invitations(raw[i]["users"], member_invitations),
                 wire.shadowed_invitations(raw[i]["owners"], owner_invitations),
+                wire.default_assignments([*raw[i]["users"], *raw[i]["group_rows"]], hidden),
             )
             rights[live.number] = (
                 Rights(owner=True, permissions=known)
