@@ -80,6 +80,7 @@ class ItwinsTarget(ClientTarget):
         self._known: frozenset[str] | None = None  # the permission catalogue, once per target
         self._lock = threading.Lock()
         self._numbers: dict[str, str] = {}  # iTwin id -> number, of every iTwin seen
+        self.listing_truncated = False  # all_numbers stopped at the X-Max-Return cap
         self.writer = Writer(self.itwins, self.access, self._find_one)
 
     # ------------------------------------------------------------------ read
@@ -176,6 +177,35 @@ class ItwinsTarget(ClientTarget):
             rights=rights,
         )
         return State(tuple(projects)), context
+
+    def all_numbers(self) -> list[str]:
+        """Numbers of every iTwin the caller can see, Account iTwins excepted (``export
+        --all``). An organization administrator lists its whole organization
+        (``X-iTwin-Query-Scope: all``, contract C14), not only the iTwins it is a member of;
+        pages of 1,000 up to the 10,000 ``X-Max-Return`` cap (``listing_truncated`` says when
+        the cap was reached, so more may exist)."""
+        if self.detect_org_admin and self._org_admin is None:
+            if self._known is None:
+                self._known = frozenset(self.access.all_permissions())
+            self.org_admin(self._known)
+        numbers: set[str] = set()
+        listed = 0
+        for page in self.itwins.list_pages(query_scope=self._scope()):
+            listed += len(page)
+            for itwin in page:
+                self._seen(itwin)
+                number = itwin.get("number")
+                if isinstance(number, str) and number and itwin.get("class") != "Account":
+                    numbers.add(number)
+        self.listing_truncated = listed >= MAX_RETURN
+        return sorted(numbers)
+
+    @property
+    def listing_scope(self) -> str:
+        """What ``all_numbers`` lists, in words (for warnings)."""
+        if self._scope() == "all":
+            return "every iTwin of its organization (X-iTwin-Query-Scope: all)"
+        return "the iTwins it is a member of"
 
     def org_admin(self, known: frozenset[str]) -> bool:
         """Whether the caller administers its organization (see ``holds_every_permission``);

@@ -99,3 +99,45 @@ def test_stale_project_files_in_the_output_are_flagged(
     result = run("export", "--out", out, "--project", "BR-2024-002", "--config", config)
     assert result.code == 0
     assert "GONE-1.yaml was not written by this export" in result.stderr
+
+
+def test_export_all_as_an_org_admin_service_app_finds_projects_it_is_no_member_of(
+    run: Invoke, hand: Any, workdir: Path, tmp_path: Path
+) -> None:
+    """The demo service app (org admin) lists with X-iTwin-Query-Scope: all (C14): a project
+    alice created, where the app is no member, is exported too."""
+    body = {"class": "Endeavor", "subClass": "Project", "displayName": "Hers", "number": "H-1"}
+    hand.send("POST", "/itwins/", body, accept="application/vnd.bentley.itwin-platform.v1+json")
+    out = tmp_path / "all"
+    result = run("export", "--out", out, "--all", "--config", workdir / "itwin-access.yaml")
+    assert result.code == 0, result.stderr
+    assert (out / "projects" / "H-1.yaml").exists()
+    assert "warning" not in result.stderr
+
+
+def test_export_all_of_nothing_warns_naming_identity_and_scope(
+    run: Invoke, workdir: Path, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Bob (no org admin, member of nothing) exports 0 projects: exit 0 with a warning."""
+    monkeypatch.delenv("ITWIN_CLIENT_ID")
+    monkeypatch.delenv("ITWIN_CLIENT_SECRET")
+    monkeypatch.setenv("ITWIN_ACCESS_TOKEN", "bob-token")
+    result = run("export", "--out", tmp_path / "none", "--all",
+                 "--config", workdir / "itwin-access.yaml")  # fmt: skip
+    assert result.code == 0, result.stderr
+    assert (
+        "warning: no project to export: bob@contoso.com sees none among the iTwins it is a "
+        "member of" in result.stderr
+    )
+
+
+def test_a_truncated_listing_is_a_warning() -> None:
+    """When the 10,000-iTwin cap cut the listing, export says so and how to get the rest."""
+    from types import SimpleNamespace
+
+    from reconciler.cli.export import listing_warnings
+
+    target = SimpleNamespace(listing_truncated=True, listing_scope="every iTwin")
+    [warning] = listing_warnings(target, "ci@apps.contoso.com", 10_000)
+    assert warning.startswith("the listing stopped at the API's cap of 10,000 iTwins")
+    assert "--project NUMBER" in warning

@@ -288,3 +288,26 @@ def test_a_group_of_more_than_50_members_reads_whole(tmp_path: Path, make_target
     group = state.projects[0].groups[0]
     assert group.members == frozenset(emails)
     assert len(group.ims_groups) == 55
+
+
+def test_all_numbers_pages_past_1000_and_says_when_the_10000_cap_cuts_it(
+    tmp_path: Path, make_target, base_seed: dict[str, Any]
+) -> None:
+    """An org admin's listing (scope all) pages by 1,000 and stops at X-Max-Return's 10,000,
+    flagging the cut (C14); a smaller organization is listed whole, unflagged."""
+    base = dict(base_seed)
+    base["itwins"] = [
+        {"class": "Endeavor", "subClass": "Project", "number": f"N-{i:05d}", "displayName": "x"}
+        for i in range(10_001)
+    ]
+    with TestClient(create_app(tmp_path / "many.db", seed=base)) as http:
+        target = make_target(http)  # alice: org admin, member of none of them
+        numbers = target.all_numbers()
+        assert len(numbers) == 10_000
+        assert target.listing_truncated
+        assert "X-iTwin-Query-Scope: all" in target.listing_scope
+    small = {**base_seed, "itwins": base["itwins"][:1_500]}
+    with TestClient(create_app(tmp_path / "some.db", seed=small)) as http:
+        target = make_target(http)
+        assert len(target.all_numbers()) == 1_500
+        assert not target.listing_truncated
