@@ -248,3 +248,25 @@ def test_c6_created_roles_are_custom_and_seeded_default_roles_are_default(
     assert (r.status_code, error_code(r)) == (422, "InvalidiTwinsRoleRequest")
     r = client.get(url, headers=h("alice-token"))
     assert r.json()["role"]["description"] == "Platform reader"
+
+
+def test_c14_max_return_caps_the_pageable_set_and_scope_all_is_for_org_admins(
+    emu: Emu, client: TestClient
+) -> None:
+    """X-Max-Return caps the whole set (paging past it gives nothing); an org admin sees
+    iTwins it is no member of only with X-iTwin-Query-Scope: all."""
+    app = emu.app_token()
+    ids = [emu.itwin(token=app, number=f"C14-{i}")["id"] for i in range(5)]
+    mine = client.get("/itwins", headers=h("alice-token")).json()["iTwins"]
+    assert not {i["id"] for i in mine} & set(ids)
+    every = h("alice-token", **{"X-iTwin-Query-Scope": "all", "X-Max-Return": "3"})
+    first = client.get("/itwins", params={"$top": 2}, headers=every)
+    assert first.headers["X-Max-Return"] == "3"
+    assert [i["id"] for i in first.json()["iTwins"]] == ids[:2]
+    second = client.get("/itwins", params={"$top": 2, "$skip": 2}, headers=every).json()
+    assert [i["id"] for i in second["iTwins"]] == ids[2:3]
+    assert "next" not in second["_links"]
+    past = client.get("/itwins", params={"$top": 2, "$skip": 4}, headers=every).json()
+    assert past["iTwins"] == []
+    bob = client.get("/itwins", headers=h("bob-token", **{"X-iTwin-Query-Scope": "all"}))
+    assert bob.json()["iTwins"] == []  # not an org admin: served as memberOfItwin
