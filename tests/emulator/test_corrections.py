@@ -270,3 +270,75 @@ def test_c14_max_return_caps_the_pageable_set_and_scope_all_is_for_org_admins(
     assert past["iTwins"] == []
     bob = client.get("/itwins", headers=h("bob-token", **{"X-iTwin-Query-Scope": "all"}))
     assert bob.json()["iTwins"] == []  # not an org admin: served as memberOfItwin
+
+
+def test_c7_invitation_visibility_and_single_get(emu: Emu, client: TestClient) -> None:
+    """Lists: the sender sees its own, owners and org admins all. Single GET: an org admin, or a
+    member who is the invitee or the inviter; nobody else."""
+    itwin = emu.itwin()  # alice owns it
+    viewer = emu.role(itwin["id"], "Viewer", ["imodels_read"])
+    inviter = emu.role(itwin["id"], "Inviter", ["administration_invite_member"])
+    emu.member(itwin["id"], "bob@contoso.com", [inviter])
+    emu.member(itwin["id"], "carol@contoso.com", [viewer])
+    bobs = emu.add_users(itwin["id"], [{"email": "xena@fabrikam.com", "roleIds": [viewer]}],
+                         token="bob-token").json()["invitations"][0]  # fmt: skip
+    alices = emu.add_users(itwin["id"], [{"email": "zed@example.com", "roleIds": [viewer]}])
+    alices_id = alices.json()["invitations"][0]["id"]
+    base = f"{AC}/{itwin['id']}/members/invitations"
+
+    def listed(token: str) -> set[str]:
+        return {i["id"] for i in client.get(base, headers=h(token)).json()["invitations"]}
+
+    assert listed("bob-token") == {bobs["id"]}  # the sender: its own
+    assert listed("alice-token") == {bobs["id"], alices_id}  # an owner: all
+    assert client.get(f"{base}/{bobs['id']}", headers=h("bob-token")).status_code == 200
+    r = client.get(f"{base}/{alices_id}", headers=h("bob-token"))  # neither invitee nor inviter
+    assert (r.status_code, error_code(r)) == (404, "InvitationNotFound")
+    assert client.get(f"{base}/{bobs['id']}", headers=h("alice-token")).status_code == 200
+
+
+def test_c7_accepting_merges_roles_and_accepting_as_a_member_succeeds(
+    emu: Emu, client: TestClient
+) -> None:
+    """Only the invitee accepts; it becomes a member with the invited roles merged into any it
+    holds, the invitation consumed; accepting again, as a member, is a success."""
+    itwin = emu.itwin()
+    viewer = emu.role(itwin["id"], "Viewer", ["imodels_read"])
+    editor = emu.role(itwin["id"], "Editor", ["imodels_write"])
+    inv = emu.add_users(itwin["id"], [{"email": "xena@fabrikam.com", "roleIds": [viewer]}])
+    inv_id = inv.json()["invitations"][0]["id"]
+    accept = f"{AC}/{itwin['id']}/members/invitations/{inv_id}/accept"
+    r = client.post(accept, headers=h("bob-token"))  # not the invitee, not a member
+    assert (r.status_code, error_code(r)) == (404, "InvitationNotFound")
+    assert client.post(accept, headers=h("xena-token")).status_code == 204
+    again = emu.add_users(itwin["id"], [{"email": "xena@fabrikam.com", "roleIds": [editor]}])
+    assert again.status_code == 409  # a member now: change roles with PATCH, or invite anew
+    members = client.get(f"{AC}/{itwin['id']}/members/users", headers=h("alice-token")).json()
+    xena = next(m for m in members["members"] if m["email"] == "xena@fabrikam.com")
+    assert [r["displayName"] for r in xena["roles"]] == ["Viewer"]
+    assert client.post(accept, headers=h("xena-token")).status_code == 204  # consumed: still 204
+    random_id = "00000000-0000-0000-0000-000000000000"
+    r = client.post(f"{AC}/{itwin['id']}/members/invitations/{random_id}/accept",
+                    headers=h("xena-token"))  # fmt: skip
+    assert r.status_code == 204
+    assert client.get(f"{AC}/{itwin['id']}/members/invitations",
+                      headers=h("alice-token")).json()["invitations"] == []  # fmt: skip
+
+
+def test_c7_accepting_as_a_member_adds_the_invited_roles(emu: Emu, client: TestClient) -> None:
+    """Bob, invited by the service app as Editor, was since added directly as Viewer: his
+    accept merges the roles and consumes the invitation."""
+    app = emu.app_token()
+    itwin = emu.itwin(token=app)
+    viewer = emu.role(itwin["id"], "Viewer", ["imodels_read"], token=app)
+    editor = emu.role(itwin["id"], "Editor", ["imodels_write"], token=app)
+    inv = emu.add_users(itwin["id"], [{"email": "bob@contoso.com", "roleIds": [editor]}],
+                        token=app).json()["invitations"][0]  # fmt: skip
+    emu.add_users(itwin["id"], [{"email": "bob@contoso.com", "roleIds": [viewer]}])  # alice
+    accept = f"{AC}/{itwin['id']}/members/invitations/{inv['id']}/accept"
+    assert client.post(accept, headers=h("bob-token")).status_code == 204
+    members = client.get(f"{AC}/{itwin['id']}/members/users", headers=h("alice-token")).json()
+    bob = next(m for m in members["members"] if m["email"] == "bob@contoso.com")
+    assert sorted(r["displayName"] for r in bob["roles"]) == ["Editor", "Viewer"]
+    left = client.get(f"{AC}/{itwin['id']}/members/invitations", headers=h("alice-token"))
+    assert left.json()["invitations"] == []
