@@ -301,3 +301,29 @@ def test_ctrl_c_during_apply_says_what_was_done_and_exits_130(
     # and it does: the next run finishes the job
     assert run("apply", workdir, "--auto-approve").code == 0
     assert run("plan", workdir, "--detailed-exitcode").code == 0
+
+
+def test_an_org_admin_creator_keeps_its_ownership_whatever_the_owners_list_says(
+    run, hand, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Alice (org admin, opaque token: identity from GET /users/me) creates RL-2025-010; its
+    authoritative owners list names only carol, yet alice's own ownership is never removed."""
+    monkeypatch.delenv("ITWIN_CLIENT_ID")
+    monkeypatch.delenv("ITWIN_CLIENT_SECRET")
+    monkeypatch.setenv("ITWIN_ACCESS_TOKEN", "alice-token")
+    rail = workdir / "rail.yaml"
+    rail.write_text(
+        rail.read_text()
+        .replace("owners: [alice@contoso.com]", "owners: [carol@contoso.com]")
+        .replace(
+            "manage: {members: additive}", "manage: {members: additive, owners: authoritative}"
+        )
+    )
+    scope = ("--project", "RL-2025-010")
+    applied = run("apply", workdir, "--auto-approve", *scope)
+    assert applied.code == 0, applied.stderr
+    assert "owner: alice@contoso.com (the creator becomes its owner)" in applied.stdout
+    owners = hand.get(f"/accesscontrol/itwins/{hand.itwin_id('RL-2025-010')}/members/owners")
+    assert {o["email"] for o in owners["members"]} == {"alice@contoso.com", "carol@contoso.com"}
+    again = run("plan", workdir, "--detailed-exitcode", *scope)
+    assert again.code == 0, again.stdout
