@@ -104,6 +104,14 @@ def export_command(
     result = export_state(actual)
     written = write_files(result.files, out_dir)
     warnings = list(result.warnings)
+    left_out: dict[str, list[str]] = getattr(session.target, "left_out", {})
+    for number in actual.numbers():
+        for who in left_out.get(number, []):
+            warnings.append(
+                f"project {number}: member {who} holds only \"Team Member\" (a basic team "
+                "member) and is left out: it will not be migrated; give it a role in the "
+                "manifest to keep its access"
+            )
     if everything:
         warnings += listing_warnings(session.target, context.identity, len(actual.projects))
     for warning in warnings:

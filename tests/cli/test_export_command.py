@@ -88,6 +88,38 @@ def test_export_from_the_projects_backend(tmp_path: Path, run_on: Invoke) -> Non
         assert plan.code == 0, plan.stdout + plan.stderr
 
 
+def test_projects_export_names_every_member_it_leaves_out(tmp_path: Path, run_on: Invoke) -> None:
+    """Basic team members ("Team Member" only) and users deleted from IMS: one warning each,
+    so nobody silently loses access in a migration; the export still exits 0."""
+    seed = demo_seed()
+    gone = "2f0c0a4e-0000-4000-8000-000000000001"
+    gone_basic = "2f0c0a4e-0000-4000-8000-000000000002"
+    seed["projects"] = [
+        {
+            "projectNumber": "LEG-2",
+            "displayName": "Legacy",
+            "roles": [{"displayName": "Viewer", "description": "Read", "permissions": []}],
+            "members": [
+                {"email": "bob@contoso.com", "roles": ["Team Member", "Viewer"]},
+                {"email": "frank@contoso.com", "roles": ["Team Member"]},
+                {"id": gone, "email": None, "roles": ["Viewer"]},
+                {"id": gone_basic, "email": None, "roles": ["Team Member"]},
+            ],
+        }
+    ]
+    config = tmp_path / "itwin-access.yaml"
+    config.write_text("api: http://testserver\nbackend: projects\n")
+    with TestClient(create_app(tmp_path / "e.db", seed=seed)) as client:
+        result = run_on(client, "export", "--out", tmp_path / "out", "--all", "--config", config)
+    assert result.code == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 3, result.stderr
+    assert any('member frank@contoso.com holds only "Team Member"' in w for w in warnings)
+    assert any(f"member id {gone_basic} (a user deleted from IMS) holds only" in w
+               for w in warnings)  # fmt: skip
+    assert any(gone in w and "deleted from IMS" in w for w in warnings)
+
+
 def test_stale_project_files_in_the_output_are_flagged(
     run: Invoke, workdir: Path, tmp_path: Path
 ) -> None:
