@@ -111,7 +111,13 @@ def test_projects_export_names_every_member_it_leaves_out(tmp_path: Path, run_on
     config.write_text("api: http://testserver\nbackend: projects\n")
     with TestClient(create_app(tmp_path / "e.db", seed=seed)) as client:
         result = run_on(client, "export", "--out", tmp_path / "out", "--all", "--config", config)
+        plan = run_on(client, "plan", tmp_path / "out", "--config", config, "--detailed-exitcode")
     assert result.code == 0, result.stderr
+    # Planned against the source: the deleted user's removal is proposed (exit 2); the basic
+    # team members never appear (README, migration step 2).
+    assert plan.code == 2, plan.stdout + plan.stderr
+    assert f"remove member id:{gone} " in plan.stdout
+    assert "frank" not in plan.stdout
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
     assert len(warnings) == 3, result.stderr
     assert any('member frank@contoso.com holds only "Team Member"' in w for w in warnings)
