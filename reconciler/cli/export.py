@@ -108,7 +108,7 @@ def export_command(
     for number in actual.numbers():
         for who in left_out.get(number, []):
             warnings.append(
-                f"project {number}: member {who} holds only \"Team Member\" (a basic team "
+                f'project {number}: member {who} holds only "Team Member" (a basic team '
                 "member) and is left out: it will not be migrated; give it a role in the "
                 "manifest to keep its access"
             )

@@ -11,7 +11,6 @@ import pytest
 from starlette.testclient import TestClient
 
 from reconciler.emulator import create_app
-from reconciler.emulator.policy import ALL_PERMISSIONS
 from reconciler.errors import ApiError, ItwinAccessError
 from reconciler.model import SECTIONS, Group, GroupMember, Manage, Owner, Role, UserMember
 from reconciler.targets.itwins import ItwinsTarget
@@ -21,8 +20,8 @@ Seed = Callable[..., dict[str, Any]]
 
 
 def catalogue() -> frozenset[str]:
-    """The permission catalogue the emulator answers (read nothing outside the repository)."""
-    return frozenset(ALL_PERMISSIONS)
+    path = ROOT / "tests" / "fixtures" / "permissions.txt"
+    return frozenset(line.strip() for line in path.read_text().splitlines() if line.strip())
 
 
 def test_read_maps_the_live_project_to_the_model(emulator, make_target, bridge) -> None:
