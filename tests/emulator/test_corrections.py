@@ -342,3 +342,25 @@ def test_c7_accepting_as_a_member_adds_the_invited_roles(emu: Emu, client: TestC
     assert sorted(r["displayName"] for r in bob["roles"]) == ["Editor", "Viewer"]
     left = client.get(f"{AC}/{itwin['id']}/members/invitations", headers=h("alice-token"))
     assert left.json()["invitations"] == []
+
+
+def test_c3_c4_a_service_app_owns_what_it_creates_and_invites_whom_it_adds(
+    emu: Emu, client: TestClient
+) -> None:
+    """The creating service app is the owner (C3); its member and owner adds are invitations,
+    even for users of its own organization (C4); removing the last owner is allowed."""
+    app = emu.app_token()
+    itwin = emu.itwin(token=app)
+    assert _owners(client, itwin["id"], app) == ["itwin-access-demo@apps.contoso.com"]
+    role = emu.role(itwin["id"], "Viewer", token=app)
+    added = emu.add_users(itwin["id"], [{"email": "bob@contoso.com", "roleIds": [role]}],
+                          token=app).json()  # fmt: skip
+    assert added["members"] == []
+    assert [i["email"] for i in added["invitations"]] == ["bob@contoso.com"]
+    owner = client.post(f"{AC}/{itwin['id']}/members/owners", json={"email": "carol@contoso.com"},
+                        headers=h(app)).json()  # fmt: skip
+    assert owner["member"] is None
+    assert owner["invitation"]["email"] == "carol@contoso.com"
+    me = client.get(f"{AC}/{itwin['id']}/members/owners", headers=h(app)).json()["members"][0]
+    r = client.delete(f"{AC}/{itwin['id']}/members/owners/{me['id']}", headers=h(app))
+    assert r.status_code == 204  # [I] the last owner may go: org admins keep control
