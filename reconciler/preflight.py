@@ -30,6 +30,10 @@ ORG_ADMIN = "organization administrator"
 # Operations on owners need to know who applies (its own ownership is always kept): without
 # it they are refused rather than guessed (issue 11).
 IDENTITY = "identity"
+# Changing groups the identity could not list (403: the contract documents listing groups for
+# org admins only): what exists is unknown, so a "create" may be a duplicate.
+READ_GROUPS = "to list the project's groups"
+_GROUP_KINDS = frozenset({OpKind.CREATE_GROUP, OpKind.UPDATE_GROUP, OpKind.DELETE_GROUP})
 
 _BY_KIND: Mapping[OpKind, tuple[str, ...]] = {
     OpKind.UPDATE_PROJECT: ("itwins_modify",),
@@ -137,6 +141,9 @@ def check_rights(operations: Sequence[Operation], context: LiveContext) -> list[
         if context.identity is None and op.kind in (OpKind.ADD_OWNER, OpKind.REMOVE_OWNER):
             denied[(op.project, IDENTITY)].append(op.id)
             continue
+        if op.kind in _GROUP_KINDS and "groups" in context.unreadable.get(op.project, ()):
+            denied[(op.project, READ_GROUPS)].append(op.id)
+            continue
         if op.kind is OpKind.CREATE_PROJECT:
             problems.extend(_check_create(op, context))
             continue
@@ -193,6 +200,8 @@ def check_rights(operations: Sequence[Operation], context: LiveContext) -> list[
 _WHAT = {
     OWNER: "to be an owner or an organization administrator",
     ORG_ADMIN: "to be an organization administrator",
+    READ_GROUPS: "to list the project's groups (refused: 403), as an organization administrator "
+    "or a holder of administration_manage_groups",
 }
 
 

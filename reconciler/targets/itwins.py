@@ -104,9 +104,21 @@ class ItwinsTarget(ClientTarget):
         if progress is not None:
             progress(0, total)
 
+        unreadable: dict[str, set[str]] = {}
+
         def fetch(task: tuple[JSON, str]) -> list[JSON]:
             itwin, section = task
-            rows = self._section(str(itwin["id"]), section)
+            try:
+                rows = self._section(str(itwin["id"]), section)
+            except ApiError as exc:
+                # Listing groups is documented for org admins only (contract C5): an owner or
+                # a member with roles may be refused. Read them as none and let preflight
+                # refuse changes to them, rather than failing the whole run.
+                if section != "groups" or exc.status != 403:
+                    raise
+                rows = []
+                with self._lock:
+                    unreadable.setdefault(str(itwin.get("number")), set()).add("groups")
             with self._lock:
                 left[str(itwin["id"])] -= 1
                 finished = left[str(itwin["id"])] == 0
@@ -175,6 +187,7 @@ class ItwinsTarget(ClientTarget):
             org_admin=org_admin,
             known_permissions=known,
             rights=rights,
+            unreadable={n: frozenset(v) for n, v in unreadable.items()},
         )
         return State(tuple(projects)), context
 

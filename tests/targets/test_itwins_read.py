@@ -310,3 +310,42 @@ def test_all_numbers_pages_past_1000_and_says_when_the_10000_cap_cuts_it(
         target = make_target(http)
         assert len(target.all_numbers()) == 1_500
         assert not target.listing_truncated
+
+
+def test_groups_it_may_not_list_read_as_none_and_changes_to_them_are_refused(
+    emulator, make_target, bridge
+) -> None:
+    """Bob manages roles and members but not groups: listing groups answers 403 (the contract
+    documents it for org admins only). The read goes on; a manifest not managing groups plans
+    normally, one managing them is blocked (permission-denied) before any write."""
+    from reconciler.guards import GuardSettings
+    from reconciler.model import Project, State
+    from reconciler.plan import OpKind, build_plan
+
+    bridge["roles"].append(
+        {
+            "displayName": "Admin",
+            "description": "Administers access",
+            "permissions": [
+                "administration_manage_roles",
+                "administration_invite_member",
+                "administration_remove_member",
+            ],
+        }
+    )
+    bridge["members"][0]["roles"] = ["Viewer", "Admin"]  # bob
+    target = make_target(emulator(bridge), token="bob-token")
+    live, context = target.read(["P-1"])
+    assert context.unreadable == {"P-1": frozenset({"groups"})}
+    assert live.projects[0].groups == ()
+    dana = UserMember("dana@contoso.com", frozenset({"Viewer"}))
+    members_only = Project("P-1", {}, manage={"members": Manage.ADDITIVE}, members=(dana,))
+    plan = build_plan(State((members_only,)), live, context, GuardSettings())
+    assert [op.kind for op in plan.operations] == [OpKind.ADD_MEMBER]
+    assert not plan.blocked
+    team = Group("Team", "The team", frozenset({"dana@contoso.com"}))
+    with_groups = Project("P-1", {}, manage={"groups": Manage.ADDITIVE}, groups=(team,))
+    plan = build_plan(State((with_groups,)), live, context, GuardSettings())
+    assert [op.kind for op in plan.operations] == [OpKind.CREATE_GROUP]
+    assert [v.guard for v in plan.blocked] == ["permission-denied"]
+    assert "to list the project's groups (refused: 403)" in plan.blocked[0].message
