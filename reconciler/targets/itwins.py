@@ -112,12 +112,13 @@ class ItwinsTarget(ClientTarget):
                 rows = self._section(str(itwin["id"]), section)
             except ApiError as exc:
                 if section == "roles" and exc.status == 403:
-                    raise ItwinAccessError(
-                        f"project {itwin.get('number')}: {identity or 'the applying identity'} "
-                        "may not list its roles (403): reading a project needs "
-                        "administration_manage_roles there, ownership, or organization "
-                        "administration"
-                    ) from exc
+                    who = identity or "the applying identity"
+                    raise ApiError(
+                        exc.method, exc.path, exc.status, exc.code,
+                        f"project {itwin.get('number')}: {who} may not list its roles; reading "
+                        "a project needs administration_manage_roles there, ownership, or "
+                        "organization administration",
+                    ) from exc  # fmt: skip
                 # Listing groups is documented for org admins only (contract C5): an owner or
                 # a member with roles may be refused. Read them as none and let preflight
                 # refuse changes to them, rather than failing the whole run.
