@@ -17,8 +17,10 @@ import html
 from collections import defaultdict
 from collections.abc import Collection
 
+from reconciler.impact import Impact
 from reconciler.plan import Operation, Plan, PlanProblem
 from reconciler.render.describe import describe, listed_problems
+from reconciler.render.impact_markdown import impact_markdown
 from reconciler.render.text import CHANGED, EXTRAS, NO_CHANGES, NO_DRIFT
 
 MAX_CHARS = 60_000
@@ -37,6 +39,7 @@ def render_markdown(
     max_chars: int = MAX_CHARS,
     full_plan_hint: str = DEFAULT_HINT,
     extras: Collection[str] | None = None,
+    impact: Impact | None = None,
 ) -> str:
     counts = plan.summary()
     split = frozenset(extras or ()) if drift and extras is not None else None
@@ -57,6 +60,8 @@ def render_markdown(
         verb = "Drift" if drift else "Plan"
         head.append(f"**{verb}: {tally}** in {len(plan.projects())} project(s).")
     blocks: list[str] = ["\n".join(head) + "\n"]
+    if impact is not None and not plan.is_empty:
+        blocks.append(impact_markdown(impact))  # issue 16: who gains or loses what, first
     by_project = plan.by_project()
     if by_project:
         # The summary table comes first; capped so guards and problems always fit after it.

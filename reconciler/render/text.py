@@ -17,8 +17,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Collection
 
+from reconciler.impact import Impact
 from reconciler.plan import Operation, Plan, PlanProblem
 from reconciler.render.describe import describe, listed_problems
+from reconciler.render.impact_text import impact_text_lines
 
 _ANSI = {"+": "32", "~": "33", "-": "31", "!": "31;1", "bold": "1", "dim": "2"}
 
@@ -35,6 +37,7 @@ def render_text(
     color: bool = False,
     title: str | None = None,
     extras: Collection[str] | None = None,
+    impact: Impact | None = None,
 ) -> str:
     def paint(style: str, text: str) -> str:
         return f"\033[{_ANSI[style]}m{text}\033[0m" if color else text
@@ -48,6 +51,8 @@ def render_text(
     if plan.is_empty:
         lines.append(NO_DRIFT if drift else NO_CHANGES)
     else:
+        if impact is not None:  # issue 16: who gains or loses what, first
+            lines += [*impact_text_lines(impact), ""]
         lines.append(
             "Live state was changed outside the manifests. Applying the manifests would:"
             if drift

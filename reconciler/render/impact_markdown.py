@@ -1,0 +1,72 @@
+"""The access impact as Markdown, the first block of the pull-request comment (issue 16).
+
+A bold headline ("Access changes: 3 people gain, 1 loses"), the flags in a warning block, then a
+table: who, gains, losses, in which projects, one row per identical change. Rows stop at
+``MAX_IMPACT_ROWS`` or when the block would pass ``budget`` characters ("... and N more"), so
+the operations after it always keep room in a 60,000-character comment.
+"""
+
+from __future__ import annotations
+
+import html
+
+from reconciler.impact import Impact
+from reconciler.render.impact_words import (
+    flag_lines,
+    flag_text,
+    gains_text,
+    losses_text,
+    projects_text,
+    who,
+)
+
+MAX_IMPACT_ROWS = 60
+MAX_FLAGS = 20
+IMPACT_BUDGET = 20_000  # characters; a third of the comment
+
+
+def impact_markdown(impact: Impact, budget: int = IMPACT_BUDGET) -> str:
+    lines = [f"**{impact.headline()}**" + ("." if not impact.changes else "")]
+    if not impact.changes:
+        return "\n".join(lines) + "\n"
+    flags = flag_lines(impact)
+    if flags:
+        lines += ["", "> [!WARNING]"]
+        lines += [f"> - {flag_text(f, _code)}" for f in flags[:MAX_FLAGS]]
+        if len(flags) > MAX_FLAGS:
+            lines.append(f"> - ... and {len(flags) - MAX_FLAGS} more (see the JSON plan)")
+    lines += ["", "| Who | Gains | Loses | Where |", "|---|---|---|---|"]
+    rows = [*impact.people(), *impact.groups()]
+    size = sum(len(line) + 1 for line in lines)
+    shown = 0
+    for aggregate in rows:
+        row = (
+            f"| {_cell(who(aggregate))} | {_cell(gains_text(aggregate, _code), code=True)} "
+            f"| {_cell(losses_text(aggregate, _code), code=True)} "
+            f"| {_cell(projects_text(aggregate.projects, _code), code=True)} |"
+        )
+        if shown >= MAX_IMPACT_ROWS or size + len(row) + 200 > budget:
+            break
+        lines.append(row)
+        size += len(row) + 1
+        shown += 1
+    if shown < len(rows):
+        lines.append(f"| ... and {len(rows) - shown} more (see the JSON plan) | | | |")
+    if not impact.domains:
+        lines += [
+            "",
+            "<sub>Set `policies: {domains: [...]}` in the config to flag people outside "
+            "the organization.</sub>",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _code(text: str) -> str:
+    # A code span cannot hold a backtick; a table cell cannot hold a bare pipe.
+    return "`" + text.replace("`", "'") + "`"
+
+
+def _cell(text: str, code: bool = False) -> str:
+    """Text safe in a table cell: no HTML, no row breaks; code spans are already quoted."""
+    escaped = text if code else html.escape(text, quote=False)
+    return escaped.replace("|", "\\|").replace("\n", " ")

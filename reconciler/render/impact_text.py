@@ -1,0 +1,36 @@
+"""The access impact as plain text, printed before the operations (issue 16).
+
+Access changes: 3 people gain, 1 loses (1 group changes)
+  ! guest@partner.com (outside the organization) gains administration_remove_member in P1
+  ! alice@contoso.com is no longer an owner in P1
+  bob@contoso.com: +storage_read in 9 projects (P1, P2, P3, P4, P5 and 4 more)
+  group 'Team' (2 members): +storage_read in 9 projects (...)
+"""
+
+from __future__ import annotations
+
+from reconciler.impact import Impact
+from reconciler.render.impact_words import (
+    flag_lines,
+    flag_text,
+    gains_text,
+    losses_text,
+    projects_text,
+    who,
+)
+
+
+def impact_text_lines(impact: Impact) -> list[str]:
+    lines = [impact.headline() + ("." if not impact.changes else ":")]
+    if not impact.changes:
+        return lines
+    lines += [f"  ! {flag_text(f)}" for f in flag_lines(impact)]
+    for aggregate in (*impact.people(), *impact.groups()):
+        what = "; ".join(t for t in (gains_text(aggregate), losses_text(aggregate)) if t)
+        lines.append(f"  {who(aggregate)}: {what} {projects_text(aggregate.projects)}")
+    if not impact.domains:
+        lines.append(
+            "  (set `policies: {domains: [...]}` in the config to flag people outside "
+            "the organization)"
+        )
+    return lines

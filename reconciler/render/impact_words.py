@@ -1,0 +1,86 @@
+"""Words for the access impact, shared by the text and Markdown renderers.
+
+One line per subject and identical change: what is gained (``+permission``), lost
+(``-permission``), ownership ("becomes owner", "loses ownership"), pending invitations, and the
+projects it happens in (listed up to ``MAX_PROJECTS``, then counted). Flags come first, each
+once with its projects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from reconciler.impact import EXTERNAL_ADMIN, GAINED, GROUP, LOST, Aggregate, Flag, Impact
+
+MAX_PROJECTS = 5  # project numbers named on one line before "and N more"
+MAX_PERMISSIONS = 12  # permissions named on one line before "and N more"
+
+
+@dataclass(frozen=True)
+class FlagLine:
+    flag: Flag
+    projects: tuple[str, ...]
+
+
+def flag_lines(impact: Impact) -> list[FlagLine]:
+    """Flags, each identical one (flag, person, permissions) once with its projects."""
+    grouped: dict[tuple[str, str, tuple[str, ...]], list[Flag]] = {}
+    for f in impact.flags():
+        grouped.setdefault((f.flag, f.name, f.permissions), []).append(f)
+    return [FlagLine(fs[0], tuple(f.project for f in fs)) for fs in grouped.values()]
+
+
+def flag_text(line: FlagLine, code: Callable[[str], str] = str) -> str:
+    f = line.flag
+    if f.flag == EXTERNAL_ADMIN:
+        what = ", ".join(code(p) for p in f.permissions) if f.permissions else "ownership"
+        text = f"{f.name} (outside the organization) gains {what}"
+    else:
+        text = f.text()
+    return f"{text} {projects_text(line.projects, code)}"
+
+
+def projects_text(projects: Sequence[str], code: Callable[[str], str] = str) -> str:
+    named = ", ".join(code(p) for p in projects[:MAX_PROJECTS])
+    if len(projects) == 1:
+        return f"in {named}"
+    more = f" and {len(projects) - MAX_PROJECTS} more" if len(projects) > MAX_PROJECTS else ""
+    return f"in {len(projects)} projects ({named}{more})"
+
+
+def who(aggregate: Aggregate) -> str:
+    c = aggregate.change
+    if c.kind == GROUP:
+        count = len(c.members)
+        return f"group {c.name!r} ({count} member{'s' if count != 1 else ''})"
+    return c.name + (" (outside the organization)" if c.external else "")
+
+
+def gains_text(aggregate: Aggregate, code: Callable[[str], str] = str) -> str:
+    c = aggregate.change
+    parts: list[str] = []
+    if c.owner == GAINED:
+        parts.append("becomes owner (every permission)" + (", pending" if c.owner_pending else ""))
+    if c.gained:
+        parts.append(_permissions("+", sorted(c.gained), code))
+        if c.pending:
+            parts.append("pending invitation" if c.pending == c.gained else "some pending")
+    return "; ".join(parts)
+
+
+def losses_text(aggregate: Aggregate, code: Callable[[str], str] = str) -> str:
+    c = aggregate.change
+    parts: list[str] = []
+    if c.owner == LOST:
+        parts.append("loses ownership")
+    if c.lost:
+        parts.append(_permissions("-", sorted(c.lost), code))
+    return "; ".join(parts)
+
+
+def _permissions(sign: str, names: list[str], code: Callable[[str], str]) -> str:
+    shown = " ".join(code(sign + n) for n in names[:MAX_PERMISSIONS])
+    if len(names) > MAX_PERMISSIONS:
+        shown += f" and {len(names) - MAX_PERMISSIONS} more"
+    return shown
