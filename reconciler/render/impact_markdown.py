@@ -17,7 +17,8 @@ from reconciler.render.impact_words import (
     gains_text,
     losses_text,
     projects_text,
-    who,
+    rows,
+    who_row,
 )
 
 MAX_IMPACT_ROWS = 60
@@ -36,22 +37,22 @@ def impact_markdown(impact: Impact, budget: int = IMPACT_BUDGET) -> str:
         if len(flags) > MAX_FLAGS:
             lines.append(f"> - ... and {len(flags) - MAX_FLAGS} more (see the JSON plan)")
     lines += ["", "| Who | Gains | Loses | Where |", "|---|---|---|---|"]
-    rows = [*impact.people(), *impact.groups()]
+    table = rows(impact)
     size = sum(len(line) + 1 for line in lines)
     shown = 0
-    for aggregate in rows:
+    for item in table:
         row = (
-            f"| {_cell(who(aggregate))} | {_cell(gains_text(aggregate, _code), code=True)} "
-            f"| {_cell(losses_text(aggregate, _code), code=True)} "
-            f"| {_cell(projects_text(aggregate.projects, _code), code=True)} |"
+            f"| {_cell(who_row(item))} | {_cell(gains_text(item.sample, _code), code=True)} "
+            f"| {_cell(losses_text(item.sample, _code), code=True)} "
+            f"| {_cell(projects_text(item.projects, _code), code=True)} |"
         )
         if shown >= MAX_IMPACT_ROWS or size + len(row) + 200 > budget:
             break
         lines.append(row)
         size += len(row) + 1
         shown += 1
-    if shown < len(rows):
-        lines.append(f"| ... and {len(rows) - shown} more (see the JSON plan) | | | |")
+    if shown < len(table):
+        lines.append(f"| ... and {len(table) - shown} more (see the JSON plan) | | | |")
     if not impact.domains:
         lines += [
             "",

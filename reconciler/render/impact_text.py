@@ -16,7 +16,8 @@ from reconciler.render.impact_words import (
     gains_text,
     losses_text,
     projects_text,
-    who,
+    rows,
+    who_row,
 )
 
 
@@ -25,9 +26,9 @@ def impact_text_lines(impact: Impact) -> list[str]:
     if not impact.changes:
         return lines
     lines += [f"  ! {flag_text(f)}" for f in flag_lines(impact)]
-    for aggregate in (*impact.people(), *impact.groups()):
-        what = "; ".join(t for t in (gains_text(aggregate), losses_text(aggregate)) if t)
-        lines.append(f"  {who(aggregate)}: {what} {projects_text(aggregate.projects)}")
+    for row in rows(impact):
+        what = "; ".join(t for t in (gains_text(row.sample), losses_text(row.sample)) if t)
+        lines.append(f"  {who_row(row)}: {what} {projects_text(row.projects)}")
     if not impact.domains:
         lines.append(
             "  (set `policies: {domains: [...]}` in the config to flag people outside "

@@ -15,6 +15,45 @@ from reconciler.impact import EXTERNAL_ADMIN, GAINED, GROUP, LOST, Aggregate, Fl
 
 MAX_PROJECTS = 5  # project numbers named on one line before "and N more"
 MAX_PERMISSIONS = 12  # permissions named on one line before "and N more"
+MAX_NAMES = 4  # people (or groups) named on one row before "and N more"
+
+
+@dataclass(frozen=True)
+class Row:
+    """People (or groups) with the same change, in the union of their projects."""
+
+    aggregates: tuple[Aggregate, ...]
+    projects: tuple[str, ...]
+
+    @property
+    def sample(self) -> Aggregate:
+        return self.aggregates[0]
+
+
+def rows(impact: Impact) -> list[Row]:
+    """One row per identical change: forty engineers gaining the same permission through one
+    role set are one row naming a few of them, not forty (the JSON keeps each)."""
+    grouped: dict[tuple[object, ...], list[Aggregate]] = {}
+    for a in (*impact.people(), *impact.groups()):
+        c = a.change
+        grouped.setdefault((c.kind, c.external, *c.delta()), []).append(a)
+    result = []
+    for aggregates in grouped.values():
+        projects = sorted({p for a in aggregates for p in a.projects})
+        result.append(Row(tuple(aggregates), tuple(projects)))
+    return result
+
+
+def who_row(row: Row) -> str:
+    if len(row.aggregates) == 1:
+        return who(row.sample)
+    c = row.sample.change
+    noun = "groups" if c.kind == GROUP else "people"
+    names = [repr(a.change.name) if c.kind == GROUP else a.change.name for a in row.aggregates]
+    shown = ", ".join(names[:MAX_NAMES])
+    more = f" and {len(names) - MAX_NAMES} more" if len(names) > MAX_NAMES else ""
+    outsiders = " (outside the organization)" if c.external else ""
+    return f"{len(names)} {noun}{outsiders}: {shown}{more}"
 
 
 @dataclass(frozen=True)
