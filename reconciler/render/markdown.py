@@ -6,8 +6,8 @@ deleted projects marked); guards that block (a caution block) and problems; the 
 identical in several projects, once, with their projects (``render.aggregate``); then one
 collapsible ``<details>`` section per project holding a ``diff`` code block of the rest (GitHub
 colours ``+``/``-`` lines). Sets (permissions, members, roles) change as deltas. The whole
-comment is at most ``max_chars`` (default 60,000; GitHub refuses comments past 65,536): when cut, it says
-how much is shown and points at the full JSON or saved plan.
+comment is at most ``max_chars`` (default 60,000; GitHub refuses comments past 65,536): when
+cut, it says how much is shown and points at the full JSON or saved plan.
 
 For ``drift`` with ``extras`` (ids of the operations removing unmanaged extras), the headline,
 the table and each project's block tell "changed outside the manifests" from "unmanaged
