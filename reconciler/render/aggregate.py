@@ -50,7 +50,22 @@ def shared_changes(plan: Plan) -> list[SharedChange]:
     return shared
 
 
-def projects_list(projects: Sequence[str], limit: int = 20) -> str:
-    named = ", ".join(projects[:limit])
-    more = f" and {len(projects) - limit} more" if len(projects) > limit else ""
-    return named + more
+def projects_lines(
+    projects: Sequence[str], label: str = "projects: ", width: int = 88, limit: int = 60
+) -> list[str]:
+    """The projects' numbers wrapped to ``width`` (a code block does not wrap; a long line is
+    cut off at the right edge of a review), at most ``limit`` named, then "and N more"."""
+    names = [f"{p}," for p in projects[:limit]]
+    if names:
+        names[-1] = names[-1][:-1]
+    if len(projects) > limit:
+        names.append(f"and {len(projects) - limit} more")
+    lines: list[str] = []
+    current = label
+    for name in names:
+        if len(current) + len(name) + 1 > width and current.strip() != label.strip():
+            lines.append(current.rstrip())
+            current = " " * len(label)
+        current += name + " "
+    lines.append(current.rstrip())
+    return lines

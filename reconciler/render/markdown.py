@@ -22,7 +22,7 @@ from collections.abc import Collection
 
 from reconciler.impact import Impact
 from reconciler.plan import Operation, OpKind, Plan, PlanProblem
-from reconciler.render.aggregate import SharedChange, projects_list, shared_changes
+from reconciler.render.aggregate import SharedChange, projects_lines, shared_changes
 from reconciler.render.describe import describe, listed_problems
 from reconciler.render.impact_markdown import impact_markdown
 from reconciler.render.text import CHANGED, EXTRAS, NO_CHANGES, NO_DRIFT
@@ -145,7 +145,7 @@ def _shared_section(shared: list[SharedChange]) -> list[tuple[str, list[str], st
         n = len(change.projects)
         lines.append(_fence(f"{d.symbol} {d.headline} in {n} projects{where}"))
         lines += [_fence(f"    {detail}") for detail in d.details]
-        lines.append(_fence(f"    projects: {projects_list(change.projects)}"))
+        lines += [_fence(f"    {line}") for line in projects_lines(change.projects)]
     opening = "**Identical in several projects** (shown once):\n\n```diff"
     return [(opening, lines, "```\n")]
 

@@ -76,8 +76,13 @@ def test_a_shared_role_change_is_shown_once_with_its_projects_after_the_impact(
     assert text.count("~ update role 'Engineer'") == 1
     assert re.search(r"~ update role 'Engineer' in 51 projects  # \S*role-sets.yaml:8:7\n", text)
     assert "    permissions: +forms_read -issues_write" in text
+    # The projects, wrapped so no line of the code block runs off the right edge.
     assert "    projects: METRO-001, METRO-002," in text
-    assert "and 31 more" in text
+    block = text[
+        text.index("~ update role 'Engineer'") : text.index("```\n", text.index("~ update role"))
+    ]
+    assert "METRO-050, METRO-PRG" in block
+    assert all(len(line) <= 92 for line in block.splitlines()[1:])
     # The new project is marked in the summary table, and keeps its own section.
     assert "| `METRO-099` | " in text
     assert re.search(r"\| `METRO-099` \| \d+ \| 0 \| 0 \| \*\*new\*\* \|", text)
