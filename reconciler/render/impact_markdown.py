@@ -12,8 +12,8 @@ import html
 
 from reconciler.impact import Impact
 from reconciler.render.impact_words import (
-    flag_lines,
-    flag_text,
+    flag_group_text,
+    flag_groups,
     gains_text,
     losses_text,
     projects_text,
@@ -22,7 +22,9 @@ from reconciler.render.impact_words import (
 )
 
 MAX_IMPACT_ROWS = 60
-MAX_FLAGS = 20
+MAX_FLAGS = 10  # flag lines (each for every person with the same flag)
+MAX_NAMES = 3  # people named in one cell or flag line
+MAX_PROJECTS = 3  # projects named in one cell
 IMPACT_BUDGET = 20_000  # characters; a third of the comment
 
 
@@ -30,21 +32,24 @@ def impact_markdown(impact: Impact, budget: int = IMPACT_BUDGET) -> str:
     lines = [f"**{impact.headline()}**" + ("." if not impact.changes else "")]
     if not impact.changes:
         return "\n".join(lines) + "\n"
-    flags = flag_lines(impact)
-    if flags:
+    groups = flag_groups(impact)
+    if groups:
         lines += ["", "> [!WARNING]"]
-        lines += [f"> - {flag_text(f, _code)}" for f in flags[:MAX_FLAGS]]
-        if len(flags) > MAX_FLAGS:
-            lines.append(f"> - ... and {len(flags) - MAX_FLAGS} more (see the JSON plan)")
+        # Identical flags are one line naming a few people, so a hundred invited outsiders
+        # neither fill the first screen nor hide a removed owner.
+        lines += [f"> - {flag_group_text(g, _code, MAX_NAMES)}" for g in groups[:MAX_FLAGS]]
+        if len(groups) > MAX_FLAGS:
+            lines.append(f"> - ... and {len(groups) - MAX_FLAGS} more (see the JSON plan)")
     lines += ["", "| Who | Gains | Loses | Where |", "|---|---|---|---|"]
     table = rows(impact)
     size = sum(len(line) + 1 for line in lines)
     shown = 0
     for item in table:
         row = (
-            f"| {_cell(who_row(item))} | {_cell(gains_text(item.sample, _code), code=True)} "
-            f"| {_cell(losses_text(item.sample, _code), code=True)} "
-            f"| {_cell(projects_text(item.projects, _code), code=True)} |"
+            f"| {_cell(who_row(item, MAX_NAMES))} "
+            f"| {_cell(gains_text(item.sample, _code, signs=False), code=True)} "
+            f"| {_cell(losses_text(item.sample, _code, signs=False), code=True)} "
+            f"| {_cell(projects_text(item.projects, _code, MAX_PROJECTS), code=True)} |"
         )
         if shown >= MAX_IMPACT_ROWS or size + len(row) + 200 > budget:
             break

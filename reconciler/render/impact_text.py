@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from reconciler.impact import Impact
 from reconciler.render.impact_words import (
-    flag_lines,
-    flag_text,
+    flag_group_text,
+    flag_groups,
     gains_text,
     losses_text,
     projects_text,
@@ -25,7 +25,7 @@ def impact_text_lines(impact: Impact) -> list[str]:
     lines = [impact.headline() + ("." if not impact.changes else ":")]
     if not impact.changes:
         return lines
-    lines += [f"  ! {flag_text(f)}" for f in flag_lines(impact)]
+    lines += [f"  ! {flag_group_text(g, limit=8)}" for g in flag_groups(impact)]
     for row in rows(impact):
         what = "; ".join(t for t in (gains_text(row.sample), losses_text(row.sample)) if t)
         lines.append(f"  {who_row(row)}: {what} {projects_text(row.projects)}")

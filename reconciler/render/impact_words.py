@@ -11,7 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from reconciler.impact import EXTERNAL_ADMIN, GAINED, GROUP, LOST, Aggregate, Flag, Impact
+from reconciler.impact import (
+    EXTERNAL_ADMIN,
+    GAINED,
+    GROUP,
+    LOST,
+    NEW_OWNER,
+    REMOVED_OWNER,
+    Aggregate,
+    Flag,
+    Impact,
+)
 
 MAX_PROJECTS = 5  # project numbers named on one line before "and N more"
 MAX_PERMISSIONS = 12  # permissions named on one line before "and N more"
@@ -44,14 +54,14 @@ def rows(impact: Impact) -> list[Row]:
     return result
 
 
-def who_row(row: Row) -> str:
+def who_row(row: Row, limit: int = MAX_NAMES) -> str:
     if len(row.aggregates) == 1:
         return who(row.sample)
     c = row.sample.change
     noun = "groups" if c.kind == GROUP else "people"
     names = [repr(a.change.name) if c.kind == GROUP else a.change.name for a in row.aggregates]
-    shown = ", ".join(names[:MAX_NAMES])
-    more = f" and {len(names) - MAX_NAMES} more" if len(names) > MAX_NAMES else ""
+    shown = ", ".join(names[:limit])
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
     outsiders = " (outside the organization)" if c.external else ""
     return f"{len(names)} {noun}{outsiders}: {shown}{more}"
 
@@ -70,6 +80,40 @@ def flag_lines(impact: Impact) -> list[FlagLine]:
     return [FlagLine(fs[0], tuple(f.project for f in fs)) for fs in grouped.values()]
 
 
+def flag_groups(impact: Impact) -> list[list[FlagLine]]:
+    """Flag lines of the same kind and permissions together, in flag order."""
+    grouped: dict[tuple[str, tuple[str, ...]], list[FlagLine]] = {}
+    for line in flag_lines(impact):
+        grouped.setdefault((line.flag.flag, line.flag.permissions), []).append(line)
+    return list(grouped.values())
+
+
+_FLAG_GROUP = {
+    EXTERNAL_ADMIN: "people outside the organization gain {what}",
+    NEW_OWNER: "people become owners",
+    REMOVED_OWNER: "people are no longer owners",
+}
+
+
+def flag_group_text(
+    group: Sequence[FlagLine], code: Callable[[str], str] = str, limit: int = MAX_NAMES
+) -> str:
+    """One flag line for several people: "12 people become owners: a (P1), b (P2, P3) ..." ."""
+    if len(group) == 1:
+        return flag_text(group[0], code)
+    first = group[0].flag
+    what = ", ".join(code(p) for p in first.permissions) if first.permissions else "ownership"
+    head = f"{len(group)} " + _FLAG_GROUP[first.flag].format(what=what)
+    named = [
+        f"{line.flag.name} ({', '.join(code(p) for p in line.projects[:2])}"
+        + (f" and {len(line.projects) - 2} more" if len(line.projects) > 2 else "")
+        + ")"
+        for line in group[:limit]
+    ]
+    more = f" and {len(group) - limit} more" if len(group) > limit else ""
+    return f"{head}: {', '.join(named)}{more}"
+
+
 def flag_text(line: FlagLine, code: Callable[[str], str] = str) -> str:
     f = line.flag
     if f.flag == EXTERNAL_ADMIN:
@@ -80,11 +124,13 @@ def flag_text(line: FlagLine, code: Callable[[str], str] = str) -> str:
     return f"{text} {projects_text(line.projects, code)}"
 
 
-def projects_text(projects: Sequence[str], code: Callable[[str], str] = str) -> str:
-    named = ", ".join(code(p) for p in projects[:MAX_PROJECTS])
+def projects_text(
+    projects: Sequence[str], code: Callable[[str], str] = str, limit: int = MAX_PROJECTS
+) -> str:
+    named = ", ".join(code(p) for p in projects[:limit])
     if len(projects) == 1:
         return f"in {named}"
-    more = f" and {len(projects) - MAX_PROJECTS} more" if len(projects) > MAX_PROJECTS else ""
+    more = f" and {len(projects) - limit} more" if len(projects) > limit else ""
     return f"in {len(projects)} projects ({named}{more})"
 
 
@@ -96,30 +142,32 @@ def who(aggregate: Aggregate) -> str:
     return c.name + (" (outside the organization)" if c.external else "")
 
 
-def gains_text(aggregate: Aggregate, code: Callable[[str], str] = str) -> str:
+def gains_text(aggregate: Aggregate, code: Callable[[str], str] = str, signs: bool = True) -> str:
     c = aggregate.change
     parts: list[str] = []
     if c.owner == GAINED:
         parts.append("becomes owner (every permission)" + (", pending" if c.owner_pending else ""))
     if c.gained:
-        parts.append(_permissions("+", sorted(c.gained), code))
+        parts.append(_permissions("+" if signs else "", sorted(c.gained), code))
         if c.pending:
             parts.append("pending invitation" if c.pending == c.gained else "some pending")
     return "; ".join(parts)
 
 
-def losses_text(aggregate: Aggregate, code: Callable[[str], str] = str) -> str:
+def losses_text(aggregate: Aggregate, code: Callable[[str], str] = str, signs: bool = True) -> str:
     c = aggregate.change
     parts: list[str] = []
     if c.owner == LOST:
         parts.append("loses ownership")
     if c.lost:
-        parts.append(_permissions("-", sorted(c.lost), code))
+        parts.append(_permissions("-" if signs else "", sorted(c.lost), code))
     return "; ".join(parts)
 
 
 def _permissions(sign: str, names: list[str], code: Callable[[str], str]) -> str:
-    shown = " ".join(code(sign + n) for n in names[:MAX_PERMISSIONS])
+    # Without signs (a table's Gains/Loses columns say it) the names are comma-separated.
+    joiner = " " if sign else ", "
+    shown = joiner.join(code(sign + n) for n in names[:MAX_PERMISSIONS])
     if len(names) > MAX_PERMISSIONS:
         shown += f" and {len(names) - MAX_PERMISSIONS} more"
     return shown
