@@ -58,7 +58,8 @@ def _project(p: int, engineer: frozenset[str], live: bool) -> Project:
     )
 
 
-def thousand_project_plan() -> tuple[Plan, Impact]:
+def thousand_projects() -> tuple[State, State, LiveContext]:
+    """Desired state, live state and the applying identity's context."""
     actual: list[Project] = []
     desired: list[Project] = []
     for p in range(1000):
@@ -84,12 +85,12 @@ def thousand_project_plan() -> tuple[Plan, Impact]:
         org_admin=True,
         rights={p.number: Rights(owner=True) for p in actual},
     )
-    live_state = State(tuple(actual))
+    return State(tuple(desired)), State(tuple(actual)), context
+
+
+def thousand_project_plan() -> tuple[Plan, Impact]:
+    desired, live, context = thousand_projects()
     plan = build_plan(
-        State(tuple(desired)),
-        live_state,
-        context,
-        GuardSettings(max_member_removals=10_000),
-        ("project-deletions",),
+        desired, live, context, GuardSettings(max_member_removals=10_000), ("project-deletions",)
     )
-    return plan, compute_impact(plan.operations, live_state, DOMAINS)
+    return plan, compute_impact(plan.operations, live, DOMAINS)
