@@ -44,12 +44,19 @@ def email_domain(email: str) -> str:
     return email.rpartition("@")[2].lower()
 
 
+def in_domains(email: str, domains: Collection[str]) -> bool:
+    """Is ``email`` in one of ``domains`` or a subdomain of one (apps.contoso.com is
+    contoso.com's: service applications have such emails)?"""
+    domain = email_domain(email)
+    return any(domain == d or domain.endswith("." + d) for d in domains)
+
+
 def outside(domains: Collection[str]) -> Callable[[str], bool]:
     """A predicate: is this email outside the organization's ``domains``? (none: nobody is)."""
     wanted = {d.lower().lstrip("@") for d in domains}
     if not wanted:
         return lambda email: False
-    return lambda email: "@" in email and email_domain(email) not in wanted
+    return lambda email: "@" in email and not in_domains(email, wanted)
 
 
 # ------------------------------------------------------------------------------ after the plan

@@ -183,7 +183,9 @@ def build_plan(
     guards.extend(rights_violations(rights, allowed))
     if policies is not None:
         guards.extend(
-            evaluate_policies(policies, desired.numbers(), operations, actual, desired, allowed)
+            evaluate_policies(
+                policies, desired.numbers(), operations, actual, desired, allowed, context.identity
+            )
         )
     problems = [
         *check_manifest_facts(desired, context),

@@ -31,7 +31,7 @@ from fnmatch import fnmatchcase
 
 from reconciler.errors import PlanError
 from reconciler.guards import POLICY, GuardViolation
-from reconciler.impact import after_project, email_domain, outside
+from reconciler.impact import after_project, in_domains, outside
 from reconciler.model import Project, State
 from reconciler.operation import Operation
 
@@ -91,10 +91,13 @@ def evaluate_policies(
     actual: State,
     desired: State | None = None,
     allow: Collection[str] = (),
+    identity: str | None = None,
 ) -> list[GuardViolation]:
     """Every violation of every rule in the projects ``numbers`` once ``operations`` are applied.
 
     ``desired`` gives manifest locations; without it (a saved plan) the operations' own.
+    ``identity``, the applying identity, is exempt from ``allowed-domains``: the API makes
+    whoever creates a project its owner, and the plan keeps its ownership (design.md §4).
     """
     if not policies.rules:
         return []
@@ -112,7 +115,7 @@ def evaluate_policies(
             continue
         where = _Locator(wanted.get(number), ops)
         for rule in policies.rules:
-            for message, subject in _check(rule, after):
+            for message, subject in _check(rule, after, identity):
                 location = where.of(subject)
                 found.append(
                     GuardViolation(
@@ -127,11 +130,11 @@ def evaluate_policies(
     return found
 
 
-def _check(rule: PolicyRule, after: Project) -> list[tuple[str, str]]:
+def _check(rule: PolicyRule, after: Project, identity: str | None) -> list[tuple[str, str]]:
     """(message, subject) per violation; the subject is an email, "role:NAME" or ""."""
     role_perms = {r.display_name: r.permissions for r in after.roles}
     if rule.rule == ALLOWED_DOMAINS:
-        return _allowed_domains(rule, after, role_perms)
+        return _allowed_domains(rule, after, role_perms, identity)
     if rule.rule == MIN_OWNERS:
         owners = [o.email for o in after.owners if o.email and _in(o.email, rule.domains)]
         if len(owners) >= rule.count:
@@ -173,7 +176,7 @@ def _check(rule: PolicyRule, after: Project) -> list[tuple[str, str]]:
 
 
 def _allowed_domains(
-    rule: PolicyRule, after: Project, role_perms: dict[str, frozenset[str]]
+    rule: PolicyRule, after: Project, role_perms: dict[str, frozenset[str]], identity: str | None
 ) -> list[tuple[str, str]]:
     held: dict[str, set[str]] = {}
     for m in after.members:
@@ -189,7 +192,7 @@ def _allowed_domains(
     owners = {o.email for o in after.owners if o.email}
     found = []
     for email in sorted(set(held) | owners):
-        if _in(email, rule.domains):
+        if email == identity or _in(email, rule.domains):
             continue
         matched = sorted(p for p in held.get(email, ()) if _matches(p, rule.permissions))
         if email in owners:
@@ -240,7 +243,7 @@ def _matches(name: str, patterns: Collection[str]) -> bool:
 def _in(email: str, domains: Collection[str]) -> bool:
     if not domains:
         return True
-    return email_domain(email) in {d.lower().lstrip("@") for d in domains}
+    return in_domains(email, {d.lower().lstrip("@") for d in domains})
 
 
 def _domains(domains: Collection[str]) -> str:

@@ -178,3 +178,17 @@ def test_a_policy_violation_survives_the_saved_plan_round_trip() -> None:
         again = Plan.from_dict(plan.to_dict())
         assert again.guards == plan.guards
         assert again.blocked[0].liftable is rule.liftable
+
+
+def test_subdomains_are_inside_and_the_applying_identity_is_exempt() -> None:
+    app = Owner("deployer@apps.contoso.com")
+    assert not plan_for(live().evolve(owners=(*live().owners, app)), INTERNAL_ADMINS).blocked
+    # The applying identity (here outside the domains) owns what it creates; never blocked.
+    me = Owner("app@elsewhere.example")
+    context = LiveContext(me.email, org_admin=True, rights={"P1": Rights(owner=True)})
+    desired = live().evolve(owners=(*live().owners, me))
+    policies = Policies(("contoso.com",), (INTERNAL_ADMINS,))
+    plan = build_plan(
+        State((desired,)), State((live(),)), context, GuardSettings(), policies=policies
+    )
+    assert not plan.blocked

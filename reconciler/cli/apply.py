@@ -195,7 +195,11 @@ def _check_saved(
     # Policies too: the config's, as they are now, on the state the saved plan leads to.
     policies = session.config.policies
     check_policy_allow(allowed, policies)
-    guards.extend(evaluate_policies(policies, numbers, saved.operations, actual, allow=allowed))
+    guards.extend(
+        evaluate_policies(
+            policies, numbers, saved.operations, actual, allow=allowed, identity=context.identity
+        )
+    )
     kept = tuple(p for p in saved.problems if p.code not in ("unverified", "permission-denied"))
     return dataclasses.replace(
         saved, guards=tuple(guards), allow=allowed, problems=(*kept, *problems, *rights)

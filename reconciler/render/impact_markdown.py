@@ -16,7 +16,7 @@ from reconciler.render.impact_words import (
     flag_groups,
     gains_text,
     losses_text,
-    projects_text,
+    row_projects_text,
     rows,
     who_row,
 )
@@ -49,7 +49,7 @@ def impact_markdown(impact: Impact, budget: int = IMPACT_BUDGET) -> str:
             f"| {_cell(who_row(item, MAX_NAMES))} "
             f"| {_cell(gains_text(item.sample, _code, signs=False), code=True)} "
             f"| {_cell(losses_text(item.sample, _code, signs=False), code=True)} "
-            f"| {_cell(projects_text(item.projects, _code, MAX_PROJECTS), code=True)} |"
+            f"| {_cell(row_projects_text(item, _code, MAX_PROJECTS), code=True)} |"
         )
         if shown >= MAX_IMPACT_ROWS or size + len(row) + 200 > budget:
             break

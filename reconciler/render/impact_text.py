@@ -15,7 +15,7 @@ from reconciler.render.impact_words import (
     flag_groups,
     gains_text,
     losses_text,
-    projects_text,
+    row_projects_text,
     rows,
     who_row,
 )
@@ -28,7 +28,7 @@ def impact_text_lines(impact: Impact) -> list[str]:
     lines += [f"  ! {flag_group_text(g, limit=8)}" for g in flag_groups(impact)]
     for row in rows(impact):
         what = "; ".join(t for t in (gains_text(row.sample), losses_text(row.sample)) if t)
-        lines.append(f"  {who_row(row)}: {what} {projects_text(row.projects)}")
+        lines.append(f"  {who_row(row)}: {what} {row_projects_text(row)}")
     if not impact.domains:
         lines.append(
             "  (set `policies: {domains: [...]}` in the config to flag people outside "

@@ -125,13 +125,23 @@ def flag_text(line: FlagLine, code: Callable[[str], str] = str) -> str:
 
 
 def projects_text(
-    projects: Sequence[str], code: Callable[[str], str] = str, limit: int = MAX_PROJECTS
+    projects: Sequence[str],
+    code: Callable[[str], str] = str,
+    limit: int = MAX_PROJECTS,
+    between: bool = False,
 ) -> str:
+    """``between``: several people's projects, not each one's ("in 9 projects between them")."""
     named = ", ".join(code(p) for p in projects[:limit])
     if len(projects) == 1:
         return f"in {named}"
     more = f" and {len(projects) - limit} more" if len(projects) > limit else ""
-    return f"in {len(projects)} projects ({named}{more})"
+    them = " between them" if between else ""
+    return f"in {len(projects)} projects{them} ({named}{more})"
+
+
+def row_projects_text(row: Row, code: Callable[[str], str] = str, limit: int = MAX_PROJECTS) -> str:
+    between = len({a.projects for a in row.aggregates}) > 1
+    return projects_text(row.projects, code, limit, between)
 
 
 def who(aggregate: Aggregate) -> str:
