@@ -119,8 +119,9 @@ def apply_command(
     with open_session(config, connection()) as session:
         output.secrets = session.secrets()
         if saved is not None:
-            plan = _check_saved(session, saved, allowed, progress, output)
-            impact = None  # a saved plan carries no live state to compare with
+            plan, actual = _check_saved(session, saved, allowed, progress, output)
+            # Live state was just re-read and matches the plan's fingerprints.
+            impact = compute_impact(plan.operations, actual, session.config.policies.domains)
         else:
             assert desired is not None
             planned = compute_plan(
@@ -173,7 +174,7 @@ def _read_saved(path: Path) -> Plan:
 
 def _check_saved(
     session: Session, saved: Plan, allowed: tuple[str, ...], progress: bool | None, out: Output
-) -> Plan:
+) -> tuple[Plan, State]:
     """Re-read the saved plan's projects: StalePlanError naming any that moved; then the guards
     again, on live state as it is now and with this run's ``--allow``."""
     numbers = sorted(saved.fingerprints)
@@ -201,9 +202,10 @@ def _check_saved(
         )
     )
     kept = tuple(p for p in saved.problems if p.code not in ("unverified", "permission-denied"))
-    return dataclasses.replace(
+    checked = dataclasses.replace(
         saved, guards=tuple(guards), allow=allowed, problems=(*kept, *problems, *rights)
     )
+    return checked, actual
 
 
 def _approved(output: Output) -> bool:

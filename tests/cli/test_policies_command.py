@@ -82,4 +82,9 @@ def test_a_liftable_rule_is_lifted_by_allow_and_checked_again_at_apply_plan(
         "--config", workdir / "itwin-access.yaml",
     )  # fmt: skip
     assert done.code == 0, done.stderr
+    # What it applies is said first as access: re-read live state, the saved operations.
+    assert done.stdout.startswith("Access changes: ")
+    assert "someone@fabrikam.com (outside the organization): +administration_invite_member" in (
+        done.stdout
+    )
     assert hand.writes() > before
