@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from reconciler.config import Config, load_config
 from reconciler.errors import ConfigError
+from reconciler.manifest.schema import load_schema
 
 FULL = """\
 # yaml-language-server: $schema=../schemas/config.schema.json
@@ -230,3 +232,15 @@ def test_a_bad_policy_is_one_located_line(tmp_path: Path, text: str, expected: s
     assert message.startswith(f"{path}:1:")
     assert expected in message
     assert "\n" not in message
+
+
+def test_the_config_schema_example_of_policies_loads(tmp_path: Path) -> None:
+    [example] = load_schema("config.schema.json")["properties"]["policies"]["examples"]
+    path = write(tmp_path, yaml.safe_dump({"policies": example}))
+    policies = load_config(path, {}, None).policies
+    assert [r.rule for r in policies.rules] == [
+        "allowed-domains",
+        "min-owners",
+        "forbidden-for-invitations",
+        "max-members-per-role",
+    ]
