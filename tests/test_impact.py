@@ -181,3 +181,24 @@ def test_deleting_a_project_loses_everyone_their_access() -> None:
     impact = compute_impact(plan.operations, State((live(),)), ("contoso.com",))
     assert impact.deleted == ("P1",)
     assert impact.counts() == {"gain": 0, "lose": 4, "groups": 1}
+
+
+def test_deleting_a_group_takes_its_roles_from_its_members() -> None:
+    desired = live().evolve(groups=(), group_members=())
+    changes = by_name(impact_of([desired], [live()]))
+    # dana held Viewer only through Team; eli holds it directly too.
+    assert changes[(USER, "dana@contoso.com")].lost == {"imodels_read"}
+    assert (USER, "eli@contoso.com") not in changes
+    assert changes[(GROUP, "Team")].lost == {"imodels_read"}
+
+
+def test_a_re_invitation_with_more_roles_gains_them_pending() -> None:
+    invited = UserMember("guest@partner.com", frozenset({"Viewer"}), pending=True, id="inv")
+    actual = live().evolve(members=(*live().members, invited))
+    wider = UserMember("guest@partner.com", frozenset({"Viewer", "Admin"}))
+    desired = live().evolve(members=(*live().members, wider))
+    plan = build_plan(State((desired,)), State((actual,)), CONTEXT, GuardSettings())
+    assert [op.kind.value for op in plan.operations] == ["reinvite_member"]
+    [change] = compute_impact(plan.operations, State((actual,)), ("contoso.com",)).changes
+    assert change.gained == {"administration_remove_member"}
+    assert change.pending == {"administration_remove_member"}
