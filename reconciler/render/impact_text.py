@@ -20,15 +20,20 @@ from reconciler.render.impact_words import (
     who_row,
 )
 
+MAX_ROWS = 100  # rows of the impact before "... and N more": the operations follow it
+
 
 def impact_text_lines(impact: Impact) -> list[str]:
     lines = [impact.headline() + ("." if not impact.changes else ":")]
     if not impact.changes:
         return lines
     lines += [f"  ! {flag_group_text(g, limit=8)}" for g in flag_groups(impact)]
-    for row in rows(impact):
+    table = rows(impact)
+    for row in table[:MAX_ROWS]:
         what = "; ".join(t for t in (gains_text(row.sample), losses_text(row.sample)) if t)
         lines.append(f"  {who_row(row)}: {what} {row_projects_text(row)}")
+    if len(table) > MAX_ROWS:
+        lines.append(f"  ... and {len(table) - MAX_ROWS} more (`--format json` lists each)")
     if not impact.domains:
         lines.append(
             "  (set `policies: {domains: [...]}` in the config to flag people outside "

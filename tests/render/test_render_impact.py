@@ -4,7 +4,7 @@ names are escaped in Markdown."""
 
 from __future__ import annotations
 
-from reconciler.impact import Impact, compute_impact
+from reconciler.impact import USER, Change, Impact, compute_impact
 from reconciler.model import (
     SECTIONS,
     Group,
@@ -20,6 +20,7 @@ from reconciler.model import (
 )
 from reconciler.plan import GuardSettings, Plan, build_plan
 from reconciler.render import render_json, render_markdown, render_text
+from reconciler.render.impact_text import impact_text_lines
 
 AUTH = dict.fromkeys(SECTIONS, Manage.AUTHORITATIVE)
 CONTEXT = LiveContext("app@contoso.com", org_admin=True)
@@ -83,3 +84,15 @@ def test_markdown_escapes_names_in_the_impact_table_and_the_json_has_the_impact(
     document = render_json(plan, impact=impact)
     assert '"impact": {' in document
     assert render_json(plan).count('"impact"') == 0  # the saved plan document stays as it was
+
+
+def test_the_text_impact_stops_after_a_hundred_rows() -> None:
+    changes = tuple(
+        Change(USER, f"u{i:03d}@contoso.com", "P1", gained=frozenset({f"perm_{i}"}))
+        for i in range(150)
+    )
+    lines = impact_text_lines(Impact(changes))
+    assert lines[0] == "Access changes: 150 people gain, 0 lose:"
+    assert lines[1] == "  u000@contoso.com: +perm_0 in P1"
+    assert lines[100] == "  u099@contoso.com: +perm_99 in P1"
+    assert lines[101] == "  ... and 50 more (`--format json` lists each)"
