@@ -62,7 +62,9 @@ def render_markdown(
         )
     else:
         verb = "Drift" if drift else "Plan"
-        head.append(f"**{verb}: {tally}** in {len(plan.projects())} project(s).")
+        head.append(
+            f"**{verb}: {tally}** in {len(plan.projects())} project(s){_new_deleted(plan)}."
+        )
     blocks: list[str] = ["\n".join(head) + "\n"]
     if impact is not None and not plan.is_empty:
         blocks.append(impact_markdown(impact))  # issue 16: who gains or loses what, first
@@ -74,7 +76,9 @@ def render_markdown(
             rows = ["| Project | Add | Change | Remove | |", "|---|--:|--:|--:|---|"]
         else:
             rows = ["| Project | Changed | Unmanaged extras | |", "|---|--:|--:|---|"]
-        for number, ops in list(by_project.items())[:MAX_ROWS]:
+        # New and deleted projects first: past the row cap they would not be seen.
+        marked = sorted(by_project.items(), key=lambda item: not _state(item[1]))
+        for number, ops in marked[:MAX_ROWS]:
             note = ", ".join(
                 n for n in (_state(ops), number in blocked_projects and "blocked") if n
             )
@@ -123,6 +127,14 @@ def render_markdown(
         len(sections) - bool(shared),
         uncounted=bool(shared),
     )
+
+
+def _new_deleted(plan: Plan) -> str:
+    kinds = [op.kind for op in plan.operations]
+    new, deleted = kinds.count(OpKind.CREATE_PROJECT), kinds.count(OpKind.DELETE_PROJECT)
+    parts = [f"{new} new" if new else "", f"{deleted} deleted" if deleted else ""]
+    said = ", ".join(p for p in parts if p)
+    return f" ({said})" if said else ""
 
 
 def _state(ops: tuple[Operation, ...]) -> str:

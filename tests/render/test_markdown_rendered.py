@@ -149,6 +149,13 @@ def test_the_1000_project_comment_fits_with_the_impact_first() -> None:
         text.index("<details>"),
     ]
     assert order == sorted(order)
+    # New and deleted projects: counted in the headline, first in the (capped) table.
+    assert "in 1020 project(s) (20 new, 5 deleted)." in text
+    table = text[text.index("| Project | Add |") :].splitlines()
+    assert all(row.endswith("| **deleted** |") for row in table[2:7])
+    assert table[2].startswith("| `PRJ-0995` |")
+    assert all(row.endswith("| **new** |") for row in table[7:27])
+    assert not table[27].endswith("**new** |")
     # The shared role change: once, with all its projects counted.
     assert text.count("~ update role 'Engineer'") == 1
     assert "~ update role 'Engineer' in 995 projects" in text
