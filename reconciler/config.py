@@ -86,8 +86,7 @@ class Config:
     def token_url_for(self, base_url: str) -> str:
         """Configured token URL, else the API layer's derivation (the one place that knows
         Bentley's hosts, ``dev-``/``qa-`` prefixes included)."""
-        # Imported here: the API layer brings httpx, and the offline `validate` reads the
-        # config without ever talking HTTP (tests/test_packaging.py keeps it light).
+        # Imported here: the offline `validate` reads the config and must not load httpx.
         from reconciler.api import default_token_url
 
         return self.auth.token_url or default_token_url(base_url)
