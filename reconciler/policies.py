@@ -7,7 +7,7 @@ manifests" for what only live state holds). It can be lifted with ``--allow poli
 only when the rule says ``liftable: true``.
 
 A policy holds for the state the plan leads to: each project of the plan is replayed
-(``impact.after_project``) and checked as a whole, so a violation already live blocks too, until
+(``effective.after_project``) and checked as a whole, so a violation already live blocks too, until
 the manifests fix it or the rule is lifted. Pending invitations count, as everywhere.
 
 Rules (``rule:``):
@@ -29,9 +29,9 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
+from reconciler.effective import after_project, in_domains, outside
 from reconciler.errors import PlanError
 from reconciler.guards import POLICY, GuardViolation
-from reconciler.impact import after_project, in_domains, outside
 from reconciler.model import Project, State
 from reconciler.operation import Operation
 
