@@ -58,6 +58,7 @@ from reconciler.cli.terminal import (
 from reconciler.cli.verbose import request_logger, verbose_options
 from reconciler.errors import ItwinAccessError, PlanError, StalePlanError
 from reconciler.guards import check_allow
+from reconciler.impact import compute_impact
 from reconciler.model import State
 from reconciler.plan import Operation, Plan, build_plan
 from reconciler.render import load_json, render_text
@@ -151,7 +152,9 @@ def apply_command(
     with open_session(config, connection(), request_logger(output.err)) as session:
         output.secrets = session.secrets()
         if saved is not None:
-            plan = _check_saved(session, saved, progress, output)
+            plan, actual = _check_saved(session, saved, progress, output)
+            # Live state was just re-read, and the plan recomputed on it is this one.
+            impact = compute_impact(plan.operations, actual, session.config.policies.domains)
         else:
             assert desired is not None
             planned = compute_plan(
@@ -159,7 +162,10 @@ def apply_command(
             )
             target = describe_target(session, paths, planned.context.identity)
             plan = dataclasses.replace(planned.plan, target=target)
-        output.out(render_text(plan, color=use_color_stdout(no_color)), nl=False)
+            impact = compute_impact(
+                plan.operations, planned.actual, session.config.policies.domains
+            )
+        output.out(render_text(plan, color=use_color_stdout(no_color), impact=impact), nl=False)
         if plan.blocked:
             report_blocked(plan, output)
             if saved is not None:
@@ -203,11 +209,13 @@ def read_saved(path: Path) -> Plan:
         raise PlanError(f"{path}: {exc}") from None  # which file, when CI passes several
 
 
-def _check_saved(session: Session, saved: Plan, progress: bool | None, out: Output) -> Plan:
+def _check_saved(
+    session: Session, saved: Plan, progress: bool | None, out: Output
+) -> tuple[Plan, State]:
     """Re-read the saved plan's projects and recompute its operations from the desired facts
-    it stores: identical operations proceed (the guards and rights as they are now, with the
-    allowances the plan recorded); different ones raise StalePlanError after listing what
-    moved, fact by fact. Nothing is written here."""
+    it stores: identical operations proceed (the guards, rights and policies as they are now,
+    with the allowances the plan recorded); different ones raise StalePlanError after listing
+    what moved, fact by fact. Nothing is written here."""
     numbers = sorted(saved.desired)
     actual, context = read_live(session, numbers, progress)
     if saved.identity and context.identity and saved.identity != context.identity:
@@ -225,6 +233,7 @@ def _check_saved(session: Session, saved: Plan, progress: bool | None, out: Outp
         guard_settings(session.config),
         saved.allow,
         members_per_batch=per_batch,
+        policies=session.config.policies,  # the config's, as they are now
     )
     moved = {
         n: facts.changes(n, saved.live.get(n), _live_facts(actual, n))
@@ -251,7 +260,7 @@ def _check_saved(session: Session, saved: Plan, progress: bool | None, out: Outp
     rechecked = {"unverified", "permission-denied"}
     kept = tuple(p for p in saved.problems if p.code not in rechecked)
     fresh = tuple(p for p in again.problems if p.code in rechecked)
-    return dataclasses.replace(saved, guards=again.guards, problems=(*kept, *fresh))
+    return dataclasses.replace(saved, guards=again.guards, problems=(*kept, *fresh)), actual
 
 
 def _live_facts(actual: State, number: str) -> facts.Facts | None:

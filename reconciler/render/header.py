@@ -3,7 +3,7 @@
 Small and separate so each renderer calls them first and changes to the rest of a renderer
 merge without touching them. A reviewer approving a plan approves the guards it lifts (they
 travel with a saved plan and ``apply --plan`` honours them), so they come before the
-operations, not after.
+operations, not after (right after the access impact, which comes first).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def lifted_markdown(plan: Plan, inline: Callable[[str], str]) -> list[str]:
     if not lifted and not unused:
         return []
     lines = [
-        "> [!WARNING]",
+        "> [!IMPORTANT]",
         "> **This plan lifts guards**: approving it approves these (apply honours them).",
     ]
     lines += [f"> - `{v.guard}` (`--allow {v.guard}`): {inline(v.message)}" for v in lifted]
