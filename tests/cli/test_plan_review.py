@@ -115,5 +115,6 @@ def test_the_json_plan_carries_the_impact_and_the_text_plan_says_it_first(
     assert "administration_remove_member" in guest["pending"]
     assert {f["flag"] for f in impact["flags"]} >= {"external-admin", "new-owner"}
     text = run("plan", enterprise).stdout
-    assert text.startswith("Access changes: ")
+    # First after the target line (issue 13): API, backend, identity, config.
+    assert text.split("\n\n", 1)[1].startswith("Access changes: ")
     assert text.index("Access changes: ") < text.index("itwin-access will perform")
