@@ -24,7 +24,7 @@ wrong premise (a member given a role that does not exist, the last owner removed
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -41,14 +41,20 @@ class Target(Protocol):
     """A backend (iTwins + Access Control, or the legacy Projects API) seen by the core.
 
     ``read`` returns the live State of the named projects (a project missing live is simply
-    absent from it) and the LiveContext the plan's preflight needs. ``execute`` performs one
+    absent from it) and the LiveContext the plan's preflight needs; ``sections`` (number ->
+    the sections its manifest manages) lets a backend read only those (issue 17), and
+    ``deleting`` names the projects declared ``state: absent``. ``execute`` performs one
     API request's worth of work: a single operation, or a batch of add operations of one
     project sharing ``kind`` and ``batch``. It raises ``ApiError`` on failure and treats an
     answer meaning "already so" (e.g. ``OwnerAlreadyExists``) as success, so re-runs converge.
     """
 
     def read(
-        self, numbers: Sequence[str], progress: Progress | None = None
+        self,
+        numbers: Sequence[str],
+        progress: Progress | None = None,
+        sections: Mapping[str, Collection[str]] | None = None,
+        deleting: Collection[str] = (),
     ) -> tuple[State, LiveContext]: ...
 
     def execute(self, operations: Sequence[Operation]) -> None: ...

@@ -42,7 +42,7 @@ from reconciler.cli.terminal import Journal, Progress, confirm, stream_is_tty
 from reconciler.errors import ItwinAccessError, PlanError, StalePlanError
 from reconciler.guards import check_allow, evaluate, rights_violations
 from reconciler.model import State
-from reconciler.plan import Plan, build_plan, state_fingerprint
+from reconciler.plan import OpKind, Plan, build_plan, state_fingerprint
 from reconciler.preflight import check_rights
 from reconciler.render import load_json, render_text
 
@@ -171,7 +171,8 @@ def _check_saved(
     """Re-read the saved plan's projects: StalePlanError naming any that moved; then the guards
     again, on live state as it is now and with this run's ``--allow``."""
     numbers = sorted(saved.fingerprints)
-    actual, context = read_live(session, numbers, progress)
+    deleting = [op.project for op in saved.operations if op.kind is OpKind.DELETE_PROJECT]
+    actual, context = read_live(session, numbers, progress, saved.sections, deleting)
     stale = [n for n in numbers if state_fingerprint(actual, n) != saved.fingerprints[n]]
     if stale:
         raise StalePlanError(stale)
@@ -269,7 +270,7 @@ def _report(report: ApplyReport, output: Output) -> int:
 def _verify(session: Session, desired: State, report: ApplyReport, output: Output) -> int:
     touched = set(report.projects())
     scope = State(tuple(p for p in desired.projects if p.number in touched))
-    actual, context = read_live(session, scope.numbers(), None)
+    actual, context = read_live(session, scope.numbers(), None, scope.sections(), scope.deleting())
     again = build_plan(scope, actual, context, guard_settings(session.config))
     if again.is_empty:
         output.err(f"Verified: {len(touched)} project(s) match the manifests.")

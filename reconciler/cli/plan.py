@@ -11,7 +11,7 @@ The machinery here (config -> manifests -> session -> live read -> plan) is shar
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,11 +98,16 @@ def load_desired(
 
 
 def read_live(
-    session: Session, numbers: Sequence[str], progress: bool | None
+    session: Session,
+    numbers: Sequence[str],
+    progress: bool | None,
+    sections: Mapping[str, Sequence[str]] | None = None,
+    deleting: Sequence[str] = (),
 ) -> tuple[State, LiveContext]:
+    """Read ``numbers`` live; ``sections`` (number -> managed sections) reads only those."""
     bar = Progress("Reading projects", enabled=progress, minimum=PROGRESS_MINIMUM)
     try:
-        return session.target.read(list(numbers), bar)
+        return session.target.read(list(numbers), bar, sections, deleting)
     finally:
         bar.close()
 
@@ -155,7 +160,9 @@ def compute_plan(
     progress: bool | None = None,
     output: Output,
 ) -> Planned:
-    actual, context = read_live(session, desired.numbers(), progress)
+    actual, context = read_live(
+        session, desired.numbers(), progress, desired.sections(), desired.deleting()
+    )
     check_live_permissions(desired, context, output)
     # A backend whose API adds fewer members per request says so (issue 7: Projects API, 1).
     per_batch = getattr(session.target, "members_per_request", None)

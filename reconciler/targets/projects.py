@@ -18,7 +18,7 @@ guards, renderers and journal drive it. What differs is only the wire:
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from reconciler.api import DEFAULT_CONCURRENCY, AccessControlApi, ApiClient, bounded_map
@@ -74,8 +74,16 @@ class ProjectsTarget(ClientTarget):
         return sorted(set(numbers))
 
     def read(
-        self, numbers: Sequence[str], progress: Progress | None = None
+        self,
+        numbers: Sequence[str],
+        progress: Progress | None = None,
+        sections: Mapping[str, Collection[str]] | None = None,
+        deleting: Collection[str] = (),
     ) -> tuple[State, LiveContext]:
+        """Two lists per project whatever is managed: both sections this API has are small,
+        and members carry their roles as names only with the roles list (``sections`` and
+        ``deleting`` are accepted for ``Target`` and not used)."""
+        del sections, deleting
         identity = self.identity()
         found = self.find(numbers)
         rows = [found[n] for n in sorted(found)]

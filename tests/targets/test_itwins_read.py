@@ -65,12 +65,12 @@ def test_read_maps_the_live_project_to_the_model(emulator, make_target, bridge) 
 def test_one_project_costs_the_fewest_requests(emulator, make_target, bridge) -> None:
     target = make_target(emulator(bridge))
     target.read(["P-1"])
-    # permissions catalogue + org admin (2) + find by number + six lists + the invitations of
-    # its one group; alice owns it, so no "my permissions"
-    assert target.requests == 11
-    assert target.client.stats.by_method == {"GET": 11}
-    target.read(["P-1"])  # the catalogue and org-admin facts are read once per target
-    assert target.requests == 11 + 8
+    # permissions catalogue + find by number + six lists + the invitations of its one group;
+    # alice owns it, so no "my permissions", and nothing needs the org-admin probe (issue 17)
+    assert target.requests == 9
+    assert target.client.stats.by_method == {"GET": 9}
+    target.read(["P-1"])  # the catalogue is read once per target
+    assert target.requests == 9 + 8
 
 
 def test_a_missing_project_costs_no_per_project_reads(emulator, make_target, bridge) -> None:
@@ -78,7 +78,9 @@ def test_a_missing_project_costs_no_per_project_reads(emulator, make_target, bri
     state, context = target.read(["NOPE"])
     assert state.projects == ()
     assert context.rights == {}
-    assert target.requests == 4
+    # catalogue + find; a project to create needs the org-admin probe (2), and an org admin
+    # looks again with X-iTwin-Query-Scope: all, for a project of that number it is no member of
+    assert target.requests == 5
 
 
 def test_many_numbers_are_found_with_one_list_call(emulator, make_target, itwin) -> None:
@@ -86,7 +88,8 @@ def test_many_numbers_are_found_with_one_list_call(emulator, make_target, itwin)
     target = make_target(http)
     state, _ = target.read([f"N-{i}" for i in range(5)] + ["ABSENT"])
     assert state.numbers() == tuple(f"N-{i}" for i in range(5))
-    assert target.requests == 3 + 1 + 6 * 5
+    # catalogue, one list; ABSENT is missing: probe (2) and one more list with scope all
+    assert target.requests == 1 + 1 + 2 + 1 + 6 * 5
 
 
 def test_number_lookup_and_listing_agree(emulator, make_target, bridge, itwin) -> None:
@@ -228,3 +231,57 @@ def test_people_invited_to_a_group_count_as_its_members(emulator, make_target, b
     )  # xena is in another organization: invited, not added
     state, _ = target.read(["P-1"])
     assert state.projects[0].groups[0].members == {"dana@contoso.com", "xena@fabrikam.com"}
+
+
+# ---------------------------------------------------------------- issue 17: read what is managed
+
+
+def test_only_the_lists_of_managed_sections_are_read(emulator, make_target, bridge) -> None:
+    target = make_target(emulator(bridge))
+    state, context = target.read(["P-1"], sections={"P-1": ("roles", "members", "owners")})
+    # catalogue + find + roles, users, group members, owners, invitations: no groups list and
+    # no invitations of its groups, since no manifest manages groups
+    assert target.requests == 7
+    project = state.projects[0]
+    assert set(project.manage) == {"roles", "members", "owners"}
+    assert project.groups == ()
+    assert project.group_members == (GroupMember("Team", frozenset({"Editor"})),)
+    # role names come from the members' embedded roles: the roles list is not needed for them
+    assert project.members == (
+        UserMember("bob@contoso.com", frozenset({"Viewer"})),
+        UserMember("carol@contoso.com", frozenset({"Viewer", "Editor"})),
+        UserMember("xena@fabrikam.com", frozenset({"Viewer"})),
+    )
+    assert context.rights["P-1"].owner
+
+
+def test_attributes_only_reads_just_the_owners_for_rights(emulator, make_target, bridge) -> None:
+    target = make_target(emulator(bridge))
+    state, context = target.read(["P-1"], sections={"P-1": ()})
+    assert target.requests == 3  # catalogue + find + owners (alice owns it: all her rights)
+    assert state.projects[0].members == ()
+    assert state.projects[0].roles == ()
+    assert context.rights["P-1"].owner
+
+
+def test_lists_for_each_section() -> None:
+    from reconciler.targets.itwins import lists_for
+
+    assert lists_for(None) == ("roles", "users", "group_rows", "owners", "groups", "invitations")
+    assert lists_for(()) == ("owners",)
+    assert lists_for(("groups",)) == ("owners", "groups")
+    assert lists_for(("owners",)) == ("owners", "invitations")
+    assert lists_for(("members",)) == ("users", "group_rows", "owners", "invitations")
+
+
+def test_a_project_the_caller_does_not_own_reads_the_org_admin_probe(
+    emulator, make_target, bridge
+) -> None:
+    bridge["owners"] = ["carol@contoso.com"]
+    target = make_target(emulator(bridge))
+    _, context = target.read(["P-1"], sections={"P-1": ("roles",)})
+    # catalogue + find (alice is no member: not found) + probe (2) + find with scope all, then
+    # roles + owners, and since she owns nothing, her permissions
+    assert target.requests == 8
+    assert context.org_admin
+    assert not context.rights["P-1"].owner
