@@ -183,11 +183,34 @@ def run_cli(emulator: RunningEmulator, *args: str) -> Measured:
     )  # fmt: skip
 
 
-def read_lower_bound(projects: int, members: int, page: int = 1000) -> int:
-    """Fewest requests that read P projects' access: the permission list, the iTwins list in
-    pages of 1,000, and per project its six lists (roles, users, group members, owners, groups,
-    invitations) in pages of ``page``."""
-    per_project = 5 + math.ceil(max(members, 1) / page)
+# What the benchmark manifests manage (``write_manifests``): roles, members, owners; no groups.
+MANAGED = ("roles", "members", "owners")
+
+
+def per_project_lists(managed: tuple[str, ...] = MANAGED) -> int:
+    """The fewest per-project lists that show the ``managed`` sections, derived from the API
+    (contract §4), not from our client: owners (a section, and the one list that tells an
+    owner, who holds every right, from a member: the rights read); roles; user members and
+    group members (members embed their roles' names); groups; invitations (pending invitations
+    count as members and as owners). A section no manifest manages is not read."""
+    lists = 1  # owners
+    lists += "roles" in managed
+    lists += 2 * ("members" in managed)
+    lists += "groups" in managed
+    lists += "members" in managed or "owners" in managed
+    return lists
+
+
+def read_lower_bound(
+    projects: int, members: int, page: int = 1000, managed: tuple[str, ...] = MANAGED
+) -> int:
+    """Fewest requests that read P projects' managed access: the permission list, the iTwins
+    list in pages of 1,000, and per project the lists of its managed sections
+    (``per_project_lists``), the members list in pages of ``page``. The caller owns every
+    project and none is created, so neither its permissions nor the org-admin probe are read."""
+    per_project = per_project_lists(managed)
+    if "members" in managed:
+        per_project += math.ceil(max(members, 1) / page) - 1
     return 1 + math.ceil(projects / 1000) + projects * per_project
 
 

@@ -7,7 +7,8 @@ For each size: an emulator on 127.0.0.1 seeded with P iTwins of M members each (
 them), manifests that match (so the plan is empty and reading is all the work), then
 `itwin-access plan DIR` as a subprocess. Reports wall time, the API requests the emulator
 answered (its admin counters; the token request apart), the plan's peak RSS, and next to them
-the lower bound: the fewest requests that read that state, and their time at the configured
+the lower bound: the fewest requests that read the sections the manifests manage (roles,
+members, owners; not groups: ``common.read_lower_bound``), and their time at the configured
 concurrency and latency, and at the configured client-side rate limit.
 """
 
@@ -21,6 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (  # the sibling module, through the path set above
+    MANAGED,
     config,
     read_lower_bound,
     run_cli,
@@ -51,7 +53,8 @@ def bench(projects: int, members: int, args: argparse.Namespace) -> dict[str, fl
     print(f"  wall time     {measured.seconds:8.2f} s   lower bound {floor:8.2f} s "
           f"(latency {by_latency:.2f} s, rate limit {by_rate:.2f} s) "
           f"-> {measured.seconds / floor:.2f}x")  # fmt: skip
-    print(f"  requests      {measured.requests:8d}     lower bound {bound:8d}")
+    print(f"  requests      {measured.requests:8d}     lower bound {bound:8d} "
+          f"(managed: {', '.join(MANAGED)}) -> {measured.requests / bound:.3f}x")  # fmt: skip
     print(f"  peak memory   {measured.peak_mib:8.1f} MiB")
     print(f"  CPU           {measured.client_cpu:8.2f} s in the CLI, "
           f"{measured.server_cpu:.2f} s in the emulator")  # fmt: skip
