@@ -243,6 +243,9 @@ def _execute(
         bar.close()
         if journal is not None:
             journal.close()
+        # Said once per run, whatever the number of projects it concerns (issue 17: jobs).
+        for notice in getattr(session.target, "notices", ()):
+            output.err(f"Note: {notice}")
 
 
 def _report(report: ApplyReport, output: Output) -> int:

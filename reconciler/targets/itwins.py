@@ -92,6 +92,7 @@ class ItwinsTarget(ClientTarget):
         lookup_threshold: int = 2,
         query_scope: str | None = "auto",
         detect_org_admin: bool = True,
+        jobs: bool = True,
     ) -> None:
         super().__init__(client, identity=identity)
         self.itwins = ItwinsApi(client)
@@ -107,7 +108,8 @@ class ItwinsTarget(ClientTarget):
         self._known: frozenset[str] | None = None  # the permission catalogue, once per target
         self._lock = threading.Lock()
         self._numbers: dict[str, str] = {}  # iTwin id -> number, of every iTwin seen
-        self.writer = Writer(self.itwins, self.access, self._find_one)
+        # jobs: member adds, role changes and removals of a project in bulk jobs (issue 17)
+        self.writer = Writer(self.itwins, self.access, self._find_one, jobs=jobs)
 
     # ------------------------------------------------------------------ read
 
@@ -339,6 +341,16 @@ class ItwinsTarget(ClientTarget):
 
     def execute(self, operations: Sequence[Operation]) -> None:
         self.writer.execute(operations)
+
+    def job_batches(self, operations: Sequence[Operation]) -> dict[str, int]:
+        """Operation id -> job number in its project, for what ``apply`` should send together
+        (``itwins_jobs``); empty when jobs are off."""
+        return self.writer.job_batches(operations)
+
+    @property
+    def notices(self) -> tuple[str, ...]:
+        """What the run should tell the user once (e.g. jobs fell back to single requests)."""
+        return tuple(self.writer.notices)
 
 
 def _pick(number: str, itwins: list[JSON]) -> JSON:
