@@ -17,6 +17,7 @@ from pathlib import Path
 
 import click
 
+from reconciler.cli.selection import Shard, select
 from reconciler.cli.session import Connection, Session, environment, open_session, read_config
 from reconciler.cli.terminal import Progress, use_color
 from reconciler.config import Config
@@ -144,6 +145,27 @@ def guard_settings(config: Config) -> GuardSettings:
     )
 
 
+@dataclass(frozen=True)
+class Choose:
+    """The project-selecting options of a run (``reconciler.cli.selection``)."""
+
+    changed_since: str | None = None
+    exclude: tuple[str, ...] = ()
+    shard: str | None = None
+
+    def apply(
+        self, desired: State, paths: Sequence[Path], backend: str
+    ) -> tuple[State, str | None]:
+        if self.changed_since is None and not self.exclude and self.shard is None:
+            return desired, None
+        shard = Shard.parse(self.shard) if self.shard is not None else None
+        chosen = select(
+            desired, paths, backend,
+            changed_since=self.changed_since, exclude=self.exclude, shard=shard,
+        )  # fmt: skip
+        return chosen.desired, chosen.note
+
+
 @dataclass
 class Planned:
     desired: State
@@ -180,16 +202,18 @@ def render(
     color: bool,
     saved_to: Path | None = None,
     extras: frozenset[str] | None = None,
+    scope: str | None = None,
 ) -> str:
-    """``extras``: for drift, the ids of the operations that remove unmanaged extras."""
+    """``extras``: for drift, the ids of the operations that remove unmanaged extras;
+    ``scope``: which projects were planned and why (the Markdown header says it)."""
     if fmt == "json":
         return render_json(plan, extras=extras)
     if fmt == "markdown":
         if saved_to is None:
-            return render_markdown(plan, drift=drift, extras=extras)
+            return render_markdown(plan, drift=drift, extras=extras, scope=scope)
         # A comment cut to size points at the saved plan this very run wrote.
         hint = f"The full plan is in the saved plan file `{saved_to.name}` (JSON)."
-        return render_markdown(plan, drift=drift, full_plan_hint=hint, extras=extras)
+        return render_markdown(plan, drift=drift, full_plan_hint=hint, extras=extras, scope=scope)
     return render_text(plan, drift=drift, color=color, extras=extras)
 
 
@@ -231,6 +255,27 @@ _PROJECT = click.option(
     "--project", "projects", multiple=True, metavar="NUMBER", help="Only this project (repeatable)."
 )
 _NO_COLOR = click.option("--no-color", is_flag=True, help="No ANSI colour (also: NO_COLOR).")
+# Selecting projects (issue 17; reconciler/cli/selection.py).
+_CHANGED_SINCE = click.option(
+    "--changed-since",
+    "changed_since",
+    metavar="REF",
+    help="Plan only the projects whose manifest entries changed since git REF (and those "
+    "using a changed role set).",
+)
+_EXCLUDE = click.option(
+    "--exclude",
+    "exclude",
+    multiple=True,
+    metavar="NUMBER",
+    help="Leave out projects whose number matches this glob (repeatable).",
+)
+_SHARD = click.option(
+    "--shard",
+    "shard",
+    metavar="I/N",
+    help="Only shard I of N of the projects, split by a stable hash of their number.",
+)
 _PROGRESS = click.option(
     "--progress/--no-progress",
     default=None,
@@ -253,6 +298,9 @@ _PROGRESS = click.option(
 @click.option("--allow", multiple=True, metavar="GUARD", help="Lift a guard (repeatable).")
 @_NO_COLOR
 @_PROGRESS
+@_CHANGED_SINCE
+@_EXCLUDE
+@_SHARD
 def plan_command(
     paths: tuple[Path, ...],
     config_path: Path | None,
@@ -263,6 +311,9 @@ def plan_command(
     allow: tuple[str, ...],
     no_color: bool,
     progress: bool | None,
+    changed_since: str | None = None,
+    exclude: tuple[str, ...] = (),
+    shard: str | None = None,
 ) -> int:
     """Read live state, diff it against the manifests, print the plan.
 
@@ -273,6 +324,7 @@ def plan_command(
     return _plan_or_drift(
         paths, config_path, out_path, fmt, projects, allow, no_color, progress,
         drift=False, detailed=detailed_exitcode,
+        choose=Choose(changed_since, exclude, shard),
     )  # fmt: skip
 
 
@@ -291,6 +343,8 @@ def plan_command(
     help="Write manifest edits adopting the live state under DIR (the manifest directory "
     "itself to edit in place), ready for a pull request.",
 )
+@_EXCLUDE
+@_SHARD
 def drift_command(
     paths: tuple[Path, ...],
     config_path: Path | None,
@@ -299,6 +353,8 @@ def drift_command(
     no_color: bool,
     progress: bool | None,
     write_dir: Path | None,
+    exclude: tuple[str, ...] = (),
+    shard: str | None = None,
 ) -> int:
     """Report what was changed outside the manifests, and unmanaged extras.
 
@@ -308,6 +364,7 @@ def drift_command(
     return _plan_or_drift(
         paths, config_path, None, fmt, projects, (), no_color, progress,
         drift=True, detailed=True, write_dir=write_dir,
+        choose=Choose(None, exclude, shard),
     )  # fmt: skip
 
 
@@ -324,10 +381,16 @@ def _plan_or_drift(
     drift: bool,
     detailed: bool,
     write_dir: Path | None = None,
+    choose: Choose | None = None,
 ) -> int:
     output = Output()
     config = load_setup(config_path, paths)
     desired = load_desired(paths, config, projects, output)
+    note = None
+    if choose is not None:
+        desired, note = choose.apply(desired, paths, config.backend)
+        if note is not None and fmt != "markdown":
+            output.err(note)
     with open_session(config, connection()) as session:
         output.secrets = session.secrets()
         planned = compute_plan(session, desired, allow=allow, progress=progress, output=output)
@@ -338,7 +401,7 @@ def _plan_or_drift(
         # Issue 7: "changed outside the manifests" vs "unmanaged extras", in every format.
         split = split_drift(planned.desired, plan.operations)
         extras = frozenset(op.id for op in split.extras)
-    text = render(plan, fmt, drift=drift, color=color, saved_to=out_path, extras=extras)
+    text = render(plan, fmt, drift=drift, color=color, saved_to=out_path, extras=extras, scope=note)
     output.out(text, nl=False)
     if out_path is not None:
         write_saved_plan(plan, out_path, output)

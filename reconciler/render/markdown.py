@@ -37,7 +37,10 @@ def render_markdown(
     max_chars: int = MAX_CHARS,
     full_plan_hint: str = DEFAULT_HINT,
     extras: Collection[str] | None = None,
+    scope: str | None = None,
 ) -> str:
+    """``scope``: which projects were planned and why (``--changed-since``, ``--exclude``,
+    ``--shard``), a line under the headline."""
     counts = plan.summary()
     split = frozenset(extras or ()) if drift and extras is not None else None
     heading = title or ("itwin-access drift" if drift else "itwin-access plan")
@@ -56,6 +59,8 @@ def render_markdown(
     else:
         verb = "Drift" if drift else "Plan"
         head.append(f"**{verb}: {tally}** in {len(plan.projects())} project(s).")
+    if scope:
+        head.extend(["", f"_{_inline(scope)}_"])
     blocks: list[str] = ["\n".join(head) + "\n"]
     by_project = plan.by_project()
     if by_project:
