@@ -117,11 +117,18 @@ def start(db: Path, live: dict[str, Any], latency_ms: float) -> RunningEmulator:
     return start_background(str(db), seed=live, admin=True, faults=Faults(latency_ms=latency_ms))
 
 
-def config(directory: Path, concurrency: int, rate_limit: int) -> None:
+def config(directory: Path, concurrency: int, rate_limit: int | None) -> None:
+    """The config of a run; ``rate_limit`` None: the default against an emulator, no pace."""
+    budget = f"rateLimit: {rate_limit}\n" if rate_limit is not None else ""
     (directory / "itwin-access.yaml").write_text(
         "api: http://127.0.0.1:1\nidentity: alice@contoso.com\n"
-        f"concurrency: {concurrency}\nrateLimit: {rate_limit}\n"
+        f"concurrency: {concurrency}\n{budget}"
     )
+
+
+def rate_limits(text: str) -> list[int | None]:
+    """``--rate-limits 5000,none``: requests per minute, ``none`` for unpaced."""
+    return [None if x.strip().lower() in ("none", "unpaced") else int(x) for x in text.split(",")]
 
 
 @dataclass
@@ -215,10 +222,15 @@ def read_lower_bound(
 
 
 def time_lower_bound(
-    sequential: int, parallel: int, concurrency: int, latency_s: float, rate_per_min: int
+    sequential: int, parallel: int, concurrency: int, latency_s: float, rate_per_min: int | None
 ) -> tuple[float, float]:
     """(latency-bound seconds, rate-limit-bound seconds) for ``sequential`` requests one after
-    another then ``parallel`` requests ``concurrency`` at a time."""
+    another then ``parallel`` requests ``concurrency`` at a time (``rate_per_min`` None: no
+    rate bound). The rate bound counts a budget of one second's worth as a burst, as the
+    client's token bucket does."""
     by_latency = (sequential + math.ceil(parallel / concurrency)) * latency_s
-    by_rate = (sequential + parallel) / (rate_per_min / 60.0)
+    if rate_per_min is None:
+        return by_latency, 0.0
+    per_s = rate_per_min / 60.0
+    by_rate = max(sequential + parallel - math.ceil(per_s), 0) / per_s
     return by_latency, by_rate

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import io
 import subprocess
+import tarfile
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -166,12 +168,24 @@ def _checkout(paths: Sequence[Path], ref: str, into: Path) -> list[Path]:
             ) from None
         sha = commit.decode().strip()
         rel = where.relative_to(root)
-        listed = _git(root, "ls-tree", "-r", "-z", "--name-only", sha, "--", str(rel) or ".")
-        for name in filter(None, listed.decode("utf-8").split("\0")):
-            target = into / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(_git(root, "show", f"{sha}:{name}"))
+        # One `git archive` for the whole tree: a `git show` per file costs seconds at 1,000.
+        listed = _git(root, "ls-tree", "--name-only", sha, "--", str(rel) or ".")
+        if listed.strip():
+            archive = _git(root, "archive", "--format=tar", sha, "--", str(rel) or ".")
+            with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+                for member in tar.getmembers():
+                    if member.isfile() and _inside(into, member.name):
+                        source = tar.extractfile(member)
+                        if source is not None:
+                            target = into / member.name
+                            target.parent.mkdir(parents=True, exist_ok=True)
+                            target.write_bytes(source.read())
         copy = into / rel
         if copy.exists():
             out.append(copy)
     return out
+
+
+def _inside(root: Path, name: str) -> bool:
+    """A tar member name that stays under ``root`` (git writes none other; be sure)."""
+    return (root / name).resolve().is_relative_to(root.resolve())
