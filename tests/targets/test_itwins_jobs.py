@@ -181,3 +181,32 @@ def test_refused_jobs_fall_back_to_single_requests_and_say_so_once(emulator, itw
     assert transport.refused == 1  # asked once; every later project goes straight to singles
     assert target.notices == (FALLBACK_NOTICE,)
     assert plan_ops(target, desired) == []
+
+
+def test_an_unfinished_job_is_polled_until_done() -> None:
+    """The emulator finishes jobs at once; the platform may answer ``Active`` (contract §4):
+    a mock transport stands for that, the one path the emulator cannot produce."""
+    polls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path.endswith("/jobs"):
+            return httpx.Response(201, json={"id": "j1", "itwinId": "i1", "status": "Active"})
+        if request.method == "GET" and request.url.path.endswith("/jobs/j1"):
+            polls.append(request.headers.get("Prefer", ""))
+            status = "Active" if len(polls) < 3 else "Completed"
+            return httpx.Response(200, json={"id": "j1", "itwinId": "i1", "status": status})
+        return httpx.Response(404, json={"error": {"code": "ResourceNotFound"}})
+
+    client = httpx.Client(transport=httpx.MockTransport(handler), base_url="http://mock")
+    target = ItwinsTarget.connect(client, token="t", identity="a@x.com", rate_limit=None)
+    sleeps: list[float] = []
+    target.client.retry.sleep = sleeps.append
+    remove = Operation(
+        OpKind.REMOVE_MEMBER, "P", "b@x.com",
+        {"id": "m1", "email": "b@x.com", "roles": ["V"], "pending": False}, None,
+        project_id="i1",
+    )  # fmt: skip
+    report = apply_plan([remove], target)
+    assert report.complete
+    assert polls == ["return=representation"] * 3
+    assert sleeps == [0.25, 0.5, 1.0]  # backing off between polls
