@@ -58,6 +58,11 @@ Progress = Callable[[int, int], None]
 _SECTIONS = ("roles", "users", "group_rows", "owners", "groups", "invitations")
 
 
+# What self-protection needs of a project whose caller is no owner (see ``read``).
+_SELF_SECTIONS = frozenset({"roles", "members", "groups"})
+_SELF_LISTS = ("roles", "users", "group_rows", "groups")
+
+
 def lists_for(managed: Collection[str] | None) -> tuple[str, ...]:
     """The per-project lists to read for the manifest sections ``managed`` (None: every list).
 
@@ -177,9 +182,28 @@ class ItwinsTarget(ClientTarget):
             identity is not None and any(email_of(o.get("email")) == identity for o in r["owners"])
             for r in raw
         ]
+        # Self-protection (guards) works out what a non-owner keeps from the roles it holds
+        # directly and through groups: where one of those sections is managed, read the
+        # others too, so a plan cannot take the caller's own rights away unseen.
+        protect = [
+            (i, section)
+            for i, itwin in enumerate(itwins)
+            if identity is not None and not owner[i] and managed(itwin) is not None
+            and set(managed(itwin) or ()) & _SELF_SECTIONS
+            for section in _SELF_LISTS
+            if section not in lists(itwin)
+        ]  # fmt: skip
+        for (i, section), listed in zip(
+            protect,
+            bounded_map(lambda t: self._visible(str(itwins[t[0]]["id"]), t[1]), protect,
+                        self.concurrency),
+            strict=True,
+        ):  # fmt: skip
+            raw[i][section] = listed
         extra: list[tuple[int, str | None]] = [(i, None) for i in range(total) if not owner[i]]
         for i, r in enumerate(raw):
-            extra.extend((i, str(g["id"])) for g in r["groups"] if isinstance(g.get("id"), str))
+            if "groups" in lists(itwins[i]):  # invitations of the groups it manages
+                extra.extend((i, str(g["id"])) for g in r["groups"] if isinstance(g.get("id"), str))
 
         def fetch_extra(task: tuple[int, str | None]) -> list[Any]:
             i, group_id = task
@@ -255,6 +279,17 @@ class ItwinsTarget(ClientTarget):
         if self._org_admin is None:
             self._org_admin = holds_every_permission(self.client, known)
         return self._org_admin
+
+    def _visible(self, itwin_id: str, section: str) -> list[JSON]:
+        """A list read only for self-protection. Groups the caller may not list (that needs
+        administration_manage_groups) show nothing, rather than failing the plan; any other
+        refusal fails it, as guessing the caller's roles would be unsafe."""
+        try:
+            return self._section(itwin_id, section)
+        except ApiError as exc:
+            if exc.status != 403 or section != "groups":
+                raise
+            return []
 
     def _section(self, itwin_id: str, section: str) -> list[JSON]:
         if section == "roles":

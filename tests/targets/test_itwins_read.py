@@ -281,7 +281,40 @@ def test_a_project_the_caller_does_not_own_reads_the_org_admin_probe(
     target = make_target(emulator(bridge))
     _, context = target.read(["P-1"], sections={"P-1": ("roles",)})
     # catalogue + find (alice is no member: not found) + probe (2) + find with scope all, then
-    # roles + owners, and since she owns nothing, her permissions
-    assert target.requests == 8
+    # roles + owners; since she owns nothing, what self-protection needs (users, group
+    # members, groups) and her permissions
+    assert target.requests == 11
     assert context.org_admin
     assert not context.rights["P-1"].owner
+
+
+def test_a_non_owner_reads_what_self_protection_needs(emulator, make_target, bridge) -> None:
+    """Members managed, roles not: a caller who owns nothing still gets the roles read, so a
+    plan re-roling itself out of the permissions it uses is blocked, not applied."""
+    from reconciler.model import Project, State
+    from reconciler.plan import GuardSettings, build_plan
+
+    bridge["roles"].append(
+        {"displayName": "Admin", "description": "Administers access",
+         "permissions": ["administration_invite_member", "administration_remove_member",
+                         "administration_manage_roles"]}
+    )  # fmt: skip
+    bridge["members"][0]["roles"] = ["Admin"]  # bob
+    target = make_target(emulator(bridge), token="bob-token")
+    managed = {"members": Manage.AUTHORITATIVE}
+    state, context = target.read(["P-1"], sections={"P-1": ("members",)})
+    live = state.projects[0]
+    assert live.role("Admin") is not None  # read for self-protection, though not managed
+    assert set(live.manage) == {"members"}
+    desired = Project(
+        "P-1",
+        manage=managed,
+        members=(
+            UserMember("bob@contoso.com", frozenset({"Viewer"})),  # bob drops his own Admin
+            UserMember("carol@contoso.com", frozenset({"Viewer", "Editor"})),
+            UserMember("xena@fabrikam.com", frozenset({"Viewer"})),
+        ),
+        group_members=(GroupMember("Team", frozenset({"Editor"})),),
+    )
+    plan = build_plan(State((desired,)), state, context, GuardSettings())
+    assert [v.guard for v in plan.blocked] == ["self-protection"]
