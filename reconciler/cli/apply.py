@@ -21,12 +21,15 @@ import click
 from reconciler.apply import ApplyReport, Outcome, Status, apply_plan
 from reconciler.cli.plan import (
     _CONFIG,
+    _EXCLUDE,
     _NO_COLOR,
     _PROJECT,
+    _SHARD,
     EXIT_BLOCKED,
     EXIT_ERROR,
     EXIT_OK,
     EXIT_PARTIAL,
+    Choose,
     Output,
     compute_plan,
     connection,
@@ -85,6 +88,8 @@ APPLIED_LISTED = 20
     default=None,
     help="Progress on stderr (default: reading, on a terminal; applying, always).",
 )
+@_EXCLUDE
+@_SHARD
 def apply_command(
     paths: tuple[Path, ...],
     plan_path: Path | None,
@@ -96,6 +101,8 @@ def apply_command(
     verify: bool,
     no_color: bool,
     progress: bool | None,
+    exclude: tuple[str, ...] = (),
+    shard: str | None = None,
 ) -> int:
     """Make live state match the manifests (or a saved plan).
 
@@ -107,13 +114,19 @@ def apply_command(
     allowed = check_allow(allow)  # an unknown guard name fails before anything is read
     if plan_path is None and not paths:
         raise click.UsageError("give the manifest PATHs, or --plan FILE")
-    if plan_path is not None and projects:
-        raise click.UsageError("--project cannot narrow a saved plan; plan again with --project")
+    if plan_path is not None and (projects or exclude or shard):
+        raise click.UsageError(
+            "--project, --exclude and --shard cannot narrow a saved plan; plan again with them"
+        )
     if plan_path is not None and verify and not paths:
         raise click.UsageError("--verify with --plan needs the manifest PATHs to compare with")
     saved = _read_saved(plan_path) if plan_path is not None else None
     config = load_setup(config_path, paths)
     desired = load_desired(paths, config, projects, output) if paths else None
+    if desired is not None:
+        desired, note = Choose(None, exclude, shard).apply(desired, paths, config.backend)
+        if note is not None:
+            output.err(note)
     with open_session(config, connection()) as session:
         output.secrets = session.secrets()
         if saved is not None:

@@ -104,3 +104,17 @@ def test_shard_hash_is_stable() -> None:
     assert Shard(1, 1).holds("anything")
     held = [n for n in (f"P-{i}" for i in range(1000)) if Shard(1, 4).holds(n)]
     assert 200 < len(held) < 300
+
+
+def test_apply_takes_the_same_shards_and_exclusions(run, workdir: Path) -> None:
+    result = run("apply", workdir, "--auto-approve", "--exclude", "BR-*")
+    assert result.code == 0, result.stderr
+    assert "Planned 1 of 3 declared project(s): RL-2025-010." in result.stderr
+    assert planned(run, workdir) == ALL
+    plan = json.loads(run("plan", workdir, "--format", "json").stdout)
+    assert {op["project"] for op in plan["operations"]} == {"BR-2024-001", "BR-2024-002"}
+    saved = workdir.parent / "plan.json"
+    saved.write_text(json.dumps(plan))
+    refused = run("apply", "--plan", saved, "--shard", "1/2")
+    assert refused.code != 0
+    assert "cannot narrow a saved plan" in refused.stderr
