@@ -153,14 +153,12 @@ class Choose:
     exclude: tuple[str, ...] = ()
     shard: str | None = None
 
-    def apply(
-        self, desired: State, paths: Sequence[Path], backend: str
-    ) -> tuple[State, str | None]:
+    def apply(self, desired: State, paths: Sequence[Path]) -> tuple[State, str | None]:
         if self.changed_since is None and not self.exclude and self.shard is None:
             return desired, None
         shard = Shard.parse(self.shard) if self.shard is not None else None
         chosen = select(
-            desired, paths, backend,
+            desired, paths,
             changed_since=self.changed_since, exclude=self.exclude, shard=shard,
         )  # fmt: skip
         return chosen.desired, chosen.note
@@ -388,7 +386,7 @@ def _plan_or_drift(
     desired = load_desired(paths, config, projects, output)
     note = None
     if choose is not None:
-        desired, note = choose.apply(desired, paths, config.backend)
+        desired, note = choose.apply(desired, paths)
         if note is not None and fmt != "markdown":
             output.err(note)
     with open_session(config, connection()) as session:

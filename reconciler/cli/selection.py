@@ -3,13 +3,13 @@
 live, so a run reads only the projects it plans.
 
 - ``--changed-since REF`` (plan only): the projects whose manifest entry differs between the
-  git commit ``REF`` and the working tree, compared as expanded models (so a changed role set
-  selects every project that uses it, and moving an entry to another file selects nothing),
+  git commit ``REF`` and the working tree, entry by entry (a changed role set selects every
+  project that uses it, and moving an entry to another file selects nothing),
   plus the projects new since ``REF``. Projects whose entry was removed since ``REF`` are named
   in the note: nothing is planned for them, since a project absent from the manifests is
-  never touched (``state: absent`` deletes). The manifests at ``REF`` come from ``git show``,
-  read with the same loader; when they do not load, every project is planned and the note
-  says why.
+  never touched (``state: absent`` deletes). Only the files git reports changed are read at
+  ``REF`` (``git cat-file``) and now, as plain YAML (see ``_changed``); when one does not read,
+  every project is planned and the note says why.
 - ``--exclude PATTERN`` (repeatable): shell-style globs on project numbers (``BR-*``).
 - ``--shard I/N``: the projects whose number hashes (sha256) to ``I-1`` modulo ``N``, the same
   on every machine and run, so N runners split a tenant with no overlap and no gap.
@@ -22,16 +22,14 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-import io
 import subprocess
-import tarfile
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from reconciler.errors import ItwinAccessError
-from reconciler.manifest import load_manifests
 from reconciler.model import State
 
 SHOWN = 20  # numbers listed in a note before "and N more"
@@ -69,7 +67,6 @@ class Selection:
 def select(
     desired: State,
     paths: Sequence[Path],
-    backend: str,
     *,
     changed_since: str | None = None,
     exclude: Sequence[str] = (),
@@ -80,7 +77,7 @@ def select(
     total = len(projects)
     notes: list[str] = []
     if changed_since is not None:
-        changed, removed, why = _changed(desired, paths, backend, changed_since)
+        changed, removed, why = _changed(desired, paths, changed_since)
         if changed is not None:
             projects = [p for p in projects if p.number in changed]
         notes.append(why)
@@ -111,45 +108,77 @@ def _some(numbers: Sequence[str]) -> str:
 
 
 def _changed(
-    desired: State, paths: Sequence[Path], backend: str, ref: str
+    desired: State, paths: Sequence[Path], ref: str
 ) -> tuple[set[str] | None, set[str], str]:
-    """(numbers to plan or None for all, numbers removed since ref, the reason)."""
-    with tempfile.TemporaryDirectory(prefix="itwin-access-") as tmp:
-        old_paths = _checkout(paths, ref, Path(tmp))
-        result = load_manifests(old_paths, backend=backend) if old_paths else None
-        if result is not None and result.errors:
-            return None, set(), (
-                f"the manifests at `{ref}` do not load ({len(result.errors)} error(s)), "
-                "so every project was planned"
-            )  # fmt: skip
-        old = {p.number: p for p in result.state.projects} if result is not None else {}
-    changed = {p.number for p in desired.projects if old.get(p.number) != p}
-    new = {n for n in changed if n not in old}
-    removed = set(old) - set(desired.numbers())
+    """(numbers to plan or None for all, numbers removed since ref, the reason).
+
+    Only the manifest files git reports changed since ``ref`` (tracked or new) are read, as
+    plain YAML, then and now: a project is selected when its entry differs, and so is every
+    project using a role set whose definition differs (a role from a set carries the set's
+    location, ``roleSets.<name>[i]``). Unchanged files cannot hold a changed entry, so the
+    cost is that of the change, not of the repository."""
+    old_projects: dict[str, object] = {}
+    new_projects: dict[str, object] = {}
+    old_sets: dict[str, object] = {}
+    new_sets: dict[str, object] = {}
+    for root, sha, files in _changed_files(paths, ref):
+        before = _show(root, sha, files)
+        for name in files:
+            try:
+                _entries(before.get(name), old_projects, old_sets)
+                current = root / name
+                _entries(current.read_bytes() if current.is_file() else None,
+                         new_projects, new_sets)  # fmt: skip
+            except (yaml.YAMLError, OSError):
+                return None, set(), (
+                    f"{name} does not read as YAML at `{ref}` or now, so every project was "
+                    "planned"
+                )  # fmt: skip
+    numbers = {n for n in old_projects.keys() | new_projects.keys()
+               if old_projects.get(n) != new_projects.get(n)}  # fmt: skip
+    role_sets = {n for n in old_sets.keys() | new_sets.keys() if old_sets.get(n) != new_sets.get(n)}
+    prefixes = tuple(f"roleSets.{name}[" for name in role_sets)
+    selected = set()
+    for project in desired.projects:
+        uses_changed = prefixes and any(
+            r.source is not None and r.source.path.startswith(prefixes) for r in project.roles
+        )
+        if project.number in numbers or uses_changed:
+            selected.add(project.number)
+    new = {n for n in selected if n not in old_projects and n in new_projects}
+    removed = {n for n in old_projects if n not in new_projects} - set(desired.numbers())
     why = (
-        f"changed since `{ref}`: {len(changed) - len(new)} changed (their entry or a role set "
+        f"changed since `{ref}`: {len(selected) - len(new)} changed (their entry or a role set "
         f"they use), {len(new)} new"
     )
-    return changed, removed, why
+    return selected, removed, why
 
 
-def _git(cwd: Path, *args: str) -> bytes:
-    try:
-        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False)
-    except OSError as exc:
-        raise ItwinAccessError(f"--changed-since needs git, which could not run: {exc}") from exc
-    if done.returncode != 0:
-        reason = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise ItwinAccessError(
-            f"git {' '.join(args[:2])} failed in {cwd}: {reason[-1] if reason else 'error'}"
-        )
-    return done.stdout
+def _entries(text: bytes | None, projects: dict[str, object], sets: dict[str, object]) -> None:
+    """The raw project entries (by number) and role sets (by name) of one manifest file."""
+    if text is None:
+        return
+    data = yaml.load(text, Loader=_Loader)  # a safe loader: CSafeLoader, else SafeLoader
+    if not isinstance(data, dict):
+        return
+    entries = data.get("projects")
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict) and "number" in entry:
+            projects[str(entry["number"])] = entry
+    role_sets = data.get("roleSets")
+    if isinstance(role_sets, dict):
+        sets.update({str(k): v for k, v in role_sets.items()})
 
 
-def _checkout(paths: Sequence[Path], ref: str, into: Path) -> list[Path]:
-    """The manifest files of ``paths`` as they were at ``ref``, written under ``into``
-    (same relative layout); the copies of the paths that existed then."""
-    out: list[Path] = []
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+MANIFEST_SUFFIXES = (".yaml", ".yml")
+CONFIG_NAMES = ("itwin-access.yaml", "itwin-access.yml")
+
+
+def _changed_files(paths: Sequence[Path], ref: str) -> list[tuple[Path, str, list[str]]]:
+    """Per PATH: (repository root, the commit ``ref`` names, the manifest files under PATH,
+    relative to the root, that differ between it and the working tree, new ones included)."""
+    out: list[tuple[Path, str, list[str]]] = []
     for path in paths:
         where = path.resolve()
         cwd = where if where.is_dir() else where.parent
@@ -167,25 +196,48 @@ def _checkout(paths: Sequence[Path], ref: str, into: Path) -> list[Path]:
                 "fetch it first (CI: `git fetch origin main`, then `--changed-since origin/main`)"
             ) from None
         sha = commit.decode().strip()
-        rel = where.relative_to(root)
-        # One `git archive` for the whole tree: a `git show` per file costs seconds at 1,000.
-        listed = _git(root, "ls-tree", "--name-only", sha, "--", str(rel) or ".")
-        if listed.strip():
-            archive = _git(root, "archive", "--format=tar", sha, "--", str(rel) or ".")
-            with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-                for member in tar.getmembers():
-                    if member.isfile() and _inside(into, member.name):
-                        source = tar.extractfile(member)
-                        if source is not None:
-                            target = into / member.name
-                            target.parent.mkdir(parents=True, exist_ok=True)
-                            target.write_bytes(source.read())
-        copy = into / rel
-        if copy.exists():
-            out.append(copy)
+        rel = str(where.relative_to(root)) or "."
+        changed = _git(root, "diff", "--name-only", "-z", "--no-renames", sha, "--", rel)
+        fresh = _git(root, "ls-files", "--others", "--exclude-standard", "-z", "--", rel)
+        names = sorted(
+            {n for n in (changed + fresh).decode("utf-8").split("\0")
+             if n.endswith(MANIFEST_SUFFIXES) and Path(n).name not in CONFIG_NAMES}
+        )  # fmt: skip
+        out.append((root, sha, names))
     return out
 
 
-def _inside(root: Path, name: str) -> bool:
-    """A tar member name that stays under ``root`` (git writes none other; be sure)."""
-    return (root / name).resolve().is_relative_to(root.resolve())
+def _show(root: Path, sha: str, names: Sequence[str]) -> dict[str, bytes]:
+    """The contents of ``names`` at ``sha`` (absent: not there then), in one git process."""
+    if not names:
+        return {}
+    request = "".join(f"{sha}:{name}\n" for name in names).encode("utf-8")
+    try:
+        done = subprocess.run(["git", "cat-file", "--batch"], cwd=root, input=request,
+                              capture_output=True, check=True)  # fmt: skip
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise ItwinAccessError(f"git cat-file failed in {root}: {exc}") from exc
+    out: dict[str, bytes] = {}
+    data, at = done.stdout, 0
+    for name in names:
+        end = data.index(b"\n", at)
+        header = data[at:end].split()
+        at = end + 1
+        if len(header) == 3 and header[1] == b"blob":
+            size = int(header[2])
+            out[name] = data[at : at + size]
+            at += size + 1
+    return out
+
+
+def _git(cwd: Path, *args: str) -> bytes:
+    try:
+        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False)
+    except OSError as exc:
+        raise ItwinAccessError(f"--changed-since needs git, which could not run: {exc}") from exc
+    if done.returncode != 0:
+        reason = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise ItwinAccessError(
+            f"git {' '.join(args[:2])} failed in {cwd}: {reason[-1] if reason else 'error'}"
+        )
+    return done.stdout
