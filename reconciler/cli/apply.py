@@ -124,7 +124,7 @@ def apply_command(
     config = load_setup(config_path, paths)
     desired = load_desired(paths, config, projects, output) if paths else None
     if desired is not None:
-        desired, note = Choose(None, exclude, shard).apply(desired, paths)
+        desired, note = Choose(None, exclude, shard).apply(desired)
         if note is not None:
             output.err(note)
     with open_session(config, connection()) as session:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from reconciler.cli.selection import Shard, select
+from reconciler.cli.selection import Change, Shard, changes, select
 from reconciler.cli.session import Connection, Session, environment, open_session, read_config
 from reconciler.cli.terminal import Progress, use_color
 from reconciler.config import Config
@@ -153,14 +153,18 @@ class Choose:
     exclude: tuple[str, ...] = ()
     shard: str | None = None
 
-    def apply(self, desired: State, paths: Sequence[Path]) -> tuple[State, str | None]:
-        if self.changed_since is None and not self.exclude and self.shard is None:
+    def files(self, paths: Sequence[Path]) -> tuple[Sequence[Path], Change | None]:
+        """The manifest paths to load: with --changed-since, only what the change needs."""
+        if self.changed_since is None:
+            return paths, None
+        change = changes(paths, self.changed_since)
+        return (change.files if change.files is not None else paths), change
+
+    def apply(self, desired: State, change: Change | None = None) -> tuple[State, str | None]:
+        if change is None and not self.exclude and self.shard is None:
             return desired, None
         shard = Shard.parse(self.shard) if self.shard is not None else None
-        chosen = select(
-            desired, paths,
-            changed_since=self.changed_since, exclude=self.exclude, shard=shard,
-        )  # fmt: skip
+        chosen = select(desired, change=change, exclude=self.exclude, shard=shard)
         return chosen.desired, chosen.note
 
 
@@ -383,12 +387,14 @@ def _plan_or_drift(
 ) -> int:
     output = Output()
     config = load_setup(config_path, paths)
-    desired = load_desired(paths, config, projects, output)
-    note = None
-    if choose is not None:
-        desired, note = choose.apply(desired, paths)
-        if note is not None and fmt != "markdown":
-            output.err(note)
+    choose = choose or Choose()
+    if choose.shard is not None:
+        Shard.parse(choose.shard)  # a bad --shard fails before anything is read
+    load, change = choose.files(paths)
+    desired = load_desired(load, config, projects, output)
+    desired, note = choose.apply(desired, change)
+    if note is not None and fmt != "markdown":
+        output.err(note)
     with open_session(config, connection()) as session:
         output.secrets = session.secrets()
         planned = compute_plan(session, desired, allow=allow, progress=progress, output=output)

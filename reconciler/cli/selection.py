@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import re
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from pathlib import Path
 import yaml
 
 from reconciler.errors import ItwinAccessError
-from reconciler.model import State
+from reconciler.model import Project, State
 
 SHOWN = 20  # numbers listed in a note before "and N more"
 
@@ -66,25 +67,30 @@ class Selection:
 
 def select(
     desired: State,
-    paths: Sequence[Path],
     *,
-    changed_since: str | None = None,
+    change: Change | None = None,
     exclude: Sequence[str] = (),
     shard: Shard | None = None,
 ) -> Selection:
     """``desired`` narrowed by the options; the note names what was planned and why."""
     projects = list(desired.projects)
-    total = len(projects)
+    total: int | None = len(projects)
     notes: list[str] = []
-    if changed_since is not None:
-        changed, removed, why = _changed(desired, paths, changed_since)
-        if changed is not None:
-            projects = [p for p in projects if p.number in changed]
-        notes.append(why)
-        if removed:
+    if change is not None:
+        if change.numbers is not None:
+            total = None  # only the files of the change were loaded: no total to give
+            projects = [p for p in projects if change.selects(p)]
+            new = sum(1 for p in projects if p.number in change.new)
             notes.append(
-                f"removed from the manifests since `{changed_since}` (left as they are): "
-                + _some(sorted(removed))
+                f"changed since `{change.ref}`: {len(projects) - new} changed (their entry or "
+                f"a role set they use), {new} new"
+            )
+        else:
+            notes.append(change.reason or "every project was planned")
+        if change.removed:
+            notes.append(
+                f"removed from the manifests since `{change.ref}` (left as they are): "
+                + _some(sorted(change.removed))
             )
     if exclude:
         dropped = [p.number for p in projects if any(fnmatch.fnmatchcase(p.number, g)
@@ -97,7 +103,8 @@ def select(
     if not notes:
         return Selection(desired)
     planned = [p.number for p in projects]
-    head = f"Planned {len(planned)} of {total} declared project(s)"
+    of = f" of {total} declared" if total is not None else ""
+    head = f"Planned {len(planned)}{of} project(s)"
     body = f": {_some(planned)}" if planned else ""
     return Selection(State(tuple(projects)), f"{head}{body}. " + "; ".join(notes) + ".")
 
@@ -107,51 +114,96 @@ def _some(numbers: Sequence[str]) -> str:
     return ", ".join(numbers[:SHOWN]) + more
 
 
-def _changed(
-    desired: State, paths: Sequence[Path], ref: str
-) -> tuple[set[str] | None, set[str], str]:
-    """(numbers to plan or None for all, numbers removed since ref, the reason).
+@dataclass(frozen=True)
+class Change:
+    """What changed in the manifests since a git commit (``changes``)."""
 
-    Only the manifest files git reports changed since ``ref`` (tracked or new) are read, as
-    plain YAML, then and now: a project is selected when its entry differs, and so is every
-    project using a role set whose definition differs (a role from a set carries the set's
-    location, ``roleSets.<name>[i]``). Unchanged files cannot hold a changed entry, so the
-    cost is that of the change, not of the repository."""
+    ref: str
+    numbers: frozenset[str] | None  # projects whose entry differs; None: unknown, plan all
+    role_sets: frozenset[str] = frozenset()  # role sets whose definition differs
+    new: frozenset[str] = frozenset()
+    removed: frozenset[str] = frozenset()
+    files: tuple[Path, ...] | None = None  # the manifest files to load; None: every one
+    reason: str | None = None  # why every project is planned, when it is
+
+    def selects(self, project: Project) -> bool:
+        if self.numbers is None or project.number in self.numbers:
+            return True
+        prefixes = tuple(f"roleSets.{name}[" for name in self.role_sets)
+        return bool(prefixes) and any(
+            r.source is not None and r.source.path.startswith(prefixes) for r in project.roles
+        )
+
+
+def changes(paths: Sequence[Path], ref: str) -> Change:
+    """What changed under ``paths`` between the commit ``ref`` and the working tree.
+
+    Only the manifest files git reports changed (tracked or new) are read, as plain YAML, then
+    and now: a project is selected when its entry differs, and so is every project using a
+    role set whose definition differs (a role from a set carries the set's location,
+    ``roleSets.<name>[i]``). The files to load for the plan are then the changed ones, those
+    defining role sets, and, for a changed set, those naming it: unchanged files hold no
+    changed entry, so the cost is that of the change, not of the repository. (Checks across
+    files, such as a number declared twice, are ``validate``'s, which CI runs on every file.)
+    """
     old_projects: dict[str, object] = {}
     new_projects: dict[str, object] = {}
     old_sets: dict[str, object] = {}
     new_sets: dict[str, object] = {}
-    for root, sha, files in _changed_files(paths, ref):
-        before = _show(root, sha, files)
-        for name in files:
+    changed_files: list[Path] = []
+    for root, sha, names in _changed_files(paths, ref):
+        before = _show(root, sha, names)
+        for name in names:
+            current = root / name
             try:
                 _entries(before.get(name), old_projects, old_sets)
-                current = root / name
                 _entries(current.read_bytes() if current.is_file() else None,
                          new_projects, new_sets)  # fmt: skip
             except (yaml.YAMLError, OSError):
-                return None, set(), (
-                    f"{name} does not read as YAML at `{ref}` or now, so every project was "
-                    "planned"
-                )  # fmt: skip
+                why = (
+                    f"{name} does not read as YAML at `{ref}` or now, so every project was planned"
+                )
+                return Change(ref, None, reason=why)
+            if current.is_file():
+                changed_files.append(current)
     numbers = {n for n in old_projects.keys() | new_projects.keys()
                if old_projects.get(n) != new_projects.get(n)}  # fmt: skip
     role_sets = {n for n in old_sets.keys() | new_sets.keys() if old_sets.get(n) != new_sets.get(n)}
-    prefixes = tuple(f"roleSets.{name}[" for name in role_sets)
-    selected = set()
-    for project in desired.projects:
-        uses_changed = prefixes and any(
-            r.source is not None and r.source.path.startswith(prefixes) for r in project.roles
-        )
-        if project.number in numbers or uses_changed:
-            selected.add(project.number)
-    new = {n for n in selected if n not in old_projects and n in new_projects}
-    removed = {n for n in old_projects if n not in new_projects} - set(desired.numbers())
-    why = (
-        f"changed since `{ref}`: {len(selected) - len(new)} changed (their entry or a role set "
-        f"they use), {len(new)} new"
+    files = dict.fromkeys(changed_files)
+    for file in _manifest_files(paths):
+        text = file.read_text(encoding="utf-8", errors="replace")
+        if _ROLE_SETS.search(text) or any(
+            re.search(rf"\b{re.escape(n)}\b", text) for n in role_sets
+        ):
+            files[file] = None
+    return Change(
+        ref,
+        frozenset(numbers),
+        frozenset(role_sets),
+        new=frozenset(n for n in new_projects if n not in old_projects),
+        removed=frozenset(n for n in old_projects if n not in new_projects),
+        files=tuple(files),
     )
-    return selected, removed, why
+
+
+_ROLE_SETS = re.compile(r"^roleSets\s*:", re.MULTILINE)
+
+
+def _manifest_files(paths: Sequence[Path]) -> list[Path]:
+    """The manifest files the loader would read under ``paths`` (hidden directories and the
+    config file skipped), without reading them as YAML."""
+    out: list[Path] = []
+    for path in paths:
+        if path.is_file():
+            out.append(path)
+            continue
+        for file in sorted(path.rglob("*")):
+            rel = file.relative_to(path).parts
+            if (file.suffix in MANIFEST_SUFFIXES and file.is_file()
+                    and file.name not in CONFIG_NAMES
+                    and not any(part.startswith(".") for part in rel)):  # fmt: skip
+                out.append(file)
+    return out
 
 
 def _entries(text: bytes | None, projects: dict[str, object], sets: dict[str, object]) -> None:

@@ -46,7 +46,7 @@ def test_changed_since_plans_only_the_changed_project(run, repo: Path) -> None:
     assert planned(run, repo, "--changed-since", "main") == {"BR-2024-001"}
     result = run("plan", repo, "--changed-since", "main", "--format", "markdown")
     header = result.stdout.split("\n\n")[2]
-    assert header.startswith("_Planned 1 of 3 declared project(s): BR-2024-001.")
+    assert header.startswith("_Planned 1 project(s): BR-2024-001.")
     assert "changed since `main`: 1 changed" in header
     # unchanged manifests: nothing to plan
     git(repo, "commit", "-q", "-am", "rename")
