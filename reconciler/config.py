@@ -26,7 +26,6 @@ from reconciler.manifest.schema import validate_config
 from reconciler.manifest.yamlsource import YamlProblem, read_document
 
 DEFAULT_API = "https://api.bentley.com"
-DEFAULT_TOKEN_URL = "https://ims.bentley.com/connect/token"
 DEFAULT_SCOPE = "itwin-platform"
 CONFIG_FILENAMES = ("itwin-access.yaml", "itwin-access.yml")
 
@@ -84,12 +83,12 @@ class Config:
         return self.auth.scope
 
     def token_url_for(self, base_url: str) -> str:
-        """Configured token URL, else IMS for the real API, else ``{base}/connect/token``."""
-        if self.auth.token_url:
-            return self.auth.token_url
-        if base_url.rstrip("/") == DEFAULT_API:
-            return DEFAULT_TOKEN_URL
-        return base_url.rstrip("/") + "/connect/token"
+        """Configured token URL, else the API layer's derivation (the one place that knows
+        Bentley's hosts, ``dev-``/``qa-`` prefixes included)."""
+        # Imported here: the offline `validate` reads the config and must not load httpx.
+        from reconciler.api import default_token_url
+
+        return self.auth.token_url or default_token_url(base_url)
 
 
 def find_config(search_dir: Path | None) -> Path | None:
