@@ -8,8 +8,9 @@ live, so a run reads only the projects it plans.
   plus the projects new since ``REF``. Projects whose entry was removed since ``REF`` are named
   in the note: nothing is planned for them, since a project absent from the manifests is
   never touched (``state: absent`` deletes). Only the files git reports changed are read at
-  ``REF`` (``git cat-file``) and now, as plain YAML (see ``_changed``); when one does not read,
-  every project is planned and the note says why.
+  ``REF`` (``git cat-file``) and now, as plain YAML (see ``changes``); when one does not read,
+  or the config file (``itwin-access.yaml``: guards, backend, identity) changed, every project
+  is planned and the note says why.
 - ``--exclude PATTERN`` (repeatable): shell-style globs on project numbers (``BR-*``).
 - ``--shard I/N``: the projects whose number hashes (sha256) to ``I-1`` modulo ``N``, the same
   on every machine and run, so N runners split a tenant with no overlap and no gap.
@@ -152,6 +153,10 @@ def changes(paths: Sequence[Path], ref: str) -> Change:
     new_sets: dict[str, object] = {}
     changed_files: list[Path] = []
     for root, sha, names in _changed_files(paths, ref):
+        configs = [n for n in names if Path(n).name in CONFIG_NAMES]
+        if configs:  # guards, backend, identity: every plan may differ
+            why = f"{configs[0]} changed since `{ref}`, so every project was planned"
+            return Change(ref, None, reason=why)
         before = _show(root, sha, names)
         for name in names:
             current = root / name
@@ -253,7 +258,7 @@ def _changed_files(paths: Sequence[Path], ref: str) -> list[tuple[Path, str, lis
         fresh = _git(root, "ls-files", "--others", "--exclude-standard", "-z", "--", rel)
         names = sorted(
             {n for n in (changed + fresh).decode("utf-8").split("\0")
-             if n.endswith(MANIFEST_SUFFIXES) and Path(n).name not in CONFIG_NAMES}
+             if n.endswith(MANIFEST_SUFFIXES)}
         )  # fmt: skip
         out.append((root, sha, names))
     return out

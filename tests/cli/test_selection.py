@@ -118,3 +118,12 @@ def test_apply_takes_the_same_shards_and_exclusions(run, workdir: Path) -> None:
     refused = run("apply", "--plan", saved, "--shard", "1/2")
     assert refused.code != 0
     assert "cannot narrow a saved plan" in refused.stderr
+
+
+def test_a_changed_config_plans_every_project(run, repo: Path) -> None:
+    config = repo / "itwin-access.yaml"
+    config.write_text(config.read_text() + "guards:\n  maxMemberRemovals: 10\n")
+    result = run("plan", repo, "--changed-since", "main")
+    assert result.code == 0, result.stderr
+    assert "itwin-access.yaml changed since `main`, so every project was planned" in result.stderr
+    assert planned(run, repo, "--changed-since", "main") == ALL
