@@ -182,13 +182,19 @@ class ItwinsTarget(ClientTarget):
             identity is not None and any(email_of(o.get("email")) == identity for o in r["owners"])
             for r in raw
         ]
-        # Self-protection (guards) works out what a non-owner keeps from the roles it holds
-        # directly and through groups: where one of those sections is managed, read the
-        # others too, so a plan cannot take the caller's own rights away unseen.
+        org_admin = False
+        if self.detect_org_admin and self._needs_org_admin(numbers, found, owner, deleting):
+            org_admin = self.org_admin(known)
+        elif self._org_admin is not None:
+            org_admin = self._org_admin
+        # Self-protection (guards) works out what a non-owner, non-org-admin keeps from the
+        # roles it holds directly and through groups: where one of those sections is managed,
+        # read the others too, so a plan cannot take the caller's own rights away unseen.
         protect = [
             (i, section)
             for i, itwin in enumerate(itwins)
-            if identity is not None and not owner[i] and managed(itwin) is not None
+            if identity is not None and not owner[i] and not org_admin
+            and managed(itwin) is not None
             and set(managed(itwin) or ()) & _SELF_SECTIONS
             for section in _SELF_LISTS
             if section not in lists(itwin)
@@ -222,11 +228,6 @@ class ItwinsTarget(ClientTarget):
             else:
                 group_invitations[i][group_id] = [x for x in rows if isinstance(x, dict)]
 
-        org_admin = False
-        if self.detect_org_admin and self._needs_org_admin(numbers, found, owner, deleting):
-            org_admin = self.org_admin(known)
-        elif self._org_admin is not None:
-            org_admin = self._org_admin
         projects: list[Project] = []
         rights: dict[str, Rights] = {}
         for i, itwin in enumerate(itwins):
