@@ -25,6 +25,7 @@ removed member) become one write per 100 of each.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
@@ -101,6 +102,7 @@ class JobWrites:
     jobs_enabled: bool
     notices: list[str]
     _job_ops: set[str]
+    _lock: threading.Lock
 
     def project_id(self, op: Operation) -> str:
         raise NotImplementedError
@@ -142,9 +144,11 @@ class JobWrites:
             try:
                 failures.update(self._submit(itwin_id, actions, carried))
             except ApiError as exc:
-                if exc.status == 403 and self.jobs_enabled:
-                    self.jobs_enabled = False
-                    self.notices.append(FALLBACK_NOTICE)
+                if exc.status == 403:
+                    with self._lock:  # jobs of several projects may be refused at once
+                        if self.jobs_enabled:
+                            self.jobs_enabled = False
+                            self.notices.append(FALLBACK_NOTICE)
                     alone = [*carried, *alone]
                 elif exc.status == 422:  # refused whole: redo one by one, each its own failure
                     alone = [*carried, *alone]

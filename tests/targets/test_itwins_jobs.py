@@ -183,6 +183,27 @@ def test_refused_jobs_fall_back_to_single_requests_and_say_so_once(emulator, itw
     assert plan_ops(target, desired) == []
 
 
+def test_jobs_refused_in_parallel_are_said_once(emulator, itwin) -> None:
+    viewer = {"displayName": "Viewer", "description": "Read", "permissions": []}
+    http = emulator(*(itwin(f"P-{i}", roles=[viewer]) for i in range(4)))
+    transport = RefuseJobs(http._transport)
+    client = httpx.Client(transport=transport, base_url=str(http.base_url))
+    target = ItwinsTarget.connect(
+        client, token="alice-token", identity="alice@contoso.com", rate_limit=None
+    )
+    desired = State(
+        tuple(
+            Project(f"P-{i}", manage=MEMBERS,
+                    members=(UserMember("bob@contoso.com", roles("Viewer")),))
+            for i in range(4)
+        )
+    )  # fmt: skip
+    report = apply_plan(plan_ops(target, desired), target, concurrency=4)
+    assert report.complete
+    assert 1 <= transport.refused <= 4
+    assert target.notices == (FALLBACK_NOTICE,)
+
+
 def test_an_unfinished_job_is_polled_until_done() -> None:
     """The emulator finishes jobs at once; the platform may answer ``Active`` (contract §4):
     a mock transport stands for that, the one path the emulator cannot produce."""
