@@ -80,9 +80,10 @@ class ProjectsTarget(ClientTarget):
         sections: Mapping[str, Collection[str]] | None = None,
         deleting: Collection[str] = (),
     ) -> tuple[State, LiveContext]:
-        """Two lists per project whatever is managed: both sections this API has are small,
-        and members carry their roles as names only with the roles list (``sections`` and
-        ``deleting`` are accepted for ``Target`` and not used)."""
+        """The same two lists per project whatever is managed (roles and members, the only
+        sections this API has; the hidden "Team Member" role is told apart with the roles
+        list). ``sections`` and ``deleting`` are accepted for ``Target`` and not used: the
+        legacy backend keeps its read as it was (issue 17 is about the iTwins backend)."""
         del sections, deleting
         identity = self.identity()
         found = self.find(numbers)
