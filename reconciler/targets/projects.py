@@ -81,9 +81,9 @@ class ProjectsTarget(ClientTarget):
         deleting: Collection[str] = (),
     ) -> tuple[State, LiveContext]:
         """The same two lists per project whatever is managed (roles and members, the only
-        sections this API has; the hidden "Team Member" role is told apart with the roles
-        list). ``sections`` and ``deleting`` are accepted for ``Target`` and not used: the
-        legacy backend keeps its read as it was (issue 17 is about the iTwins backend)."""
+        sections this API has). ``sections`` and ``deleting`` are accepted for ``Target`` and
+        not used: the legacy backend keeps its read as it was (issue 17 is about the iTwins
+        backend; reading only members where roles are not managed is left to do)."""
         del sections, deleting
         identity = self.identity()
         found = self.find(numbers)
