@@ -127,3 +127,19 @@ def test_a_changed_config_plans_every_project(run, repo: Path) -> None:
     assert result.code == 0, result.stderr
     assert "itwin-access.yaml changed since `main`, so every project was planned" in result.stderr
     assert planned(run, repo, "--changed-since", "main") == ALL
+
+
+def test_a_saved_affected_only_plan_applies_like_any_other(run, repo: Path) -> None:
+    rail = repo / "rail.yaml"
+    rail.write_text(rail.read_text() + "\n")  # touched, not changed: still not planned
+    bridges = repo / "bridges.yaml"
+    bridges.write_text(bridges.read_text().replace("Bridge Renewal", "Bridge Renewal II", 1))
+    saved = repo.parent / "plan.json"
+    made = run("plan", repo, "--changed-since", "main", "--out", saved)
+    assert made.code == 0, made.stderr
+    assert set(json.loads(saved.read_text())["fingerprints"]) == {"BR-2024-001"}
+    applied = run("apply", "--plan", saved, "--auto-approve")
+    assert applied.code == 0, applied.stderr
+    left = json.loads(run("plan", repo, "--format", "json").stdout)
+    assert "BR-2024-001" not in {op["project"] for op in left["operations"]}
+    assert {op["project"] for op in left["operations"]} == {"BR-2024-002", "RL-2025-010"}
