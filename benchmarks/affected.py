@@ -66,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  wall time   {affected.seconds:8.2f} s   target < 3 s")
     print(f"  requests    {affected.requests:8d}     fewest {bound}; target <= 10 beyond finding "
           f"the project")  # fmt: skip
+    met = {"requests <= 10 beyond the lookup": affected.requests - 2 <= 10,
+           "wall < 3 s": affected.seconds < 3.0}  # fmt: skip
+    print("  targets     " + ", ".join(f"{k}: {'met' if v else 'MISSED'}" for k, v in met.items()))
     print("  " + affected.stderr.strip().splitlines()[0][:200])
     print("  by route    " + ", ".join(f"{k}: {v}" for k, v in sorted(affected.by_route.items())))
     if whole is not None:

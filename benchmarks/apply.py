@@ -112,6 +112,9 @@ def bench(rate: int | None, args: argparse.Namespace) -> None:
     print(f"  requests    {applied.requests:8d}     lower bound {reads + writes:8d} "
           f"(reads {reads}, writes {writes}: jobs) -> "
           f"{applied.requests / (reads + writes):.3f}x; writes made {written}")  # fmt: skip
+    met = {"requests <= 1.05x": applied.requests <= 1.05 * (reads + writes),
+           "wall <= 1.3x": applied.seconds <= 1.3 * floor}  # fmt: skip
+    print("  targets     " + ", ".join(f"{k}: {'met' if v else 'MISSED'}" for k, v in met.items()))
     print(f"  peak memory {applied.peak_mib:8.1f} MiB; plan afterwards: empty")
     print(f"  CPU         {applied.client_cpu:8.2f} s in the CLI, "
           f"{applied.server_cpu:.2f} s in the emulator")  # fmt: skip

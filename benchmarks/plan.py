@@ -60,6 +60,11 @@ def bench(
           f"-> {measured.seconds / floor:.2f}x")  # fmt: skip
     print(f"  requests      {measured.requests:8d}     lower bound {bound:8d} "
           f"(managed: {', '.join(MANAGED)}) -> {measured.requests / bound:.3f}x")  # fmt: skip
+    met = {"requests = bound": measured.requests == bound,
+           "wall <= 1.1x": measured.seconds <= 1.1 * floor}  # fmt: skip
+    print(
+        "  targets       " + ", ".join(f"{k}: {'met' if v else 'MISSED'}" for k, v in met.items())
+    )
     print(f"  peak memory   {measured.peak_mib:8.1f} MiB")
     print(f"  CPU           {measured.client_cpu:8.2f} s in the CLI, "
           f"{measured.server_cpu:.2f} s in the emulator")  # fmt: skip
