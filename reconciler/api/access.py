@@ -148,10 +148,12 @@ class AccessControlApi:
     def create_job(self, itwin_id: str, actions: Mapping[str, Sequence[JSON]]) -> JSON:
         """POST a bulk job (``assignRoles``, ``unassignRoles``, ``removeMembers``; at most
         ``JOB_ACTIONS`` entries each); returns ``{"id","itwinId","status"}`` (C8: unwrapped;
-        an enveloped ``{"job": ...}`` is read too). Not resent after an ambiguous failure: the
-        caller cannot tell which actions ran, and the next run converges."""
+        an enveloped ``{"job": ...}`` is read too). Resent after an ambiguous failure like any
+        request: its actions are idempotent (assigning or unassigning again changes nothing),
+        except that removing again answers ``TeamMemberNotFound``, which the caller counts
+        as done."""
         body = {"actions": {k: list(v) for k, v in actions.items() if v}}
-        return _job(self._send("POST", f"/{itwin_id}/jobs", body, ambiguous=False))
+        return _job(self._send("POST", f"/{itwin_id}/jobs", body))
 
     def get_job(self, itwin_id: str, job_id: str) -> JSON:
         """The job with its ``error`` list (``Prefer: return=representation``, C8)."""

@@ -13,8 +13,10 @@ removed member) become one write per 100 of each.
 - A job that is not finished when created (``Active``) is polled until it is.
   ``PartialCompleted`` or ``Failed``: ``GET .../actions`` says which actions failed; their
   operations fail (``PartialFailure``), the others are done, and the next run converges on
-  what is left. A job refused as a whole (422: a bad email or an unknown role id) is redone one
-  operation at a time, so each failure is its own.
+  what is left. Removing someone who is already no member (``TeamMemberNotFound``) is done,
+  as a 404 on a DELETE is, which also makes a resent job (after a dropped answer) safe. A
+  job refused as a whole (422: a bad email or an unknown role id) is redone one operation at
+  a time, so each failure is its own.
 - An identity that may not create jobs (403: C8 [I] needs ``administration_invite_member``,
   plus ``administration_remove_member`` to unassign or remove) falls back to per-member
   requests for the rest of the run, said once in ``notices``.
@@ -242,6 +244,8 @@ class JobWrites:
                     continue
                 raw = entry.get("error")
                 error: JSON = raw if isinstance(raw, dict) else {}
+                if group == "removeMembers" and error.get("code") == "TeamMemberNotFound":
+                    continue  # already gone: what was wanted (as a 404 on DELETE is)
                 email = str(entry.get("email") or "").lower()
                 failed[email] = ApiError(
                     "POST", path, None, str(error.get("code") or f"Job{status}"),

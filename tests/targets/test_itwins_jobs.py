@@ -102,30 +102,48 @@ def test_jobs_split_at_100_entries_per_action_group() -> None:
     assert missing_user.id not in numbers  # no email: removed by id, its own request
 
 
+def remove_by_hand(http: Any, project: Project, email: str) -> None:
+    member = next(m for m in project.members if m.email == email)
+    r = http.delete(
+        f"/accesscontrol/itwins/{project.id}/members/users/{member.id}",
+        headers={"Authorization": "Bearer alice-token"},
+    )
+    assert r.status_code == 204
+
+
 def test_a_partly_failed_job_fails_only_what_failed(emulator, make_target, bridge) -> None:
     http = emulator(bridge)
     target = make_target(http)
     ops = plan_ops(target, WANTED)
-    # bob leaves by hand after the plan: the job's removeMembers action for him fails
+    # carol leaves by hand after the plan: the job cannot unassign her Viewer role
     live, _ = target.read(["P-1"])
-    project = live.projects[0]
-    bob = next(m for m in project.members if m.email == "bob@contoso.com")
-    r = http.delete(
-        f"/accesscontrol/itwins/{project.id}/members/users/{bob.id}",
-        headers={"Authorization": "Bearer alice-token"},
-    )
-    assert r.status_code == 204
+    remove_by_hand(http, live.projects[0], "carol@contoso.com")
     report = apply_plan(ops, target)
     (failed,) = report.failed
-    assert failed.operation.kind is OpKind.REMOVE_MEMBER
-    assert failed.operation.key == "bob@contoso.com"
+    assert failed.operation.kind is OpKind.UPDATE_MEMBER
+    assert failed.operation.key == "carol@contoso.com"
     assert failed.code == "TeamMemberNotFound"
     assert {o.operation.key for o in report.applied} == {
-        "carol@contoso.com",
+        "bob@contoso.com",
         "dana@contoso.com",
         "eli@contoso.com",
     }
-    assert plan_ops(target, WANTED) == []  # what failed is no longer needed: converged
+    # the next run converges: carol is added back with the roles the manifest wants
+    again = plan_ops(target, WANTED)
+    assert [(op.kind, op.key) for op in again] == [(OpKind.ADD_MEMBER, "carol@contoso.com")]
+    assert apply_plan(again, target).complete
+    assert plan_ops(target, WANTED) == []
+
+
+def test_removing_someone_already_gone_is_done(emulator, make_target, bridge) -> None:
+    """As a 404 on a DELETE: bob left by hand after the plan, which is what it wanted."""
+    http = emulator(bridge)
+    target = make_target(http)
+    ops = plan_ops(target, WANTED)
+    live, _ = target.read(["P-1"])
+    remove_by_hand(http, live.projects[0], "bob@contoso.com")
+    assert apply_plan(ops, target).complete
+    assert plan_ops(target, WANTED) == []
 
 
 class RefuseJobs(httpx.BaseTransport):
