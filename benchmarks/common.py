@@ -197,11 +197,12 @@ MANAGED = ("roles", "members", "owners")
 def per_project_lists(managed: tuple[str, ...] = MANAGED) -> int:
     """The fewest per-project lists that show the ``managed`` sections, derived from the API
     (contract §4), not from our client: owners (a section, and the one list that tells an
-    owner, who holds every right, from a member: the rights read); roles; user members and
-    group members (members embed their roles' names); groups; invitations (pending invitations
-    count as members and as owners). A section no manifest manages is not read."""
+    owner, who holds every right, from a member: the rights read); roles (for members too: only
+    the roles list tells platform Default roles, C6, from the others); user members and group
+    members; groups; invitations (pending invitations count as members and as owners). A
+    section no manifest manages is not read."""
     lists = 1  # owners
-    lists += "roles" in managed
+    lists += "roles" in managed or "members" in managed
     lists += 2 * ("members" in managed)
     lists += "groups" in managed
     lists += "members" in managed or "owners" in managed

@@ -180,8 +180,8 @@ def evaluate(
         problems.append(
             PlanProblem(
                 "unverified",
-                "the applying identity is unknown (no email in the token; set `identity` in "
-                "the config): self-protection could not be checked",
+                "the applying identity is unknown (no email in the token, and GET /users/me did "
+                "not say; set `identity` in the config): self-protection could not be checked",
                 WARNING,
             )
         )

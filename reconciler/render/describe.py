@@ -61,7 +61,9 @@ class Described:
     where: str  # "file:line:col", or "not in manifests" for an undeclared removal
 
 
-def describe(op: Operation) -> Described:
+def describe(op: Operation, identity: str | None = None) -> Described:
+    """``identity``: the applying identity, named as the owner a created project gets (its
+    creator, user or service application, becomes its owner: contract C3)."""
     verb, noun = _VERB[op.kind]
     before: Mapping[str, Any] = op.before or {}
     after: Mapping[str, Any] = op.after or {}
@@ -84,6 +86,8 @@ def describe(op: Operation) -> Described:
             if value in ([], ()) and field != "permissions":
                 continue
             details.append(f"{field}: {_value(field, value)}")
+        if kind is OpKind.CREATE_PROJECT and identity:
+            details.append(f"owner: {identity} (the creator becomes its owner)")
     elif kind in (OpKind.DELETE_ROLE, OpKind.DELETE_GROUP):
         for field in ("permissions", "members"):
             if before.get(field):

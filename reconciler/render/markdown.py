@@ -118,7 +118,7 @@ def _sections(plan: Plan, split: frozenset[str] | None) -> list[tuple[str, list[
     def op_lines(ops: Collection[Operation]) -> list[str]:
         lines: list[str] = []
         for op in ops:
-            d = describe(op)
+            d = describe(op, plan.identity)
             where = f"  # {d.where}" if d.where else ""
             lines.append(_fence(f"{d.symbol} {d.headline}{where}"))
             lines += [_fence(f"    {detail}") for detail in d.details]

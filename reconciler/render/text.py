@@ -62,7 +62,7 @@ def render_text(
             header = f"project {number}" + (f" (id {pid})" if pid else " (new)")
             lines += ["", paint("bold", header)]
             if not split:
-                lines += _operations(ops, "  ", denied, paint)
+                lines += _operations(ops, "  ", denied, paint, plan.identity)
                 continue
             for label, group in (
                 (CHANGED, [op for op in ops if op.id not in extra_ids]),
@@ -70,7 +70,7 @@ def render_text(
             ):
                 if group:
                     lines.append(f"  {label}:")
-                    lines += _operations(group, "    ", denied, paint)
+                    lines += _operations(group, "    ", denied, paint, plan.identity)
     lines += _guards(plan, paint, drift)
     problems = listed_problems(plan)
     if problems:
@@ -99,10 +99,11 @@ def _operations(
     indent: str,
     denied: dict[str, list[PlanProblem]],
     paint: Callable[[str, str], str],
+    identity: str | None = None,
 ) -> list[str]:
     lines: list[str] = []
     for op in ops:
-        d = describe(op)
+        d = describe(op, identity)
         where = f"  # {d.where}" if d.where else ""
         # Request numbers only matter when a project's member adds need more than one.
         batched = op.batch is not None and any(o.batch for o in ops)

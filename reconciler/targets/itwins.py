@@ -67,9 +67,10 @@ def lists_for(managed: Collection[str] | None) -> tuple[str, ...]:
     """The per-project lists to read for the manifest sections ``managed`` (None: every list).
 
     ``owners`` always (it doubles as the rights read, see the module docstring); ``roles`` for
-    roles; ``users`` and ``group_rows`` for members (members embed their roles' names, so the
-    roles list is not needed to read them); ``groups`` for groups; ``invitations`` for members
-    or owners, since pending invitations count as both.
+    roles, and for members too (members embed their roles' names, but only the roles list says
+    which are platform Default roles, C6, which a plan must neither show nor remove);
+    ``users`` and ``group_rows`` for members; ``groups`` for groups; ``invitations`` for
+    members or owners, since pending invitations count as both.
     """
     if managed is None:
         return _SECTIONS
@@ -77,7 +78,7 @@ def lists_for(managed: Collection[str] | None) -> tuple[str, ...]:
     if "roles" in managed:
         wanted.add("roles")
     if "members" in managed:
-        wanted.update(("users", "group_rows"))
+        wanted.update(("roles", "users", "group_rows"))
     if "groups" in managed:
         wanted.add("groups")
     if "members" in managed or "owners" in managed:
@@ -113,6 +114,7 @@ class ItwinsTarget(ClientTarget):
         self._known: frozenset[str] | None = None  # the permission catalogue, once per target
         self._lock = threading.Lock()
         self._numbers: dict[str, str] = {}  # iTwin id -> number, of every iTwin seen
+        self.listing_truncated = False  # all_numbers stopped at the X-Max-Return cap
         # jobs: member adds, role changes and removals of a project in bulk jobs (issue 17)
         self.writer = Writer(self.itwins, self.access, self._find_one, jobs=jobs)
 
@@ -156,9 +158,29 @@ class ItwinsTarget(ClientTarget):
         if progress is not None:
             progress(0, total)
 
+        unreadable: dict[str, set[str]] = {}
+
         def fetch(task: tuple[JSON, str]) -> list[JSON]:
             itwin, section = task
-            rows = self._section(str(itwin["id"]), section)
+            try:
+                rows = self._section(str(itwin["id"]), section)
+            except ApiError as exc:
+                if section == "roles" and exc.status == 403:
+                    who = identity or "the applying identity"
+                    raise ApiError(
+                        exc.method, exc.path, exc.status, exc.code,
+                        f"project {itwin.get('number')}: {who} may not list its roles; reading "
+                        "a project needs administration_manage_roles there, ownership, or "
+                        "organization administration",
+                    ) from exc  # fmt: skip
+                # Listing groups is documented for org admins only (contract C5): an owner or
+                # a member with roles may be refused. Read them as none and let preflight
+                # refuse changes to them, rather than failing the whole run.
+                if section != "groups" or exc.status != 403:
+                    raise
+                rows = []
+                with self._lock:
+                    unreadable.setdefault(str(itwin.get("number")), set()).add("groups")
             with self._lock:
                 left[str(itwin["id"])] -= 1
                 finished = left[str(itwin["id"])] == 0
@@ -231,7 +253,7 @@ class ItwinsTarget(ClientTarget):
         projects: list[Project] = []
         rights: dict[str, Rights] = {}
         for i, itwin in enumerate(itwins):
-            parent = parents.get(str(itwin.get("parentId") or ""))
+            parent = parents.get(_declared_parent(itwin) or "")
             live = wire.project(itwin, parent, group_invitations=group_invitations[i], **raw[i])
             only = managed(itwin)
             if only is not None:
@@ -243,10 +265,12 @@ class ItwinsTarget(ClientTarget):
             invitations = raw[i]["invitations"]
             owner_invitations = [x for x in invitations if wire.is_owner_invitation(x)]
             member_invitations = [x for x in invitations if not wire.is_owner_invitation(x)]
+            hidden = wire.default_role_ids(raw[i]["roles"])
             self.writer.remember(
                 live,
                 wire.shadowed_invitations(raw[i]["users"], member_invitations),
                 wire.shadowed_invitations(raw[i]["owners"], owner_invitations),
+                wire.default_assignments([*raw[i]["users"], *raw[i]["group_rows"]], hidden),
             )
             rights[live.number] = (
                 Rights(owner=True, permissions=known)
@@ -258,6 +282,7 @@ class ItwinsTarget(ClientTarget):
             org_admin=org_admin,
             known_permissions=known,
             rights=rights,
+            unreadable={n: frozenset(v) for n, v in unreadable.items()},
         )
         return State(tuple(projects)), context
 
@@ -273,6 +298,35 @@ class ItwinsTarget(ClientTarget):
         one it does not own (C1: an org admin adds and removes owners without being one, and
         self-protection lets it drop its own roles). An owner of everything needs no probe."""
         return bool(set(numbers) - found.keys()) or bool(deleting) or not all(owner)
+
+    def all_numbers(self) -> list[str]:
+        """Numbers of every iTwin the caller can see, Account iTwins excepted (``export
+        --all``). An organization administrator lists its whole organization
+        (``X-iTwin-Query-Scope: all``, contract C14), not only the iTwins it is a member of;
+        pages of 1,000 up to the 10,000 ``X-Max-Return`` cap (``listing_truncated`` says when
+        the cap was reached, so more may exist)."""
+        if self.detect_org_admin and self._org_admin is None:
+            if self._known is None:
+                self._known = frozenset(self.access.all_permissions())
+            self.org_admin(self._known)
+        numbers: set[str] = set()
+        listed = 0
+        for page in self.itwins.list_pages(query_scope=self._scope()):
+            listed += len(page)
+            for itwin in page:
+                self._seen(itwin)
+                number = itwin.get("number")
+                if isinstance(number, str) and number and itwin.get("class") != "Account":
+                    numbers.add(number)
+        self.listing_truncated = listed >= MAX_RETURN
+        return sorted(numbers)
+
+    @property
+    def listing_scope(self) -> str:
+        """What ``all_numbers`` lists, in words (for warnings)."""
+        if self._scope() == "all":
+            return "every iTwin of its organization (X-iTwin-Query-Scope: all)"
+        return "the iTwins it is a member of"
 
     def org_admin(self, known: frozenset[str]) -> bool:
         """Whether the caller administers its organization (see ``holds_every_permission``);
@@ -360,7 +414,7 @@ class ItwinsTarget(ClientTarget):
                 self._numbers[itwin_id] = number
 
     def _parent_numbers(self, itwins: Sequence[JSON]) -> dict[str, str]:
-        ids = {str(i["parentId"]) for i in itwins if isinstance(i.get("parentId"), str)}
+        ids = {p for p in map(_declared_parent, itwins) if p is not None}
         unknown = sorted(i for i in ids if i not in self._numbers)
 
         def fetch(itwin_id: str) -> None:
@@ -387,6 +441,16 @@ class ItwinsTarget(ClientTarget):
     def notices(self) -> tuple[str, ...]:
         """What the run should tell the user once (e.g. jobs fell back to single requests)."""
         return tuple(self.writer.notices)
+
+
+def _declared_parent(itwin: Mapping[str, Any]) -> str | None:
+    """The parent id a manifest's ``parent`` stands for: an iTwin created without a parent
+    reads back with its Account iTwin as ``parentId`` (contract C10); that implicit parent is
+    not a declared one, so export never writes it and plans never propose to change it."""
+    parent = itwin.get("parentId")
+    if not isinstance(parent, str) or not parent or parent == itwin.get("iTwinAccountId"):
+        return None
+    return parent
 
 
 def _pick(number: str, itwins: list[JSON]) -> JSON:
