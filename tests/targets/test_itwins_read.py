@@ -131,7 +131,8 @@ def test_the_implicit_account_parent_is_no_declared_parent(emulator, make_target
     target = make_target(http)
     state, _ = target.read(["P-9"])
     assert "parent" not in state.projects[0].attributes
-    assert target.requests == 10  # catalogue, org admin (2), find, six sections: no parent GET
+    # catalogue, find, six sections: no parent GET (and no org-admin probe: alice owns it)
+    assert target.requests == 8
 
 
 def test_non_owner_rights_come_from_its_permissions(emulator, make_target, bridge) -> None:
@@ -173,9 +174,11 @@ def test_an_opaque_token_learns_its_identity_from_users_me(emulator, make_target
     _, context = target.read(["P-1"])
     assert context.identity == "alice@contoso.com"
     assert context.rights["P-1"].owner
-    assert target.requests == 12  # + GET /users/me, - GET /{id}/permissions (an owner)
+    # catalogue, find, six sections, a group's invitations + GET /users/me; an owner: no
+    # GET /{id}/permissions and no org-admin probe
+    assert target.requests == 10
     target.read(["P-1"])
-    assert target.requests == 12 + 8  # find, six sections, a group's invitations: no /users/me
+    assert target.requests == 10 + 8  # find, six sections, a group's invitations: no /users/me
 
 
 class NoUsersApi(httpx.BaseTransport):
