@@ -1,7 +1,7 @@
 """Words for operations, shared by the text and Markdown renderers.
 
 ``describe(op)`` gives a symbol (``+`` add, ``~`` change, ``-`` remove), a headline in manifest
-terms and field-level detail lines (``field: before -> after``; for sets ``+added -removed``).
+terms and field-level detail lines (``field: before -> after``; for sets only ``+added -removed``).
 """
 
 from __future__ import annotations
@@ -126,10 +126,12 @@ def _list(values: Any) -> str:
 
 def _delta(field: str, old: Any, new: Any) -> str:
     if field in _SETS and isinstance(new, list):
+        # Only what changes (issue 16): a full before/after list of 30 permissions hides the
+        # one that moved, and runs past the right edge of a review.
         old_set, new_set = set(old or ()), set(new)
         changes = [f"+{v}" for v in sorted(new_set - old_set)]
         changes += [f"-{v}" for v in sorted(old_set - new_set)]
-        return f"{_list(old)} -> {_list(new)} ({' '.join(changes)})"
+        return " ".join(changes)
     return f"{_value(field, old)} -> {_value(field, new)}"
 
 
