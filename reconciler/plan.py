@@ -84,6 +84,9 @@ class Plan:
     # the project does not exist) and desired. ``apply --plan`` recomputes from them.
     live: Mapping[str, Facts | None] = field(default_factory=dict)
     desired: Mapping[str, Facts] = field(default_factory=dict)
+    # number -> the sections read live (those its manifest manages), so that applying the saved
+    # plan re-reads the same and its fingerprints compare like with like. None: everything.
+    sections: Mapping[str, tuple[str, ...]] | None = None
     format_version: int = FORMAT_VERSION
 
     @property
@@ -132,6 +135,11 @@ class Plan:
             "summary": self.summary(),
             "blocked": bool(self.blocked),
             "fingerprints": dict(sorted(self.fingerprints.items())),
+            **(
+                {"sections": {k: list(v) for k, v in sorted(self.sections.items())}}
+                if self.sections is not None
+                else {}
+            ),
             "operations": [op.to_dict() for op in self.operations],
             "guards": [v.to_dict() for v in self.guards],
             "problems": [p.to_dict() for p in self.problems],
@@ -168,6 +176,7 @@ class Plan:
                 target=PlanTarget.from_dict(target) if target is not None else None,
                 live={str(k): v for k, v in facts.get("live", {}).items()},
                 desired={str(k): v for k, v in facts.get("desired", {}).items()},
+                sections=_sections(data.get("sections")),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise PlanError(f"saved plan is malformed: {exc!s}") from exc
@@ -230,6 +239,7 @@ def build_plan(
         problems=tuple(_ordered(problems)),
         allow=allowed,
         identity=context.identity,
+        sections=desired.sections(),
         live={
             p.number: project_facts(live[p.number]) if p.number in live else None
             for p in desired.projects
@@ -240,11 +250,19 @@ def build_plan(
 
 # What the digest covers: what the plan would do, to what, on whose behalf and with which
 # guards lifted. Summary, guards and problems are derived (apply recomputes them).
-_SIGNED = ("format_version", "target", "identity", "allow", "operations", "facts")
+_SIGNED = ("format_version", "target", "identity", "allow", "sections", "operations", "facts")
 
 
 def _signed(document: Mapping[str, Any]) -> dict[str, Any]:
     return {key: document.get(key) for key in _SIGNED}
+
+
+def _sections(data: Any) -> dict[str, tuple[str, ...]] | None:
+    if data is None:
+        return None
+    if not isinstance(data, Mapping):
+        raise TypeError("sections is not an object")
+    return {str(k): tuple(str(s) for s in v) for k, v in data.items()}
 
 
 def batch_adds(

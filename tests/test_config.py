@@ -45,7 +45,7 @@ def test_defaults_without_a_file(tmp_path: Path) -> None:
     assert config == Config()
     assert config.api is None  # never assumed: commands that talk to an API say what to set
     assert config.backend == "itwins"
-    assert (config.concurrency, config.rate_limit) == (8, 4500)
+    assert (config.concurrency, config.rate_limit) == (8, "auto")
     assert config.guards.member_removal_percent == 25
     assert config.guards.member_removal_min_members == 8
     assert config.guards.max_member_removals == 50
@@ -220,6 +220,20 @@ def test_itwin_access_config_comes_before_the_walk_and_after_config(tmp_path: Pa
     assert load_config(flag_file, env, tmp_path).api == "https://flag.example.test"
     with pytest.raises(ConfigError, match="ITWIN_ACCESS_CONFIG"):
         load_config(None, {"ITWIN_ACCESS_CONFIG": str(tmp_path / "nope.yaml")}, tmp_path)
+
+
+@pytest.mark.parametrize("value", ["community", "standard", 1200])
+def test_rate_limit_is_a_tier_or_a_number(tmp_path: Path, value: object) -> None:
+    write(tmp_path, f"rateLimit: {value}\n")
+    assert load_config(None, {}, tmp_path).rate_limit == value
+
+
+def test_an_unknown_rate_limit_tier_names_the_choices(tmp_path: Path) -> None:
+    write(tmp_path, "rateLimit: premium-plus\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(None, {}, tmp_path)
+    assert "`rateLimit` must be `community`, `standard` or a number" in str(info.value)
+    assert ":1:" in str(info.value)
 
 
 POLICIES = """\

@@ -28,12 +28,15 @@ from reconciler import facts
 from reconciler.apply import ApplyReport, Outcome, Status, apply_plan
 from reconciler.cli.plan import (
     _CONFIG,
+    _EXCLUDE,
     _NO_COLOR,
     _PROJECT,
+    _SHARD,
     EXIT_BLOCKED,
     EXIT_ERROR,
     EXIT_OK,
     EXIT_PARTIAL,
+    Choose,
     Output,
     compute_plan,
     connection,
@@ -60,7 +63,7 @@ from reconciler.errors import ItwinAccessError, PlanError, StalePlanError
 from reconciler.guards import check_allow
 from reconciler.impact import compute_impact
 from reconciler.model import State
-from reconciler.plan import Operation, Plan, build_plan
+from reconciler.plan import Operation, OpKind, Plan, build_plan
 from reconciler.render import load_json, render_text
 
 
@@ -108,6 +111,8 @@ APPLIED_LISTED = 20
     default=None,
     help="Progress on stderr (default: reading, on a terminal; applying, always).",
 )
+@_EXCLUDE
+@_SHARD
 @verbose_options
 def apply_command(
     paths: tuple[Path, ...],
@@ -120,6 +125,8 @@ def apply_command(
     verify: bool,
     no_color: bool,
     progress: bool | None,
+    exclude: tuple[str, ...] = (),
+    shard: str | None = None,
 ) -> int:
     """Make live state match the manifests (or a saved plan).
 
@@ -131,8 +138,10 @@ def apply_command(
     allowed = check_allow(allow)  # an unknown guard name fails before anything is read
     if plan_path is None and not paths:
         raise click.UsageError("give the manifest PATHs, or --plan FILE")
-    if plan_path is not None and projects:
-        raise click.UsageError("--project cannot narrow a saved plan; plan again with --project")
+    if plan_path is not None and (projects or exclude or shard):
+        raise click.UsageError(
+            "--project, --exclude and --shard cannot narrow a saved plan; plan again with them"
+        )
     if plan_path is not None and verify and not paths:
         raise click.UsageError("--verify with --plan needs the manifest PATHs to compare with")
     saved = read_saved(plan_path) if plan_path is not None else None
@@ -149,6 +158,10 @@ def apply_command(
         # environment names another; applied where it was made if they name none.
         config = bind_saved(saved.target, config, connection())
     desired = load_desired(paths, config, projects, output) if paths else None
+    if desired is not None:
+        desired, note = Choose(None, exclude, shard).apply(desired)
+        if note is not None:
+            output.err(note)
     with open_session(config, connection(), request_logger(output.err)) as session:
         output.secrets = session.secrets()
         if saved is not None:
@@ -212,12 +225,13 @@ def read_saved(path: Path) -> Plan:
 def _check_saved(
     session: Session, saved: Plan, progress: bool | None, out: Output
 ) -> tuple[Plan, State]:
-    """Re-read the saved plan's projects and recompute its operations from the desired facts
-    it stores: identical operations proceed (the guards, rights and policies as they are now,
-    with the allowances the plan recorded); different ones raise StalePlanError after listing
-    what moved, fact by fact. Nothing is written here."""
+    """Re-read the saved plan's projects (the sections it read) and recompute its operations
+    from the desired facts it stores: identical operations proceed (the guards, rights and
+    policies as they are now, with the allowances the plan recorded); different ones raise
+    StalePlanError after listing what moved, fact by fact. Nothing is written here."""
     numbers = sorted(saved.desired)
-    actual, context = read_live(session, numbers, progress)
+    deleting = [op.project for op in saved.operations if op.kind is OpKind.DELETE_PROJECT]
+    actual, context = read_live(session, numbers, progress, saved.sections, deleting)
     if saved.identity and context.identity and saved.identity != context.identity:
         raise PlanError(
             f"refusing to apply: the plan was made as {saved.identity}; this session is "
@@ -347,6 +361,9 @@ def _execute(
         bar.close()
         if journal is not None:
             journal.close()
+        # Said once per run, whatever the number of projects it concerns (issue 17: jobs).
+        for notice in getattr(session.target, "notices", ()):
+            output.err(f"Note: {notice}")
 
 
 def _report(report: ApplyReport, output: Output) -> int:
@@ -374,7 +391,7 @@ def _report(report: ApplyReport, output: Output) -> int:
 def _verify(session: Session, desired: State, report: ApplyReport, output: Output) -> int:
     touched = set(report.projects())
     scope = State(tuple(p for p in desired.projects if p.number in touched))
-    actual, context = read_live(session, scope.numbers(), None)
+    actual, context = read_live(session, scope.numbers(), None, scope.sections(), scope.deleting())
     again = build_plan(scope, actual, context, guard_settings(session.config))
     if again.is_empty:
         output.err(f"Verified: {len(touched)} project(s) match the manifests.")
