@@ -45,7 +45,8 @@ def test_changed_since_plans_only_the_changed_project(run, repo: Path) -> None:
     bridges.write_text(bridges.read_text().replace("Bridge Renewal", "Bridge Renewal II", 1))
     assert planned(run, repo, "--changed-since", "main") == {"BR-2024-001"}
     result = run("plan", repo, "--changed-since", "main", "--format", "markdown")
-    header = result.stdout.split("\n\n")[2]
+    # After the target line (issue 13), the title and the headline.
+    header = result.stdout.split("\n\n")[3]
     assert header.startswith("_Planned 1 project(s): BR-2024-001.")
     assert "changed since `main`: 1 changed" in header
     # unchanged manifests: nothing to plan
