@@ -238,3 +238,6 @@ class LiveContext:
     known_permissions: frozenset[str] | None = None
     rights: Mapping[str, Rights] = field(default_factory=dict)
     unknown_users: frozenset[str] = frozenset()  # group members' emails the directory lacks
+    # The applying identity is a service application: every member or owner it adds gets an
+    # invitation instead (contract C4), so plans say "invite".
+    service_app: bool = False

@@ -172,7 +172,7 @@ def build_plan(
     allowed = check_allow(allow)
     live = {p.number: p for p in actual.projects}
     operations, batch_problems = batch_adds(
-        diff(desired, actual, context.identity), members_per_batch
+        mark_invitations(diff(desired, actual, context.identity), context), members_per_batch
     )
     guards, guard_problems = evaluate(operations, actual, context, settings, allowed)
     rights = check_rights(operations, context)
@@ -193,6 +193,24 @@ def build_plan(
         allow=allowed,
         identity=context.identity,
     )
+
+
+def mark_invitations(operations: Iterable[Operation], context: LiveContext) -> list[Operation]:
+    """Member and owner adds that the API will turn into invitations, marked ``invitation``
+    in ``after`` so that plans say "invite" (the person is a member once they accept).
+
+    Every add of a service application is one (contract C4). A user's add of someone outside
+    its organization is one too, but a plan cannot tell who is outside (email domains are no
+    proof), so those adds keep saying "add".
+    """
+    if not context.service_app:
+        return list(operations)
+    marked = []
+    for op in operations:
+        if op.kind in (OpKind.ADD_MEMBER, OpKind.ADD_OWNER):
+            op = replace(op, after={**(op.after or {}), "invitation": True})
+        marked.append(op)
+    return marked
 
 
 def batch_adds(

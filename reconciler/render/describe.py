@@ -69,6 +69,9 @@ def describe(op: Operation) -> Described:
     headline = f"{verb} {noun} {name}".rstrip()
     details: list[str] = []
     kind = op.kind
+    if after.get("invitation"):
+        # The API sends an invitation; the person is a member (owner) once they accept it.
+        headline = f"invite {name}" + (" as owner" if kind is OpKind.ADD_OWNER else "")
     if kind in (OpKind.ADD_MEMBER, OpKind.ADD_GROUP_MEMBER):
         headline += f" with roles {_list(after.get('roles'))}"
     elif kind in (OpKind.REMOVE_MEMBER, OpKind.CANCEL_INVITATION, OpKind.REMOVE_GROUP_MEMBER):

@@ -172,6 +172,7 @@ class ItwinsTarget(ClientTarget):
             org_admin=org_admin,
             known_permissions=known,
             rights=rights,
+            service_app=self.service_app(),
         )
         return State(tuple(projects)), context
 
