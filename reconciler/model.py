@@ -109,6 +109,10 @@ class UserMember:
     roles: frozenset[str] = frozenset()  # role display names
     pending: bool = field(default=False, compare=False)
     id: str | None = field(default=None, compare=False)  # member id; invitation id when pending
+    # A pending invitation's dates (ISO dates, from the earliest of the person's invitations
+    # and the latest expiry: accepting one accepts them all, contract C7).
+    invited_on: str | None = field(default=None, compare=False)
+    expires_on: str | None = field(default=None, compare=False)
     source: Source | None = field(default=None, compare=False, repr=False)
 
     @property
@@ -136,6 +140,8 @@ class Owner:
     pending: bool = field(default=False, compare=False)
     id: str | None = field(default=None, compare=False)
     source: Source | None = field(default=None, compare=False, repr=False)
+    invited_on: str | None = field(default=None, compare=False)  # as UserMember's
+    expires_on: str | None = field(default=None, compare=False)
 
     @property
     def key(self) -> str:

@@ -99,6 +99,10 @@ def describe(op: Operation) -> Described:
             details.append(f"{field}: {_delta(field, before.get(field), new)}")
     if kind is OpKind.REINVITE_MEMBER:
         details.append("pending invitation: cancelled and sent again with the new roles")
+    if before.get("pending") and before.get("expires"):
+        details.append(
+            f"pending invitation sent {before.get('invitedOn') or '?'}, expires {before['expires']}"
+        )
     where = op.source or (NOT_IN_MANIFESTS if action(kind) == "remove" else "")
     return Described(SYMBOL[action(kind)], headline, tuple(details), where)
 

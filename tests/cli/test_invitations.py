@@ -5,7 +5,9 @@ merges them (contract C4, C7)."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -38,3 +40,28 @@ def test_a_user_plan_says_add(run: Invoke, workdir: Path, monkeypatch: pytest.Mo
     out = run("plan", workdir, "--no-color").stdout
     assert "  + add member bob@contoso.com with roles [Project Admin]  # " in out
     assert "invite" not in out.replace("administration_invite_member", "")
+
+
+def test_a_plan_shows_a_pending_invitations_dates(run: Invoke, workdir: Path, hand: Any) -> None:
+    assert run("apply", workdir, "--auto-approve").code == 0
+    bridges = workdir / "bridges.yaml"
+    bridges.write_text(
+        bridges.read_text().replace(
+            "someone@fabrikam.com   # external: gets an invitation\n        roles: [Viewer]",
+            "someone@fabrikam.com   # external: gets an invitation\n        roles: [Contributor]",
+        )
+    )
+    created = hand.get("/__emulator/clock")
+    plan = run("plan", workdir, "--no-color", "--project", "BR-2024-001")
+    assert plan.code == 0
+    lines = [line.strip() for line in plan.stdout.splitlines()]
+    at = lines.index(
+        next(x for x in lines if x.startswith("~ re-invite member someone@fabrikam.com"))
+    )
+    match = re.fullmatch(
+        r"pending invitation sent (\d{4}-\d\d-\d\d), expires (\d{4}-\d\d-\d\d)", lines[at + 3]
+    )
+    assert match, lines[at : at + 4]
+    sent, expires = (date.fromisoformat(d) for d in match.groups())
+    assert (expires - sent).days == 7  # contract C7
+    assert sent.isoformat() == created["now"][:10]
