@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reconciler.api import default_token_url
 from reconciler.errors import ConfigError
 from reconciler.manifest.document import Document, json_path
 from reconciler.manifest.schema import validate_config
 from reconciler.manifest.yamlsource import YamlProblem, read_document
 
 DEFAULT_API = "https://api.bentley.com"
-DEFAULT_TOKEN_URL = "https://ims.bentley.com/connect/token"
 DEFAULT_SCOPE = "itwin-platform"
 CONFIG_FILENAMES = ("itwin-access.yaml", "itwin-access.yml")
 
@@ -83,12 +83,9 @@ class Config:
         return self.auth.scope
 
     def token_url_for(self, base_url: str) -> str:
-        """Configured token URL, else IMS for the real API, else ``{base}/connect/token``."""
-        if self.auth.token_url:
-            return self.auth.token_url
-        if base_url.rstrip("/") == DEFAULT_API:
-            return DEFAULT_TOKEN_URL
-        return base_url.rstrip("/") + "/connect/token"
+        """Configured token URL, else the API layer's derivation (the one place that knows
+        Bentley's hosts, ``dev-``/``qa-`` prefixes included)."""
+        return self.auth.token_url or default_token_url(base_url)
 
 
 def find_config(search_dir: Path | None) -> Path | None:

@@ -52,6 +52,16 @@ def test_defaults_without_a_file(tmp_path: Path) -> None:
         config.token_url_for("https://api.bentley.com") == "https://ims.bentley.com/connect/token"
     )
     assert config.token_url_for("http://127.0.0.1:5000/") == "http://127.0.0.1:5000/connect/token"
+    # Bentley's dev-/qa- hosts sign in at the matching IMS host (config and API layer once
+    # derived this separately, and the config sent dev- credentials to {base}/connect/token).
+    assert (
+        config.token_url_for("https://dev-api.bentley.com")
+        == "https://dev-ims.bentley.com/connect/token"
+    )
+    assert (
+        config.token_url_for("https://qa-api.bentley.com/")
+        == "https://qa-ims.bentley.com/connect/token"
+    )
 
 
 def test_every_field_is_read(tmp_path: Path) -> None:

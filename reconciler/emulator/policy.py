@@ -16,8 +16,8 @@ import sqlite3
 from reconciler.emulator.errors import MSG_ITWIN_NOT_FOUND, ApiError, forbidden
 from reconciler.emulator.identity import Caller
 
-# The catalogue answered by GET /accesscontrol/itwins/permissions: /work/notes/permissions.txt
-# verbatim, in that order (BRIEF decision 1).
+# The catalogue answered by GET /accesscontrol/itwins/permissions, in this order (docs/emulator.md;
+# tests/fixtures/permissions.txt is the reviewed copy the tests compare against).
 ALL_PERMISSIONS: tuple[str, ...] = (
     "administration_invite_member",
     "administration_remove_member",

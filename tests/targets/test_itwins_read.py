@@ -17,9 +17,7 @@ Seed = Callable[..., dict[str, Any]]
 
 
 def catalogue() -> frozenset[str]:
-    path = ROOT / "reconciler" / "emulator" / "permissions.txt"
-    if not path.exists():
-        path = Path("/work/notes/permissions.txt")
+    path = ROOT / "tests" / "fixtures" / "permissions.txt"
     return frozenset(line.strip() for line in path.read_text().splitlines() if line.strip())
 
 
