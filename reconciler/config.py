@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reconciler.api import default_token_url
 from reconciler.errors import ConfigError
 from reconciler.manifest.document import Document, json_path
 from reconciler.manifest.schema import validate_config
@@ -85,6 +84,9 @@ class Config:
     def token_url_for(self, base_url: str) -> str:
         """Configured token URL, else the API layer's derivation (the one place that knows
         Bentley's hosts, ``dev-``/``qa-`` prefixes included)."""
+        # Imported here: the offline `validate` reads the config and must not load httpx.
+        from reconciler.api import default_token_url
+
         return self.auth.token_url or default_token_url(base_url)
 
 
