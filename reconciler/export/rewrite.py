@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from reconciler.config import CONFIG_FILENAMES
 from reconciler.errors import ItwinAccessError
 from reconciler.export.documents import RoleDef, project_mapping, role_def
@@ -30,6 +32,9 @@ from reconciler.export.roundtrip import Document, YAMLError, merge, set_keys
 from reconciler.export.yamlout import Flow
 from reconciler.model import Project, ProjectState, State
 from reconciler.plan import Operation
+
+# libyaml's loader where PyYAML was built with it: reading every file is the slow part.
+_FastLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass
@@ -116,35 +121,52 @@ def _kept_uses(
     return kept, frozenset(covered)
 
 
-@dataclass
-class _RoleSetFile:
-    path: Path
-    roles: Any  # the role set's list node in that file's document
+class _Tree:
+    """The manifest files: read fast (PyYAML) to find role sets and who uses them, and loaded for
+    round-trip editing (ruamel.yaml, several times slower) only when one is edited."""
+
+    def __init__(self, files: Mapping[Path, str]) -> None:
+        self.files = files
+        self.plain = {path: _plain(path) for path in files}
+        self.documents: dict[Path, Document] = {}
+        self.set_files = {
+            str(name): path
+            for path, data in self.plain.items()
+            for name in (data.get("roleSets") or {})
+        }
+
+    def document(self, path: Path) -> Document:
+        if path not in self.documents:
+            self.documents[path] = _load(path)
+        return self.documents[path]
+
+    def users_of(self, name: str) -> list[str]:
+        users = []
+        for data in self.plain.values():
+            for entry in data.get("projects") or []:
+                roles = entry.get("roles") or [] if isinstance(entry, dict) else []
+                if any(isinstance(r, dict) and r.get("use") == name for r in roles):
+                    users.append(str(entry.get("number")))
+        return users
 
 
-def _role_set_nodes(loaded: Mapping[Path, Document]) -> dict[str, _RoleSetFile]:
-    found: dict[str, _RoleSetFile] = {}
-    for path, document in loaded.items():
-        for name, roles in (document.data.get("roleSets") or {}).items():
-            found[str(name)] = _RoleSetFile(path, roles)
-    return found
-
-
-def _users_of(loaded: Mapping[Path, Document], name: str) -> list[str]:
-    users = []
-    for document in loaded.values():
-        for entry in document.data.get("projects") or []:
-            if any(isinstance(r, dict) and r.get("use") == name for r in entry.get("roles") or []):
-                users.append(str(entry.get("number")))
-    return users
+def _plain(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_FastLoader)
+    except (OSError, yaml.YAMLError) as exc:
+        raise ItwinAccessError(
+            f"{path}: cannot re-read the manifest to adopt drift: {exc}"
+        ) from exc
+    if not isinstance(data, dict):
+        raise ItwinAccessError(f"{path}: not a manifest mapping; cannot adopt drift into it")
+    return data
 
 
 def _adopt_role_sets(
     entry: Mapping[str, Any],
     adopted: Project,
     sets: dict[str, list[RoleDef | None]],
-    nodes: Mapping[str, _RoleSetFile],
-    loaded: Mapping[Path, Document],
+    tree: _Tree,
     result: Adoption,
 ) -> set[Path]:
     """Edit each role set the entry uses to say this project's live roles; the files touched."""
@@ -154,9 +176,9 @@ def _adopt_role_sets(
         if not (isinstance(item, dict) and "use" in item):
             continue
         name = str(item["use"])
-        node = nodes.get(name)
+        path = tree.set_files.get(name)
         definitions = sets.get(name)
-        if node is None or definitions is None or None in definitions:
+        if path is None or definitions is None or None in definitions:
             continue
         if all(d is not None and _provided(d, live) for d in definitions):
             continue
@@ -173,12 +195,13 @@ def _adopt_role_sets(
             role["permissions"] = Flow(sorted(have[2]))
             new_roles.append(role)
             new_defs.append((have[0], role.get("description"), have[2]))
-        merged = merge(node.roles, new_roles)
-        if merged is not node.roles:
-            loaded[node.path].data["roleSets"][name] = merged
+        role_sets = tree.document(path).data["roleSets"]
+        merged = merge(role_sets[name], new_roles)
+        if merged is not role_sets[name]:
+            role_sets[name] = merged
         sets[name] = new_defs
-        touched.add(node.path)
-        others = [n for n in _users_of(loaded, name) if n != adopted.number]
+        touched.add(path)
+        others = [n for n in tree.users_of(name) if n != adopted.number]
         if others:
             result.notes.append(
                 f"role set {name!r} edited to match project {adopted.number}'s live roles; "
@@ -224,9 +247,8 @@ def adoption_edits(
     if not drifted:
         return result
     files = manifest_files(paths)
-    loaded = {path: _load(path) for path in files}
-    sets = _role_sets(document.data for document in loaded.values())
-    nodes = _role_set_nodes(loaded)
+    tree = _Tree(files)
+    sets = _role_sets(tree.plain.values())
     live = {p.number: p for p in actual.projects}
     me = identity.casefold() if identity else None
     touched: set[Path] = set()
@@ -235,10 +257,10 @@ def adoption_edits(
         if want is None or want.source is None:
             continue
         path = Path(want.source.file).resolve()
-        if path not in loaded:
+        if path not in files:
             result.notes.append(f"project {number}: declared in {want.source.file}, not adopted")
             continue
-        entries = loaded[path].data.get("projects") or []
+        entries = tree.document(path).data.get("projects") or []
         index = next((i for i, e in enumerate(entries) if str(e.get("number")) == number), None)
         if index is None:
             continue
@@ -260,13 +282,14 @@ def adoption_edits(
                 owners = tuple(o for o in adopted.owners if (o.email or "").casefold() != me)
                 adopted = adopted.evolve(owners=owners)
             if "roles" in want.manage:
-                touched |= _adopt_role_sets(entries[index], adopted, sets, nodes, loaded, result)
+                touched |= _adopt_role_sets(entries[index], adopted, sets, tree, result)
             _adopt_entry(entries[index], want, adopted, sets)
             result.notes += adoption_notes(want, have)
         result.adopted.append(number)
         touched.add(path)
     for path in sorted(touched):
-        text = loaded[path].render()
-        if text != loaded[path].text:
+        document = tree.document(path)
+        text = document.render()
+        if text != document.text:
             result.files[files[path]] = text
     return result
