@@ -24,6 +24,7 @@ from reconciler.errors import ConfigError
 from reconciler.manifest.document import Document, json_path
 from reconciler.manifest.schema import validate_config
 from reconciler.manifest.yamlsource import YamlProblem, read_document
+from reconciler.policies import Policies, PolicyRule
 
 DEFAULT_API = "https://api.bentley.com"
 DEFAULT_SCOPE = "itwin-platform"
@@ -66,6 +67,7 @@ class Config:
     concurrency: int = 8
     rate_limit: int = 4500  # requests per minute
     emulator: EmulatorSettings = field(default_factory=EmulatorSettings)
+    policies: Policies = field(default_factory=Policies)  # issue 16: checked on every plan
     path: Path | None = None  # the config file read, if any
     # From the environment only; never shown.
     token: str | None = field(default=None, repr=False)
@@ -109,8 +111,10 @@ def load_config(
         raise ConfigError(f"{path}: config file not found; check --config")
     file = path if path is not None else find_config(search_dir)
     data: dict[str, Any] = {}
+    doc: Document | None = None
     if file is not None:
-        data = _read(file)
+        doc = _read(file)
+        data = doc.data
     base = file.parent if file is not None else Path()
 
     auth_data: dict[str, Any] = data.get("auth", {})
@@ -141,6 +145,7 @@ def load_config(
             f"ITWIN_ACCESS_API={api!r} is neither `emulator` nor an http(s):// base URL"
         )
     identity = data.get("identity")
+    policies = _policies(data.get("policies", {}), doc)
     return Config(
         api=api.rstrip("/"),
         backend=data.get("backend", "itwins"),
@@ -150,6 +155,7 @@ def load_config(
         concurrency=int(data.get("concurrency", 8)),
         rate_limit=int(data.get("rateLimit", 4500)),
         emulator=emulator,
+        policies=policies,
         path=file,
         token=env.get(auth.token_variable) or None,
         client_id=env.get(auth.client_id_variable) or None,
@@ -157,7 +163,7 @@ def load_config(
     )
 
 
-def _read(file: Path) -> dict[str, Any]:
+def _read(file: Path) -> Document:
     try:
         doc = read_document(file)
     except YamlProblem as exc:
@@ -170,8 +176,37 @@ def _read(file: Path) -> dict[str, Any]:
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise ConfigError(f"{problems[0]}{more}")
-    data: dict[str, Any] = doc.data
-    return data
+    return doc
+
+
+def _policies(data: Mapping[str, Any], doc: Document | None) -> Policies:
+    """``policies``: the organization's email domains and the rules, each with its location."""
+    rules = []
+    for index, item in enumerate(data.get("rules", ())):
+        source = None
+        if doc is not None:
+            line, column = doc.locate(("policies", "rules", index))
+            source = f"{doc.file}:{line}:{column}"
+        rules.append(
+            PolicyRule(
+                name=item["name"],
+                rule=item["rule"],
+                permissions=tuple(item.get("permissions", ())),
+                domains=tuple(d.lower().lstrip("@") for d in item.get("domains", ())),
+                roles=tuple(item.get("roles", ())),
+                count=int(item.get("count", 0)),
+                liftable=bool(item.get("liftable", False)),
+                source=source,
+            )
+        )
+    names = [r.name for r in rules]
+    for rule in rules:
+        if names.count(rule.name) > 1:
+            raise ConfigError(
+                f"{rule.source}: policies.rules: the name {rule.name!r} is used twice"
+            )
+    domains = tuple(d.lower().lstrip("@") for d in data.get("domains", ()))
+    return Policies(domains, tuple(rules))
 
 
 def _refuse_secrets(doc: Document, node: object, path: tuple[str | int, ...]) -> None:

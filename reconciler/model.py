@@ -247,3 +247,6 @@ class LiveContext:
     # The applying identity is a service application: every member or owner it adds gets an
     # invitation instead (contract C4), so plans say "invite".
     service_app: bool = False
+    # Project number -> sections the identity may not list (403), read as empty: e.g. groups,
+    # which the contract lets only org admins list (C5); preflight refuses to change them.
+    unreadable: Mapping[str, frozenset[str]] = field(default_factory=dict)

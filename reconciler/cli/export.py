@@ -30,19 +30,25 @@ EXIT_OK = 0
 
 
 def all_numbers(target: Any) -> list[str]:
-    """Every project number the identity can see, through whichever backend."""
-    listing = getattr(target, "all_numbers", None)
-    if callable(listing):
-        return sorted(str(n) for n in listing())
-    # The iTwins backend: every iTwin listed for the caller except Account iTwins (which an
-    # organization has one of, and no manifest manages).
-    numbers: set[str] = set()
-    for page in target.itwins.list_pages():
-        for itwin in page:
-            number = itwin.get("number")
-            if isinstance(number, str) and number and itwin.get("class") != "Account":
-                numbers.add(number)
-    return sorted(numbers)
+    """Every project number the identity can see, through whichever backend (each target's
+    ``all_numbers``: the iTwins one lists an organization administrator's whole organization)."""
+    return sorted(str(n) for n in target.all_numbers())
+
+
+def listing_warnings(target: Any, identity: str | None, count: int) -> list[str]:
+    """What ``export --all`` must not keep quiet: a listing cut at the API's cap, and an empty
+    one (wrong identity or scope, rather than an organization with no projects)."""
+    who = identity or "the applying identity"
+    scope = getattr(target, "listing_scope", "the projects it can see")
+    out = []
+    if getattr(target, "listing_truncated", False):
+        out.append(
+            f"the listing stopped at the API's cap of 10,000 iTwins (X-Max-Return): {count} "
+            "project(s) exported, more may exist; export them by name with --project NUMBER"
+        )
+    if count == 0:
+        out.append(f"no project to export: {who} sees none among {scope}")
+    return out
 
 
 @click.command("export")
@@ -97,7 +103,18 @@ def export_command(
         )
     result = export_state(actual)
     written = write_files(result.files, out_dir)
-    for warning in result.warnings:
+    warnings = list(result.warnings)
+    left_out: dict[str, list[str]] = getattr(session.target, "left_out", {})
+    for number in actual.numbers():
+        for who in left_out.get(number, []):
+            warnings.append(
+                f'project {number}: member {who} holds only "Team Member" (a basic team '
+                "member) and is left out: it will not be migrated; give it a role in the "
+                "manifest to keep its access"
+            )
+    if everything:
+        warnings += listing_warnings(session.target, context.identity, len(actual.projects))
+    for warning in warnings:
         output.err(f"warning: {warning}")
     for stale in _stale_files(out_dir, result.files):
         output.err(
