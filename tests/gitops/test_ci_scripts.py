@@ -94,7 +94,7 @@ def test_plan_saves_the_plan_and_a_marked_comment_then_apply_applies_exactly_it(
     assert out(repo, "exit-code").strip() == "2"
     comment = out(repo, "comment.md")
     assert comment.splitlines()[0] == "<!-- itwin-access-plan -->"
-    assert "**Plan: 27 to add, 0 to change, 0 to remove** in 3 project(s)." in comment
+    assert "**Plan: 27 to add, 0 to change, 0 to remove** in 3 project(s)" in comment
     assert json.loads(out(repo, "plan.json"))["operations"]
     assert script(repo, "check.sh", "itwin-access-out").returncode == 0
 
