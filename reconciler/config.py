@@ -65,7 +65,8 @@ class Config:
     auth: AuthSettings = field(default_factory=AuthSettings)
     guards: Guards = field(default_factory=Guards)
     concurrency: int = 8
-    rate_limit: int = 4500  # requests per minute
+    # requests per minute, or a tier (community, standard), or auto: by API (api/limits.py)
+    rate_limit: int | str = "auto"
     emulator: EmulatorSettings = field(default_factory=EmulatorSettings)
     policies: Policies = field(default_factory=Policies)  # issue 16: checked on every plan
     path: Path | None = None  # the config file read, if any
@@ -153,7 +154,7 @@ def load_config(
         auth=auth,
         guards=guards,
         concurrency=int(data.get("concurrency", 8)),
-        rate_limit=int(data.get("rateLimit", 4500)),
+        rate_limit=data.get("rateLimit", "auto"),
         emulator=emulator,
         policies=policies,
         path=file,

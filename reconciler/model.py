@@ -220,6 +220,14 @@ class State:
     def numbers(self) -> tuple[str, ...]:
         return tuple(p.number for p in self.projects)
 
+    def sections(self) -> dict[str, tuple[str, ...]]:
+        """number -> the sections each project manages: what a live read of it needs."""
+        return {p.number: tuple(s for s in SECTIONS if s in p.manage) for p in self.projects}
+
+    def deleting(self) -> tuple[str, ...]:
+        """Numbers of the projects declared ``state: absent``."""
+        return tuple(p.number for p in self.projects if p.state is ProjectState.ABSENT)
+
 
 @dataclass(frozen=True)
 class Rights:

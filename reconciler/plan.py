@@ -76,6 +76,9 @@ class Plan:
     problems: tuple[PlanProblem, ...] = ()  # preflight findings (errors and warnings)
     allow: tuple[str, ...] = ()  # the guards lifted when the plan was built
     identity: str | None = None  # the applying identity the plan was computed for
+    # number -> the sections read live (those its manifest manages), so that applying the saved
+    # plan re-reads the same and its fingerprints compare like with like. None: everything.
+    sections: Mapping[str, tuple[str, ...]] | None = None
     format_version: int = FORMAT_VERSION
 
     @property
@@ -123,6 +126,11 @@ class Plan:
             "summary": self.summary(),
             "blocked": bool(self.blocked),
             "fingerprints": dict(sorted(self.fingerprints.items())),
+            **(
+                {"sections": {k: list(v) for k, v in sorted(self.sections.items())}}
+                if self.sections is not None
+                else {}
+            ),
             "operations": [op.to_dict() for op in self.operations],
             "guards": [v.to_dict() for v in self.guards],
             "problems": [p.to_dict() for p in self.problems],
@@ -148,6 +156,7 @@ class Plan:
                 problems=tuple(PlanProblem.from_dict(p) for p in data.get("problems", ())),
                 allow=tuple(str(a) for a in data.get("allow", ())),
                 identity=data.get("identity"),
+                sections=_sections(data.get("sections")),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise PlanError(f"saved plan is malformed: {exc!s}") from exc
@@ -202,6 +211,7 @@ def build_plan(
         problems=tuple(_ordered(problems)),
         allow=allowed,
         identity=context.identity,
+        sections=desired.sections(),
     )
 
 
@@ -221,6 +231,14 @@ def mark_invitations(operations: Iterable[Operation], context: LiveContext) -> l
             op = replace(op, after={**(op.after or {}), "invitation": True})
         marked.append(op)
     return marked
+
+
+def _sections(data: Any) -> dict[str, tuple[str, ...]] | None:
+    if data is None:
+        return None
+    if not isinstance(data, Mapping):
+        raise TypeError("sections is not an object")
+    return {str(k): tuple(str(s) for s in v) for k, v in data.items()}
 
 
 def batch_adds(

@@ -23,11 +23,13 @@ from reconciler.api.auth import (
 from reconciler.api.client import ACCEPT_V1, ACCEPT_V2, ApiClient, RequestStats
 from reconciler.api.concurrency import DEFAULT_CONCURRENCY, bounded_map
 from reconciler.api.itwins import ItwinsApi
-from reconciler.api.limits import RateLimiter, RetryPolicy
+from reconciler.api.limits import Pacer, Pacers, RateLimiter, RetryPolicy, pacer
 from reconciler.api.users import UsersApi
 from reconciler.errors import ConfigError
 
-DEFAULT_RATE_LIMIT = 4500  # requests per minute (BRIEF decision 5)
+# Issue 17: the pace follows the server (api/limits.py): Standard for Bentley's hosts, none for
+# an emulator that declares no limit.
+DEFAULT_RATE_LIMIT = "auto"
 
 __all__ = [
     "ACCEPT_V1",
@@ -39,6 +41,8 @@ __all__ = [
     "Auth",
     "ClientCredentials",
     "ItwinsApi",
+    "Pacer",
+    "Pacers",
     "RateLimiter",
     "RequestStats",
     "RetryPolicy",
@@ -48,6 +52,7 @@ __all__ = [
     "connect",
     "default_token_url",
     "email_from_token",
+    "pacer",
 ]
 
 
@@ -60,13 +65,14 @@ def connect(
     client_secret: str | None = None,
     token_url: str | None = None,
     scope: str = DEFAULT_SCOPE,
-    rate_limit: float | None = DEFAULT_RATE_LIMIT,
+    rate_limit: float | str | None = DEFAULT_RATE_LIMIT,
     retry: RetryPolicy | None = None,
 ) -> ApiClient:
     """An ``ApiClient`` over ``http``: a given bearer ``token`` wins, else client credentials.
 
-    ``token_url`` defaults per ``default_token_url``; ``rate_limit`` is requests per minute
-    (None: no client-side limit).
+    ``token_url`` defaults per ``default_token_url``; ``rate_limit`` is requests per minute, a
+    tier (``community``, ``standard``), ``auto`` (by host, see ``limits.pacer``) or None (no
+    client-side pace; a server's 429 still pauses every worker).
     """
     root = (base_url if base_url is not None else str(http.base_url)).rstrip("/")
     auth: Auth
@@ -86,8 +92,7 @@ def connect(
         raise ConfigError(
             "no credentials: set ITWIN_ACCESS_TOKEN, or ITWIN_CLIENT_ID and ITWIN_CLIENT_SECRET"
         )
-    limiter = RateLimiter(rate_limit) if rate_limit else None
-    return ApiClient(http, auth, base_url=root, retry=retry, limiter=limiter)
+    return ApiClient(http, auth, base_url=root, retry=retry, limiter=pacer(rate_limit, root))
 
 
 def default_token_url(base_url: str) -> str:

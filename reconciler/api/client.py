@@ -19,7 +19,7 @@ from typing import Any, NotRequired, TypedDict, Unpack
 import httpx
 
 from reconciler.api.auth import Auth
-from reconciler.api.limits import RateLimiter, RetryPolicy, retry_after_seconds
+from reconciler.api.limits import Pacer, RetryPolicy, retry_after_seconds
 from reconciler.errors import ApiError
 
 log = logging.getLogger("reconciler.api")
@@ -93,7 +93,7 @@ class ApiClient:
         *,
         base_url: str | None = None,
         retry: RetryPolicy | None = None,
-        limiter: RateLimiter | None = None,
+        limiter: Pacer | None = None,
     ) -> None:
         self.http = http
         self.auth = auth

@@ -44,7 +44,7 @@ class ClientTarget:
         client_secret: str | None = None,
         token_url: str | None = None,
         scope: str = "itwin-platform",
-        rate_limit: float | None = DEFAULT_RATE_LIMIT,
+        rate_limit: float | str | None = DEFAULT_RATE_LIMIT,
         **options: Any,
     ) -> Self:
         """A target over ``http`` at ``base_url`` (default: the client's own base URL);
