@@ -213,7 +213,7 @@ def build_plan(
     check_policy_allow(allowed, policies or Policies())
     live = {p.number: p for p in actual.projects}
     operations, batch_problems = batch_adds(
-        diff(desired, actual, context.identity), members_per_batch
+        mark_invitations(diff(desired, actual, context.identity), context), members_per_batch
     )
     guards, guard_problems = evaluate(operations, actual, context, settings, allowed)
     rights = check_rights(operations, context)
@@ -255,6 +255,24 @@ _SIGNED = ("format_version", "target", "identity", "allow", "sections", "operati
 
 def _signed(document: Mapping[str, Any]) -> dict[str, Any]:
     return {key: document.get(key) for key in _SIGNED}
+
+
+def mark_invitations(operations: Iterable[Operation], context: LiveContext) -> list[Operation]:
+    """Member and owner adds that the API will turn into invitations, marked ``invitation``
+    in ``after`` so that plans say "invite" (the person is a member once they accept).
+
+    Every add of a service application is one (contract C4). A user's add of someone outside
+    its organization is one too, but a plan cannot tell who is outside (email domains are no
+    proof), so those adds keep saying "add".
+    """
+    if not context.service_app:
+        return list(operations)
+    marked = []
+    for op in operations:
+        if op.kind in (OpKind.ADD_MEMBER, OpKind.ADD_OWNER):
+            op = replace(op, after={**(op.after or {}), "invitation": True})
+        marked.append(op)
+    return marked
 
 
 def _sections(data: Any) -> dict[str, tuple[str, ...]] | None:

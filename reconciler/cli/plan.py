@@ -451,7 +451,13 @@ def _plan_or_drift(
 
         if write_dir is not None:
             write_adoption(
-                output, paths, planned.desired, planned.actual, plan.operations, write_dir
+                output,
+                paths,
+                planned.desired,
+                planned.actual,
+                plan.operations,
+                write_dir,
+                planned.context.identity,
             )
         return EXIT_CHANGES if not plan.is_empty else EXIT_OK
     if plan.blocked:

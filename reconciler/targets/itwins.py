@@ -282,6 +282,7 @@ class ItwinsTarget(ClientTarget):
             org_admin=org_admin,
             known_permissions=known,
             rights=rights,
+            service_app=self.service_app(),
             unreadable={n: frozenset(v) for n, v in unreadable.items()},
         )
         return State(tuple(projects)), context
