@@ -6,9 +6,10 @@ Pure, and never raising for a violation: a blocked plan still prints, and lists 
 Liftable with ``--allow NAME``: ``member-removals`` (in a project with at least
 ``member_removal_min_members`` members, removing more than ``member_removal_percent`` % of them;
 in the whole plan, removing more than ``max_member_removals``), ``role-deletions`` (any),
-``project-deletions`` (any). Never liftable: ``last-owner`` (a project's accepted owners never drop
-below one; an owner this plan adds may stay an invitation) and ``self-protection`` (the applying identity never removes its own ownership or
-membership, nor the administration permissions this plan uses). Pending invitations count as
+``project-deletions`` (any). Never liftable: ``last-owner`` (a project's accepted owners never
+drop below one; an owner this plan adds may stay an invitation) and ``self-protection`` (the
+applying identity never removes its own ownership or membership, nor the administration
+permissions this plan uses). Pending invitations count as
 members everywhere here.
 """
 
