@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-
 PROJECT = """\
 projects:
   - number: LO-1
