@@ -3,8 +3,9 @@
 Pure: no I/O. A plan is data first; text, Markdown and JSON renderers and the saved-plan file
 are all derived from ``Plan.to_dict()``.
 
-``build_plan`` = ``diff`` (what changes) + §5 order + batching of member adds to the API's
-50-role-assignment limit + fingerprints of every desired project read live + guards + preflight.
+``build_plan`` = ``diff`` (what changes) + the removals role deletions cause
+(``reconciler.cascade``) + §5 order + batching of member adds to the API's 50-role-assignment
+limit + fingerprints of every desired project read live + guards + preflight.
 Operation kinds, order and payloads live in ``reconciler.operation`` and are re-exported here.
 """
 
@@ -14,6 +15,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from reconciler.cascade import implied_removals
 from reconciler.diff import diff
 from reconciler.errors import PlanError
 from reconciler.fingerprint import absent_fingerprint, fingerprint, state_fingerprint
@@ -171,9 +173,9 @@ def build_plan(
     """
     allowed = check_allow(allow)
     live = {p.number: p for p in actual.projects}
-    operations, batch_problems = batch_adds(
-        diff(desired, actual, context.identity), members_per_batch
-    )
+    changes = diff(desired, actual, context.identity)
+    changes.extend(implied_removals(changes, actual))
+    operations, batch_problems = batch_adds(changes, members_per_batch)
     guards, guard_problems = evaluate(operations, actual, context, settings, allowed)
     rights = check_rights(operations, context)
     guards.extend(rights_violations(rights, allowed))

@@ -97,7 +97,17 @@ def describe(op: Operation) -> Described:
     if kind is OpKind.REINVITE_MEMBER:
         details.append("pending invitation: cancelled and sent again with the new roles")
     where = op.source or (NOT_IN_MANIFESTS if action(kind) == "remove" else "")
+    if op.cause:
+        where = f"{NOT_IN_MANIFESTS}; {caused_by(op.cause)}"
     return Described(SYMBOL[action(kind)], headline, tuple(details), where)
+
+
+def caused_by(cause: str) -> str:
+    """Why an operation the manifests did not ask for is in the plan (``Operation.cause``)."""
+    _, sep, role = cause.rpartition(f"/{OpKind.DELETE_ROLE.value}/")
+    if sep:
+        return f"deleting role {role!r} removes it (its only role)"
+    return f"caused by {cause}"
 
 
 def _name(op: Operation, before: Mapping[str, Any]) -> str:

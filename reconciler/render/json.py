@@ -16,7 +16,8 @@ Document (format_version 1)::
         {"id": "<number>/<kind>/<key>", "kind": "add_member", "project": "<number>",
          "key": "<object key>", "before": {...} | null, "after": {...} | null,
          "source": "file:line:col" | null, "project_id": "<live id>" | null,
-         "batch": 0 | null}, ...
+         "batch": 0 | null,
+         "cause": "<id of the role deletion that removes this member anyway>" | null}, ...
       ],
       "guards": [{"guard", "message", "project", "numbers", "allowed", "liftable"}, ...],
       "problems": [{"code", "message", "severity", "project", "source", "operations",

@@ -3,6 +3,7 @@ accepted owner, members removed by deleting their only role)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -56,3 +57,54 @@ def test_the_last_accepted_owner_is_kept_until_a_new_owner_has_accepted(
     assert "new@elsewhere.com" in result.stderr
     assert hand.writes() == before
     assert owners(hand, "LO-1") == ["alice@contoso.com"]
+
+
+TEMP = """\
+projects:
+  - number: RD-1
+    displayName: Role deletion
+    manage: {{members: {mode}}}
+    class: Endeavor
+    subClass: Project
+    roles:
+      - displayName: Keep
+        permissions: [itwins_read]
+{temp}    members:
+      - email: keeper@contoso.com
+        roles: [Keep]
+{members}"""
+
+
+def test_members_a_role_deletion_removes_count_as_removals_and_trip_the_guard(
+    run, hand, tmp_path: Path
+) -> None:
+    tree = tmp_path / "rd"
+    tree.mkdir()
+    (tree / "itwin-access.yaml").write_text("api: http://testserver\nbackend: itwins\n")
+    manifest = tree / "p.yaml"
+    temp = "      - displayName: Temp\n        permissions: [itwins_read]\n"
+    twelve = "".join(
+        f"      - email: t{i:02d}@contoso.com\n        roles: [Temp]\n" for i in range(12)
+    )
+    manifest.write_text(TEMP.format(mode="authoritative", temp=temp, members=twelve))
+    assert run("apply", tree, "--auto-approve").code == 0
+    # Drop Temp; members additive, so no manifest change asks to remove anyone.
+    manifest.write_text(TEMP.format(mode="additive", temp="", members=""))
+    before = hand.writes()
+    planned = run("plan", tree, "--format", "json")
+    ops = json.loads(planned.stdout)["operations"]
+    caused = [op for op in ops if op["cause"] == "RD-1/delete_role/Temp"]
+    assert len(caused) == 12
+    assert json.loads(planned.stdout)["summary"]["remove"] == 13  # 12 members and the role
+    text = run("plan", tree)
+    assert "deleting role 'Temp' removes it (its only role)" in text.stdout
+    blocked = run("apply", tree, "--auto-approve", "--allow", "role-deletions")
+    assert blocked.code == 3, blocked.stderr
+    assert "member-removals" in blocked.stderr
+    assert "12 of 13 members" in blocked.stdout + blocked.stderr
+    assert hand.writes() == before
+    # Allowed, it converges: the removals run, then the role goes.
+    done = run("apply", tree, "--auto-approve", "--allow", "role-deletions",
+               "--allow", "member-removals")  # fmt: skip
+    assert done.code == 0, done.stderr
+    assert run("plan", tree, "--detailed-exitcode").code == 0
