@@ -243,8 +243,12 @@ class Writer(MemberWrites):
         post: Callable[[], JSON],
         refresh: Callable[[str], dict[str, str]],
     ) -> str:
-        """POST a named object safely: after an ambiguous failure, or a conflict, look for it
-        by name before sending again, so a resent POST never makes a twin."""
+        """POST a named object safely: look for it by name just before sending (another run
+        may have created it since the plan was read: issue 12), and after an ambiguous failure
+        or a conflict, so neither a concurrent run nor a resent POST makes a twin."""
+        existing = refresh(itwin_id).get(name)
+        if existing:
+            return existing
         retry = self.access.client.retry
         for attempt in range(retry.attempts):
             try:

@@ -4,10 +4,13 @@ accepted owner, members removed by deleting their only role)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from starlette.testclient import TestClient
 
 PROJECT = """\
 projects:
@@ -107,4 +110,51 @@ def test_members_a_role_deletion_removes_count_as_removals_and_trip_the_guard(
     done = run("apply", tree, "--auto-approve", "--allow", "role-deletions",
                "--allow", "member-removals")  # fmt: skip
     assert done.code == 0, done.stderr
+    assert run("plan", tree, "--detailed-exitcode").code == 0
+
+
+class RacedBy(httpx.BaseTransport):
+    """The emulator, where another run acts just before this one's first write or its second
+    look at the roles (the first is the read that made the plan)."""
+
+    def __init__(self, inner: httpx.BaseTransport, race: Callable[[], None]) -> None:
+        self.inner = inner
+        self.race: Callable[[], None] | None = race
+        self.role_reads = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if request.method == "GET" and path.endswith("/roles"):
+            self.role_reads += 1
+        write = request.method != "GET" and path != "/connect/token"
+        if self.race is not None and (write or self.role_reads == 2):
+            race, self.race = self.race, None
+            race()
+        return self.inner.handle_request(request)
+
+
+def test_a_role_another_run_created_since_the_plan_is_not_created_twice(
+    run, run_on, hand, emulator: TestClient, tmp_path: Path
+) -> None:
+    tree = tmp_path / "race"
+    tree.mkdir()
+    (tree / "itwin-access.yaml").write_text("api: http://testserver\nbackend: itwins\n")
+    manifest = tree / "p.yaml"
+    manifest.write_text(TEMP.format(mode="authoritative", temp="", members=""))
+    assert run("apply", tree, "--auto-approve").code == 0
+    extra = "      - displayName: Extra\n        permissions: [itwins_read]\n"
+    manifest.write_text(TEMP.format(mode="authoritative", temp=extra, members=""))
+    itwin = hand.itwin_id("RD-1")
+
+    def other_run() -> None:
+        body = {"displayName": "Extra", "description": "Extra"}
+        hand.send("POST", f"/accesscontrol/itwins/{itwin}/roles", body)
+
+    raced = httpx.Client(
+        transport=RacedBy(emulator._transport, other_run), base_url=emulator.base_url
+    )
+    result = run_on(raced, "apply", tree, "--auto-approve")
+    assert result.code == 0, result.stderr
+    roles = hand.get(f"/accesscontrol/itwins/{itwin}/roles")["roles"]
+    assert sorted(r["displayName"] for r in roles) == ["Extra", "Keep"]
     assert run("plan", tree, "--detailed-exitcode").code == 0
