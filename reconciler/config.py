@@ -66,6 +66,10 @@ class Config:
     guards: Guards = field(default_factory=Guards)
     concurrency: int = 8
     rate_limit: int = 4500  # requests per minute
+    max_retry_after: float = 120.0  # seconds: the longest single wait before a retry
+    max_wait: float = 900.0  # seconds: the longest total wait of one run (retries, 429s)
+    lock: Path | None = None  # a lock file apply holds (runlock); None: no lock
+    lock_timeout: float = 600.0  # seconds apply waits for the lock
     emulator: EmulatorSettings = field(default_factory=EmulatorSettings)
     path: Path | None = None  # the config file read, if any
     # From the environment only; never shown.
@@ -150,6 +154,10 @@ def load_config(
         guards=guards,
         concurrency=int(data.get("concurrency", 8)),
         rate_limit=int(data.get("rateLimit", 4500)),
+        max_retry_after=float(data.get("maxRetryAfter", 120)),
+        max_wait=float(data.get("maxWait", 900)),
+        lock=base / data["lock"] if data.get("lock") else None,
+        lock_timeout=float(data.get("lockTimeout", 600)),
         emulator=emulator,
         path=file,
         token=env.get(auth.token_variable) or None,

@@ -5,13 +5,16 @@ stderr lists applied, failed with the API's code and message, and skipped; also 
 ``--verify`` finds a difference left), 1 error (including a stale saved plan or a refused
 confirmation).
 
-Safety, in order: the plan is printed; guards are (re-)checked against live state read now;
-a saved plan is refused, naming the projects, when a fingerprint moved; nothing is written
-without a "yes" on a terminal or ``--auto-approve``; a journal line is flushed per outcome.
+Safety, in order: with ``--lock`` (or ``lock`` in the config) the lock is held from before
+the read to the end, so concurrent runs never interleave; the plan is printed; guards are
+(re-)checked against live state read now; a saved plan is refused, naming the projects, when
+a fingerprint moved; nothing is written without a "yes" on a terminal or ``--auto-approve``; a
+journal line is flushed per outcome.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import sys
 from pathlib import Path
@@ -37,6 +40,7 @@ from reconciler.cli.plan import (
     report_blocked,
     use_color_stdout,
 )
+from reconciler.cli.runlock import run_lock
 from reconciler.cli.session import Session, open_session
 from reconciler.cli.terminal import Journal, Progress, confirm, stream_is_tty
 from reconciler.errors import ItwinAccessError, PlanError, StalePlanError
@@ -79,6 +83,13 @@ APPLIED_LISTED = 20
 @click.option(
     "--verify", is_flag=True, help="Re-read the touched projects afterwards; fail if they differ."
 )
+@click.option(
+    "--lock",
+    "lock_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Hold this lock file while reading, planning and writing (default: `lock` in the "
+    "config); runs sharing it never interleave.",
+)
 @_NO_COLOR
 @click.option(
     "--progress/--no-progress",
@@ -94,6 +105,7 @@ def apply_command(
     allow: tuple[str, ...],
     journal_path: Path | None,
     verify: bool,
+    lock_path: Path | None,
     no_color: bool,
     progress: bool | None,
 ) -> int:
@@ -114,7 +126,13 @@ def apply_command(
     saved = _read_saved(plan_path) if plan_path is not None else None
     config = load_setup(config_path, paths)
     desired = load_desired(paths, config, projects, output) if paths else None
-    with open_session(config, connection()) as session:
+    lock = lock_path or config.lock
+    held = (
+        run_lock(lock, config.lock_timeout, on_wait=output.err)
+        if lock is not None
+        else contextlib.nullcontext()
+    )
+    with held, open_session(config, connection()) as session:
         output.secrets = session.secrets()
         if saved is not None:
             plan = _check_saved(session, saved, allowed, progress, output)

@@ -12,6 +12,8 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
+from reconciler.cli.runlock import run_lock
+
 PROJECT = """\
 projects:
   - number: LO-1
@@ -158,3 +160,23 @@ def test_a_role_another_run_created_since_the_plan_is_not_created_twice(
     roles = hand.get(f"/accesscontrol/itwins/{itwin}/roles")["roles"]
     assert sorted(r["displayName"] for r in roles) == ["Extra", "Keep"]
     assert run("plan", tree, "--detailed-exitcode").code == 0
+
+
+def test_an_apply_finding_the_lock_taken_waits_then_stops_writing_nothing(
+    run, hand, workdir: Path, tmp_path: Path
+) -> None:
+    lock = tmp_path / "apply.lock"
+    (workdir / "itwin-access.yaml").write_text(
+        f"api: http://testserver\nbackend: itwins\nlock: {lock}\nlockTimeout: 0.5\n"
+    )
+    with run_lock(lock, 0):
+        result = run("apply", workdir, "--auto-approve")
+    assert result.code == 1
+    assert f"Waiting for the lock {lock} (held by pid " in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"Error: another itwin-access run holds the lock {lock} (held by pid")
+    assert "waited 0.5 s" in last
+    assert hand.writes() == 0
+    assert oct(lock.stat().st_mode & 0o777) == "0o600"
+    # released, the same command goes ahead
+    assert run("apply", workdir, "--auto-approve").code == 0
