@@ -20,10 +20,17 @@ from reconciler.api.auth import (
     StaticToken,
     email_from_token,
 )
-from reconciler.api.client import ACCEPT_V1, ACCEPT_V2, ApiClient, RequestStats
+from reconciler.api.client import (
+    ACCEPT_V1,
+    ACCEPT_V2,
+    DEFAULT_MAX_WAIT,
+    ApiClient,
+    RequestStats,
+)
 from reconciler.api.concurrency import DEFAULT_CONCURRENCY, bounded_map
 from reconciler.api.itwins import ItwinsApi
 from reconciler.api.limits import RateLimiter, RetryPolicy
+from reconciler.api.pacing import WAIT_CAP, AdaptivePacer, WaitBudget
 from reconciler.errors import ConfigError
 
 DEFAULT_RATE_LIMIT = 4500  # requests per minute (BRIEF decision 5)
@@ -32,8 +39,11 @@ __all__ = [
     "ACCEPT_V1",
     "ACCEPT_V2",
     "DEFAULT_CONCURRENCY",
+    "DEFAULT_MAX_WAIT",
     "DEFAULT_RATE_LIMIT",
+    "WAIT_CAP",
     "AccessControlApi",
+    "AdaptivePacer",
     "ApiClient",
     "Auth",
     "ClientCredentials",
@@ -42,6 +52,7 @@ __all__ = [
     "RequestStats",
     "RetryPolicy",
     "StaticToken",
+    "WaitBudget",
     "bounded_map",
     "connect",
     "default_token_url",
@@ -60,11 +71,13 @@ def connect(
     scope: str = DEFAULT_SCOPE,
     rate_limit: float | None = DEFAULT_RATE_LIMIT,
     retry: RetryPolicy | None = None,
+    max_wait: float = DEFAULT_MAX_WAIT,
 ) -> ApiClient:
     """An ``ApiClient`` over ``http``: a given bearer ``token`` wins, else client credentials.
 
-    ``token_url`` defaults per ``default_token_url``; ``rate_limit`` is requests per minute
-    (None: no client-side limit).
+    ``token_url`` defaults per ``default_token_url``; ``rate_limit`` is the starting pace in
+    requests per minute (None: unpaced until the server answers 429), which the client's
+    ``AdaptivePacer`` lowers on 429s; ``max_wait`` caps the seconds one run spends waiting.
     """
     root = (base_url if base_url is not None else str(http.base_url)).rstrip("/")
     auth: Auth
@@ -84,8 +97,8 @@ def connect(
         raise ConfigError(
             "no credentials: set ITWIN_ACCESS_TOKEN, or ITWIN_CLIENT_ID and ITWIN_CLIENT_SECRET"
         )
-    limiter = RateLimiter(rate_limit) if rate_limit else None
-    return ApiClient(http, auth, base_url=root, retry=retry, limiter=limiter)
+    pacer = AdaptivePacer(rate_limit if rate_limit else None)
+    return ApiClient(http, auth, base_url=root, retry=retry, pacer=pacer, max_wait=max_wait)
 
 
 def default_token_url(base_url: str) -> str:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import click
 
+from reconciler.api import WAIT_CAP
 from reconciler.apply import ApplyReport, Outcome, Status, apply_plan
 from reconciler.cli.plan import (
     _CONFIG,
@@ -281,6 +282,10 @@ def _report(report: ApplyReport, output: Output) -> int:
         output.err(f"  applied {o.operation.id}")
     if len(applied) > APPLIED_LISTED:
         output.err(f"  ... and {len(applied) - APPLIED_LISTED} more applied (see --journal)")
+    capped = next((o for o in report.failed if o.code == WAIT_CAP), None)
+    if capped is not None:
+        # One line, last, for the reason the run ended (the failures above all say it).
+        output.err(f"Stopped: {capped.message}")
     return EXIT_PARTIAL if any(o.status is not Status.APPLIED for o in report.outcomes) else 0
 
 

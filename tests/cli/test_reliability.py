@@ -180,3 +180,37 @@ def test_an_apply_finding_the_lock_taken_waits_then_stops_writing_nothing(
     assert oct(lock.stat().st_mode & 0o777) == "0o600"
     # released, the same command goes ahead
     assert run("apply", workdir, "--auto-approve").code == 0
+
+
+class WritesRateLimited(httpx.BaseTransport):
+    """The emulator, except that every write is answered 429 with a hostile Retry-After."""
+
+    def __init__(self, inner: httpx.BaseTransport, retry_after: str) -> None:
+        self.inner = inner
+        self.retry_after = retry_after
+        self.refused = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method != "GET" and request.url.path != "/connect/token":
+            self.refused += 1
+            body = {"error": {"code": "RateLimitExceeded", "message": "slow down"}}
+            return httpx.Response(429, json=body, headers={"Retry-After": self.retry_after})
+        return self.inner.handle_request(request)
+
+
+@pytest.mark.parametrize("retry_after", ["100000", "1e9", "nan", "inf"])
+def test_the_wait_cap_ends_an_apply_with_one_line(
+    run_on, hand, emulator: TestClient, workdir: Path, retry_after: str
+) -> None:
+    (workdir / "itwin-access.yaml").write_text(
+        "api: http://testserver\nbackend: itwins\nmaxRetryAfter: 0.3\nmaxWait: 1\n"
+    )
+    transport = WritesRateLimited(emulator._transport, retry_after)
+    client = httpx.Client(transport=transport, base_url=emulator.base_url)
+    result = run_on(client, "apply", workdir, "--auto-approve")
+    assert result.code == 4, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("Stopped: the run stopped at its wait cap: ")
+    assert "cap of 1 s (`maxWait` in itwin-access.yaml)" in last
+    assert "Traceback" not in result.stderr
+    assert transport.refused <= 10  # the cap ended the run: nothing more was sent
