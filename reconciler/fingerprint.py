@@ -37,6 +37,15 @@ def _digest(facts: Any) -> str:
 
 
 def _facts(p: Project) -> dict[str, Any]:
+    facts = _sections(p)
+    if p.duplicates:  # only when present, so fingerprints of other projects stay as they were
+        facts["duplicates"] = sorted(
+            [d.kind, d.name, d.id, d.keep, sorted(d.holders), sorted(d.roles)] for d in p.duplicates
+        )
+    return facts
+
+
+def _sections(p: Project) -> dict[str, Any]:
     return {
         "number": p.number,
         "id": p.id,

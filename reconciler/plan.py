@@ -3,9 +3,10 @@
 Pure: no I/O. A plan is data first; text, Markdown and JSON renderers and the saved-plan file
 are all derived from ``Plan.to_dict()``.
 
-``build_plan`` = ``diff`` (what changes) + the removals role deletions cause
-(``reconciler.cascade``) + §5 order + batching of member adds to the API's 50-role-assignment
-limit + fingerprints of every desired project read live + guards + preflight.
+``build_plan`` = ``diff`` (what changes) + merging live duplicates (``reconciler.repair``) +
+the removals role deletions cause (``reconciler.cascade``) + §5 order + batching of member
+adds to the API's 50-role-assignment limit + fingerprints of every desired project read live
++ guards + preflight.
 Operation kinds, order and payloads live in ``reconciler.operation`` and are re-exported here.
 """
 
@@ -38,6 +39,7 @@ from reconciler.operation import (
     action,
 )
 from reconciler.preflight import ERROR, PlanProblem, check_manifest_facts, check_rights
+from reconciler.repair import repair_duplicates
 
 __all__ = [
     "ADDS",
@@ -174,6 +176,7 @@ def build_plan(
     allowed = check_allow(allow)
     live = {p.number: p for p in actual.projects}
     changes = diff(desired, actual, context.identity)
+    changes.extend(repair_duplicates(changes, actual))
     changes.extend(implied_removals(changes, actual))
     operations, batch_problems = batch_adds(changes, members_per_batch)
     guards, guard_problems = evaluate(operations, actual, context, settings, allowed)

@@ -98,13 +98,19 @@ def describe(op: Operation) -> Described:
         details.append("pending invitation: cancelled and sent again with the new roles")
     where = op.source or (NOT_IN_MANIFESTS if action(kind) == "remove" else "")
     if op.cause:
-        where = f"{NOT_IN_MANIFESTS}; {caused_by(op.cause)}"
+        where = f"{NOT_IN_MANIFESTS}; {caused_by(op)}"
     return Described(SYMBOL[action(kind)], headline, tuple(details), where)
 
 
-def caused_by(cause: str) -> str:
+def caused_by(op: Operation) -> str:
     """Why an operation the manifests did not ask for is in the plan (``Operation.cause``)."""
+    cause = op.cause or ""
     _, sep, role = cause.rpartition(f"/{OpKind.DELETE_ROLE.value}/")
+    _, gsep, group = cause.rpartition(f"/{OpKind.DELETE_GROUP.value}/")
+    if action(op.kind) != "remove" and (sep or gsep):
+        return (
+            f"moves what {'role' if sep else 'group'} {role or group!r} held before it is deleted"
+        )
     if sep:
         return f"deleting role {role!r} removes it (its only role)"
     return f"caused by {cause}"

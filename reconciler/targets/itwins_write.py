@@ -23,6 +23,7 @@ from reconciler.errors import ApiError
 from reconciler.model import Project
 from reconciler.plan import Operation, OpKind
 from reconciler.targets import itwins_wire as wire
+from reconciler.targets.itwins_duplicates import keep_first
 from reconciler.targets.itwins_members import MemberWrites, gone
 
 JSON = dict[str, Any]
@@ -136,8 +137,13 @@ class Writer(MemberWrites):
         return [cache[n] for n in names]
 
     def _refresh_roles(self, itwin_id: str) -> dict[str, str]:
-        found = wire.role_names(self.access.roles(itwin_id))
-        table = {name: rid for rid, name in found.items()}
+        # A name held twice (runs racing) resolves to the role the read kept.
+        pairs = [
+            (str(r["displayName"]), str(r["id"]))
+            for r in self.access.roles(itwin_id)
+            if isinstance(r.get("displayName"), str) and isinstance(r.get("id"), str)
+        ]
+        table = keep_first(pairs, self._cache(self._roles, itwin_id))
         with self._lock:
             self._roles[itwin_id] = table
         return dict(table)
@@ -157,11 +163,12 @@ class Writer(MemberWrites):
         return cache[name]
 
     def _refresh_groups(self, itwin_id: str) -> dict[str, str]:
-        table = {
-            str(g["name"]): str(g["id"])
+        pairs = [
+            (str(g["name"]), str(g["id"]))
             for g in self.access.groups(itwin_id)
             if isinstance(g.get("name"), str) and isinstance(g.get("id"), str)
-        }
+        ]
+        table = keep_first(pairs, self._cache(self._groups, itwin_id))
         with self._lock:
             self._groups[itwin_id] = table
         return dict(table)

@@ -214,3 +214,53 @@ def test_the_wait_cap_ends_an_apply_with_one_line(
     assert "cap of 1 s (`maxWait` in itwin-access.yaml)" in last
     assert "Traceback" not in result.stderr
     assert transport.refused <= 10  # the cap ended the run: nothing more was sent
+
+
+TWINS = """\
+projects:
+  - number: DU-1
+    displayName: Duplicates
+    class: Endeavor
+    subClass: Project
+    roles:
+      - displayName: Keep
+        permissions: [itwins_read]
+    groups:
+      - name: Team
+        members: [carol@contoso.com]
+    members:
+      - email: dana@contoso.com
+        roles: [Keep]
+      - email: eli@contoso.com
+        roles: [Keep]
+"""
+
+
+def test_a_plan_merges_the_twin_roles_and_groups_a_race_left(run, hand, as_alice: Path) -> None:
+    tree = as_alice  # alice adds people directly (a service app would invite them)
+    (tree / "p.yaml").write_text(TWINS)
+    assert run("apply", tree, "--auto-approve").code == 0
+    itwin = hand.itwin_id("DU-1")
+    base = f"/accesscontrol/itwins/{itwin}"
+    # What a second run racing the first leaves: a twin role, holding eli. (The emulator
+    # refuses a second group of one name, so twin groups are tested on the plan alone.)
+    twin = hand.send("POST", f"{base}/roles", {"displayName": "Keep", "description": "Keep"})
+    twin_id = twin["role"]["id"]
+    hand.send("PATCH", f"{base}/roles/{twin_id}", {"permissions": ["itwins_read"]})
+    eli = next(
+        u for u in hand.get(f"{base}/members/users")["members"] if u["email"] == "eli@contoso.com"
+    )
+    hand.send("PATCH", f"{base}/members/users/{eli['id']}", {"roleIds": [twin_id]})
+
+    planned = run("plan", tree)
+    assert planned.code == 3, planned.stderr  # role-deletions guards the twin's deletion
+    assert f"- delete role 'Keep (duplicate {twin_id})'" in planned.stdout
+    assert "~ update member eli@contoso.com" in planned.stdout
+    assert "moves what role 'Keep (duplicate" in planned.stdout
+    done = run("apply", tree, "--auto-approve", "--allow", "role-deletions")
+    assert done.code == 0, done.stderr
+    roles = hand.get(f"{base}/roles")["roles"]
+    assert [r["displayName"] for r in roles] == ["Keep"]
+    users = {u["email"]: u for u in hand.get(f"{base}/members/users")["members"]}
+    assert [r["id"] for r in users["eli@contoso.com"]["roles"]] == [roles[0]["id"]]
+    assert run("plan", tree, "--detailed-exitcode").code == 0
