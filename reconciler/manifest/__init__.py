@@ -204,6 +204,7 @@ def _load(paths: Sequence[Path], backend: str) -> LoadResult:
                 clean = {key: value for key, value in project.items() if key not in dirty}
                 doc.alias(clean, project)
                 builder.add_project(doc, projects, index, data=clean, unchecked=dirty)
+    builder.check_parents()
     problems += builder.problems
     state = State(projects=tuple(builder.projects.values()))
     return LoadResult(state=state, problems=sorted(problems), files=files)
