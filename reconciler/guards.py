@@ -24,6 +24,7 @@ from reconciler.errors import PlanError
 from reconciler.model import LiveContext, Project, Rights, State
 from reconciler.operation import MEMBER_REMOVALS, Operation, OpKind
 from reconciler.preflight import ORG_ADMIN, OWNER, WARNING, PlanProblem, required
+from reconciler.visible import visible
 
 MEMBER_REMOVALS_GUARD = "member-removals"
 ROLE_DELETIONS = "role-deletions"
@@ -59,6 +60,10 @@ class GuardViolation:
     project: str | None = None  # None: the whole plan
     numbers: Mapping[str, Any] = field(default_factory=dict)
     allowed: bool = False  # lifted by --allow
+
+    def __post_init__(self) -> None:
+        # Messages name live roles and projects: control characters are shown, never sent.
+        object.__setattr__(self, "message", visible(self.message))
 
     @property
     def liftable(self) -> bool:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.plan import Operation, OpKind, Plan, PlanProblem, action
+from reconciler.visible import visible
 
 SYMBOL = {"add": "+", "change": "~", "remove": "-"}
 NOT_IN_MANIFESTS = "not in manifests"
@@ -99,7 +100,13 @@ def describe(op: Operation) -> Described:
     where = op.source or (NOT_IN_MANIFESTS if action(kind) == "remove" else "")
     if op.cause:
         where = f"{NOT_IN_MANIFESTS}; {caused_by(op)}"
-    return Described(SYMBOL[action(kind)], headline, tuple(details), where)
+    # Names come from live state too: control characters are shown, never sent (visible).
+    return Described(
+        SYMBOL[action(kind)],
+        visible(headline),
+        tuple(visible(d) for d in details),
+        visible(where),
+    )
 
 
 def caused_by(op: Operation) -> str:

@@ -64,7 +64,9 @@ def render_json(plan: Plan, *, extras: Collection[str] | None = None) -> str:
             "changed": changed,
             "extras": extra,
         }
-    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    # ASCII only: names read live may hold bidi controls or separators that a terminal or a
+    # CI log would act on; escaped, the data is the same and nothing unsafe is printed.
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
 
 
 def load_json(text: str) -> Plan:

@@ -20,6 +20,7 @@ from collections.abc import Collection
 from reconciler.plan import Operation, Plan, PlanProblem
 from reconciler.render.describe import describe, listed_problems
 from reconciler.render.text import CHANGED, EXTRAS, NO_CHANGES, NO_DRIFT
+from reconciler.visible import visible
 
 MAX_CHARS = 60_000
 MAX_ROWS = 100  # summary-table rows and listed guards/problems before "... and N more"
@@ -124,13 +125,15 @@ def _sections(plan: Plan, split: frozenset[str] | None) -> list[tuple[str, list[
     for number, ops in plan.by_project().items():
         if split is None:
             c = _counts(ops)
-            summary = html.escape(f"{number}: +{c['add']} ~{c['change']} -{c['remove']}")
+            summary = html.escape(visible(f"{number}: +{c['add']} ~{c['change']} -{c['remove']}"))
             lines = op_lines(ops)
         else:
             changed = [op for op in ops if op.id not in split]
             extra = [op for op in ops if op.id in split]
             plural = "s" if len(extra) != 1 else ""
-            summary = html.escape(f"{number}: {len(changed)} changed, {len(extra)} extra{plural}")
+            summary = html.escape(
+                visible(f"{number}: {len(changed)} changed, {len(extra)} extra{plural}")
+            )
             lines = []
             for label, group in ((CHANGED, changed), (EXTRAS, extra)):
                 if group:

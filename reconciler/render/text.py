@@ -19,6 +19,7 @@ from collections.abc import Callable, Collection
 
 from reconciler.plan import Operation, Plan, PlanProblem
 from reconciler.render.describe import describe, listed_problems
+from reconciler.visible import visible
 
 _ANSI = {"+": "32", "~": "33", "-": "31", "!": "31;1", "bold": "1", "dim": "2"}
 
@@ -59,7 +60,7 @@ def render_text(
                 denied[op_id].append(problem)
         for number, ops in plan.by_project().items():
             pid = next((op.project_id for op in ops if op.project_id), None)
-            header = f"project {number}" + (f" (id {pid})" if pid else " (new)")
+            header = visible(f"project {number}" + (f" (id {pid})" if pid else " (new)"))
             lines += ["", paint("bold", header)]
             if not split:
                 lines += _operations(ops, "  ", denied, paint)

@@ -264,3 +264,29 @@ def test_a_plan_merges_the_twin_roles_and_groups_a_race_left(run, hand, as_alice
     users = {u["email"]: u for u in hand.get(f"{base}/members/users")["members"]}
     assert [r["id"] for r in users["eli@contoso.com"]["roles"]] == [roles[0]["id"]]
     assert run("plan", tree, "--detailed-exitcode").code == 0
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "json"])
+def test_control_characters_in_live_names_are_shown_escaped_in_every_format(
+    run, hand, tmp_path: Path, fmt: str
+) -> None:
+    tree = tmp_path / "esc"
+    tree.mkdir()
+    (tree / "itwin-access.yaml").write_text("api: http://testserver\nbackend: itwins\n")
+    (tree / "p.yaml").write_text(TEMP.format(mode="authoritative", temp="", members=""))
+    assert run("apply", tree, "--auto-approve").code == 0
+    itwin = hand.itwin_id("RD-1")
+    evil = "Evil\x1b[2J\nPlan: 0 to add, 0 to change, 0 to remove.\u202e"
+    hand.send("POST", f"/accesscontrol/itwins/{itwin}/roles", {"displayName": evil,
+              "description": "x"})  # fmt: skip
+    result = run("plan", tree, "--format", fmt)
+    assert result.code == 3, result.stderr  # role-deletions
+    for stream in (result.stdout, result.stderr):
+        assert "\x1b" not in stream
+        assert "\u202e" not in stream
+        assert "\nPlan: 0 to add, 0 to change, 0 to remove." not in stream  # no forged line
+    shown = result.stdout + result.stderr
+    if fmt == "json":
+        assert json.loads(result.stdout)["guards"][0]["message"].count("\\x1b[2J\\n") == 1
+    else:
+        assert "Evil\\x1b[2J\\nPlan: 0 to add, 0 to change, 0 to remove.\\u202e" in shown
