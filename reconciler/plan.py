@@ -27,7 +27,7 @@ from reconciler.guards import (
     evaluate,
     rights_violations,
 )
-from reconciler.model import LiveContext, Project, State
+from reconciler.model import LiveContext, Manage, Project, State
 from reconciler.operation import (
     ADDS,
     CHANGES,
@@ -38,7 +38,13 @@ from reconciler.operation import (
     OpKind,
     action,
 )
-from reconciler.preflight import ERROR, PlanProblem, check_manifest_facts, check_rights
+from reconciler.preflight import (
+    ERROR,
+    WARNING,
+    PlanProblem,
+    check_manifest_facts,
+    check_rights,
+)
 from reconciler.repair import repair_duplicates
 
 __all__ = [
@@ -183,6 +189,7 @@ def build_plan(
     rights = check_rights(operations, context)
     guards.extend(rights_violations(rights, allowed))
     problems = [
+        *_kept_owners(desired, actual, context.identity),
         *check_manifest_facts(desired, context),
         *rights,
         *batch_problems,
@@ -241,6 +248,34 @@ def batch_adds(
         members += 1
         result.append(replace(op, batch=batch))
     return result, problems
+
+
+KEPT = "kept"  # problem code: something the manifests drop that self-protection keeps
+
+
+def _kept_owners(desired: State, actual: State, identity: str | None) -> list[PlanProblem]:
+    """A warning per project whose manifest drops the applying identity's own ownership, which
+    ``diff`` never removes: the plan must not claim live state matches the manifests."""
+    if identity is None:
+        return []
+    found = []
+    for want in desired.projects:
+        live = actual.project(want.number)
+        if live is None or want.managed("owners") is not Manage.AUTHORITATIVE:
+            continue
+        declared = {o.key for o in want.owners}
+        if identity not in declared and any(o.key == identity for o in live.owners):
+            found.append(
+                PlanProblem(
+                    KEPT,
+                    f"project {want.number}: owner {identity} is kept although the manifest does "
+                    "not list it: the applying identity never removes its own ownership "
+                    "(self-protection); list it in `owners`, or remove it as another owner",
+                    WARNING,
+                    want.number,
+                )
+            )
+    return found
 
 
 def _fingerprint(project: Project | None, number: str) -> str:

@@ -17,6 +17,7 @@ import click
 
 from reconciler import __version__
 from reconciler.cli.commands import LazyGroup
+from reconciler.cli.terminal import scrub_userinfo
 from reconciler.errors import ApiError, ItwinAccessError
 from reconciler.visible import visible
 
@@ -36,7 +37,7 @@ _CREDENTIALS_HINT = (
 def error_line(exc: ItwinAccessError) -> str:
     """The one stderr line for an error we raised on purpose."""
     hint = _CREDENTIALS_HINT if isinstance(exc, ApiError) and exc.status == 401 else ""
-    return visible(f"Error: {exc}{hint}")
+    return visible(scrub_userinfo(f"Error: {exc}{hint}"))
 
 
 def usage_error_line(exc: click.UsageError) -> str:

@@ -37,6 +37,7 @@ without ``description`` has ``description=None`` (not managed).
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,14 +120,20 @@ def discover(paths: Sequence[Path]) -> tuple[list[Path], list[Problem]]:
 
     for path in paths:
         if path.is_dir():
-            found = sorted(
-                p
-                for p in path.rglob("*")
-                if p.suffix in _SUFFIXES
-                and p.is_file()
-                and p.name not in CONFIG_FILENAMES
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
+            found, unreadable = _walk(path)
+            for directory in unreadable:
+                # rglob skips a directory it cannot list: its manifests would silently drop out
+                # of the desired state (and their projects look undeclared).
+                problems.append(
+                    Problem(
+                        str(directory),
+                        1,
+                        1,
+                        "",
+                        "cannot read this directory (permission denied); fix its permissions "
+                        "or move it out of the manifest tree",
+                    )
+                )
             if not found:
                 problems.append(
                     Problem(
@@ -144,6 +151,30 @@ def discover(paths: Sequence[Path]) -> tuple[list[Path], list[Problem]]:
         else:
             problems.append(Problem(str(path), 1, 1, "", "no such file or directory"))
     return files, problems
+
+
+def _walk(root: Path) -> tuple[list[Path], list[Path]]:
+    """Manifest files under ``root`` (hidden parts and config files left out), sorted, and the
+    directories that could not be listed."""
+    found: list[Path] = []
+    unreadable: list[Path] = []
+
+    def failed(exc: OSError) -> None:
+        unreadable.append(Path(exc.filename) if exc.filename else root)
+
+    for directory, dirs, names in os.walk(root, onerror=failed):
+        here = Path(directory)
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in names:
+            p = here / name
+            if (
+                p.suffix in _SUFFIXES
+                and not name.startswith(".")
+                and name not in CONFIG_FILENAMES
+                and p.is_file()
+            ):
+                found.append(p)
+    return sorted(found), sorted(unreadable)
 
 
 def load_manifests(paths: Sequence[Path], backend: str = "itwins") -> LoadResult:

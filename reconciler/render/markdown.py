@@ -19,7 +19,7 @@ from collections.abc import Collection
 
 from reconciler.plan import Operation, Plan, PlanProblem
 from reconciler.render.describe import describe, listed_problems
-from reconciler.render.text import CHANGED, EXTRAS, NO_CHANGES, NO_DRIFT
+from reconciler.render.text import CHANGED, EXTRAS, no_changes
 from reconciler.visible import visible
 
 MAX_CHARS = 60_000
@@ -45,7 +45,7 @@ def render_markdown(
     head = [f"### {_inline(heading)}", ""]
     tally = f"{counts['add']} to add, {counts['change']} to change, {counts['remove']} to remove"
     if plan.is_empty:
-        head.append(f"**{NO_DRIFT if drift else NO_CHANGES}**")
+        head.append(f"**{no_changes(plan, drift)}**")
     elif split is not None:
         n_extras = sum(1 for op in plan.operations if op.id in split)
         head.append(

@@ -29,6 +29,19 @@ CHANGED = "changed outside the manifests"
 EXTRAS = "unmanaged extras (live, in no manifest; applying the manifests removes them)"
 
 
+def no_changes(plan: Plan, drift: bool = False) -> str:
+    """The empty plan's headline; it does not claim a match while something the manifests drop
+    is kept on purpose (self-protection), and counts what was kept."""
+    kept = sum(1 for p in plan.problems if p.code == "kept")
+    if not kept:
+        return NO_DRIFT if drift else NO_CHANGES
+    word = "drift" if drift else "changes"
+    return (
+        f"No {word} to make, but live state differs from the manifests: {kept} owner(s) kept "
+        "by self-protection (listed under Problems)."
+    )
+
+
 def render_text(
     plan: Plan,
     *,
@@ -47,7 +60,7 @@ def render_text(
     if title:
         lines += [paint("bold", title), ""]
     if plan.is_empty:
-        lines.append(NO_DRIFT if drift else NO_CHANGES)
+        lines.append(no_changes(plan, drift))
     else:
         lines.append(
             "Live state was changed outside the manifests. Applying the manifests would:"

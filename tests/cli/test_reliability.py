@@ -4,6 +4,7 @@ accepted owner, members removed by deleting their only role)."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
+from reconciler.cli import main
 from reconciler.cli.runlock import run_lock
 
 PROJECT = """\
@@ -290,3 +292,58 @@ def test_control_characters_in_live_names_are_shown_escaped_in_every_format(
         assert json.loads(result.stdout)["guards"][0]["message"].count("\\x1b[2J\\n") == 1
     else:
         assert "Evil\\x1b[2J\\nPlan: 0 to add, 0 to change, 0 to remove.\\u202e" in shown
+
+
+def test_an_owner_kept_by_self_protection_is_said_and_counted(run, as_alice: Path) -> None:
+    (as_alice / "itwin-access.yaml").write_text(
+        "api: http://testserver\nbackend: itwins\nidentity: alice@contoso.com\n"
+    )
+    manifest = as_alice / "p.yaml"
+    manifest.write_text(PROJECT.format(owners="alice@contoso.com, carol@contoso.com"))
+    assert run("apply", as_alice, "--auto-approve").code == 0
+    manifest.write_text(PROJECT.format(owners="carol@contoso.com"))
+    result = run("plan", as_alice, "--detailed-exitcode")
+    assert result.code == 0, result.stderr
+    assert "Live state matches the manifests" not in result.stdout
+    assert "1 owner(s) kept by self-protection" in result.stdout
+    assert "owner alice@contoso.com is kept although the manifest does not list it" in (
+        result.stdout
+    )
+
+
+def test_credentials_in_an_api_url_are_never_printed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "p.yaml").write_text(PROJECT.format(owners="alice@contoso.com"))
+    monkeypatch.setenv("ITWIN_ACCESS_API", "ftp://deploy:pa55w0rd@api.example")
+    assert main(["plan", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "pa55w0rd" not in err
+    assert "ftp://***@api.example" in err
+
+
+def test_plan_and_journal_files_are_created_private(run, workdir: Path, tmp_path: Path) -> None:
+    saved, journal = tmp_path / "plan.json", tmp_path / "apply.jsonl"
+    assert run("plan", workdir, "--out", saved).code == 0
+    assert run("apply", workdir, "--auto-approve", "--journal", journal).code == 0
+    assert oct(saved.stat().st_mode & 0o777) == "0o600"
+    assert oct(journal.stat().st_mode & 0o777) == "0o600"
+
+
+def test_an_unreadable_directory_in_a_manifest_tree_is_an_error(
+    monkeypatch: pytest.MonkeyPatch, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    locked = workdir / "locked"
+    locked.mkdir()
+    (locked / "more.yaml").write_text("projects: []\n")
+    real = os.scandir
+
+    def scandir(path: Any = ".") -> Any:  # root reads anything: refuse this one directory
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    assert main(["validate", str(workdir)]) == 1
+    err = capsys.readouterr().err
+    assert f"{locked}:1:1: cannot read this directory (permission denied)" in err
