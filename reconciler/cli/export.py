@@ -20,29 +20,51 @@ from reconciler.cli.session import environment, open_session, read_config
 from reconciler.errors import ItwinAccessError
 from reconciler.export import PROJECTS_DIR, export_state, write_files
 from reconciler.export.rewrite import adoption_edits
+from reconciler.manifest.build import text_problem
 from reconciler.model import State
 from reconciler.plan import Operation
+from reconciler.visible import visible
 
 if TYPE_CHECKING:
     from reconciler.cli.plan import Output
 
 EXIT_OK = 0
+MAX_NUMBER = 255  # the manifest schema's maxLength of `number`
 
 
 def all_numbers(target: Any) -> list[str]:
     """Every project number the identity can see, through whichever backend."""
+    numbers, _ = listed_numbers(target)
+    return numbers
+
+
+def listed_numbers(target: Any) -> tuple[list[str], dict[str, str]]:
+    """Every project number the identity can see, and the numbers it cannot export with why
+    (a number naming several iTwins, e.g. a Project and a Program, cannot be told apart)."""
     listing = getattr(target, "all_numbers", None)
     if callable(listing):
-        return sorted(str(n) for n in listing())
+        return sorted(str(n) for n in listing()), {}
     # The iTwins backend: every iTwin listed for the caller except Account iTwins (which an
     # organization has one of, and no manifest manages).
-    numbers: set[str] = set()
+    kinds: dict[str, list[str]] = {}
     for page in target.itwins.list_pages():
         for itwin in page:
             number = itwin.get("number")
             if isinstance(number, str) and number and itwin.get("class") != "Account":
-                numbers.add(number)
-    return sorted(numbers)
+                kinds.setdefault(number, []).append(str(itwin.get("subClass") or "iTwin"))
+    refused = {
+        n: f"names {len(k)} live iTwins ({', '.join(sorted(k))}); give them distinct numbers"
+        for n, k in kinds.items()
+        if len(k) > 1
+    }
+    return sorted(set(kinds) - set(refused)), refused
+
+
+def unexportable(number: str) -> str | None:
+    """Why ``number`` cannot be the key of a valid manifest, or None."""
+    if len(number) > MAX_NUMBER:
+        return f"is {len(number)} characters long; a manifest takes at most {MAX_NUMBER}"
+    return text_problem(number)
 
 
 @click.command("export")
@@ -87,7 +109,16 @@ def export_command(
     config = read_config(config_path, (), environment(connection()))
     with open_session(config, connection()) as session:
         output.secrets = session.secrets()
-        numbers = list(dict.fromkeys(projects)) if projects else all_numbers(session.target)
+        refused: dict[str, str] = {}
+        if projects:
+            numbers = list(dict.fromkeys(projects))
+        else:
+            numbers, refused = listed_numbers(session.target)
+        for number in numbers:
+            why = unexportable(number)
+            if why is not None:
+                refused[number] = why
+        numbers = [n for n in numbers if n not in refused]
         actual, context = read_live(session, numbers, progress)
     missing = sorted(set(numbers) - set(actual.numbers()))
     if missing:
@@ -99,6 +130,8 @@ def export_command(
     written = write_files(result.files, out_dir)
     for warning in result.warnings:
         output.err(f"warning: {warning}")
+    for number, why in sorted(refused.items()):
+        output.err(f"warning: project {visible(number)!s} not exported: its number {why}")
     for stale in _stale_files(out_dir, result.files):
         output.err(
             f"warning: {stale} was not written by this export (a project not exported, or no "
@@ -108,6 +141,7 @@ def export_command(
         f"Exported {len(actual.projects)} project(s) from the {config.backend} backend to "
         f"{out_dir} ({len(written)} file(s)). Check them with: itwin-access plan {out_dir}"
         + (f" --config {config.path}" if config.path is not None else "")
+        + (f"; {len(refused)} could not be exported (warnings above)" if refused else "")
     )
     return EXIT_OK
 

@@ -347,3 +347,56 @@ def test_an_unreadable_directory_in_a_manifest_tree_is_an_error(
     assert main(["validate", str(workdir)]) == 1
     err = capsys.readouterr().err
     assert f"{locked}:1:1: cannot read this directory (permission denied)" in err
+
+
+def test_export_never_writes_through_a_symlink_inside_out(
+    run, workdir: Path, tmp_path: Path
+) -> None:
+    config = workdir / "itwin-access.yaml"
+    assert run("apply", workdir, "--auto-approve").code == 0
+    outside = tmp_path / "precious.txt"
+    outside.write_text("keep me\n")
+    out = tmp_path / "exported"
+    (out / "projects").mkdir(parents=True)
+    (out / "projects" / "BR-2024-001.yaml").symlink_to(outside)
+    result = run("export", "--out", out, "--all", "--config", config)
+    assert result.code == 1
+    assert "BR-2024-001.yaml: it is a symbolic link" in result.stderr
+    assert outside.read_text() == "keep me\n"
+    # a linked folder is refused too
+    linked = tmp_path / "linked"
+    (linked).mkdir()
+    (linked / "projects").symlink_to(tmp_path, target_is_directory=True)
+    result = run("export", "--out", linked, "--all", "--config", config)
+    assert result.code == 1
+    assert "it is a symbolic link" in result.stderr
+    assert not (tmp_path / "BR-2024-001.yaml").exists()
+
+
+def test_export_all_exports_what_it_can_and_names_what_it_cannot(
+    run, hand, as_alice: Path, tmp_path: Path
+) -> None:
+    v1 = "application/vnd.bentley.itwin-platform.v1+json"
+    for number, sub in (
+        ("GOOD-1", "Project"),
+        ("EVIL\n# injected: true\x1b[2J", "Project"),
+        ("L" * 300, "Project"),
+        ("TWIN-1", "Project"),
+        ("TWIN-1", "Program"),
+    ):
+        body = {"class": "Endeavor", "subClass": sub, "displayName": "x", "number": number}
+        hand.send("POST", "/itwins/", body, accept=v1)
+    out = tmp_path / "exported"
+    result = run("export", "--out", out, "--all", "--config", as_alice / "itwin-access.yaml")
+    assert result.code == 0, result.stderr
+    assert "; 3 could not be exported (warnings above)" in result.stderr
+    assert "project TWIN-1 not exported: its number names 2 live iTwins (Program, Project)" in (
+        result.stderr
+    )
+    assert "is 300 characters long; a manifest takes at most 255" in result.stderr
+    assert "project EVIL\\n# injected: true\\x1b[2J not exported" in result.stderr
+    assert "\x1b" not in result.stderr
+    names = sorted(p.name for p in (out / "projects").iterdir())
+    assert "GOOD-1.yaml" in names
+    assert not any(n.startswith(("EVIL", "LLL", "TWIN")) for n in names)
+    assert run("validate", out).code == 0
