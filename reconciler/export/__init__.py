@@ -84,7 +84,8 @@ def write_files(files: Mapping[str, str], out_dir: Path) -> list[Path]:
     opened with O_NOFOLLOW; a path that would leave ``out_dir`` is refused."""
     written = []
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
+        if files:
+            out_dir.mkdir(parents=True, exist_ok=True)
         for rel, text in sorted(files.items()):
             parts = Path(rel).parts
             if Path(rel).is_absolute() or ".." in parts or not parts:
