@@ -1,6 +1,6 @@
 """Benchmark `apply`: 5,000 membership changes over 200 projects, emulator latency 50 ms (issue 6).
 
-    /work/venv/bin/python benchmarks/apply.py [--projects 200] [--latency-ms 50]
+    python benchmarks/apply.py [--projects 200] [--latency-ms 50]
         [--concurrency 8] [--rate-limit 4500]
 
 Live: P projects of 25 members (alice owns them). Manifests change 25 memberships per project:

@@ -2,7 +2,7 @@
 executable against it (wall time, files written), then `itwin-access plan` of the exported
 manifests against the same live state (must be empty).
 
-    /work/venv/bin/python benchmarks/export.py [PROJECTS] [--backend itwins|projects]
+    python benchmarks/export.py [PROJECTS] [--backend itwins|projects]
 """
 
 from __future__ import annotations

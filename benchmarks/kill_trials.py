@@ -1,6 +1,6 @@
 """Kill `apply` with SIGKILL at random points; the next apply must finish the job.
 
-    /work/venv/bin/python benchmarks/kill_trials.py [--trials 50] [--latency-ms 100] [--seed 1]
+    python benchmarks/kill_trials.py [--trials 50] [--latency-ms 100] [--seed 1]
 
 Each trial: a fresh emulator state (admin reset), `itwin-access apply examples/quickstart
 --auto-approve --journal FILE` as a subprocess against it (uvicorn on 127.0.0.1, in this

@@ -1,6 +1,6 @@
 """Benchmark `plan`: P projects x M members, emulator latency 50 ms (issue 5).
 
-    /work/venv/bin/python benchmarks/plan.py [--sizes 20x10,1000x50] [--latency-ms 50]
+    python benchmarks/plan.py [--sizes 20x10,1000x50] [--latency-ms 50]
         [--concurrency 8] [--rate-limit 4500]
 
 For each size: an emulator on 127.0.0.1 seeded with P iTwins of M members each (alice owns

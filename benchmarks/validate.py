@@ -1,6 +1,6 @@
 """Benchmark: validate a generated tree of 1,000 projects x 100 members (target: under 3 s).
 
-    /work/venv/bin/python benchmarks/validate.py [--projects 1000] [--members 100] [--profile]
+    python benchmarks/validate.py [--projects 1000] [--members 100] [--profile]
     python benchmarks/validate.py --shapes   # the shapes that were quadratic (issue 12)
 
 Writes one file per project (plus one role-set file) into a temp dir, then times

@@ -24,9 +24,9 @@ from reconciler.errors import ConfigError
 from reconciler.manifest.document import Document, json_path
 from reconciler.manifest.schema import validate_config
 from reconciler.manifest.yamlsource import YamlProblem, read_document
+from reconciler.policies import Policies, PolicyRule
 
 DEFAULT_API = "https://api.bentley.com"
-DEFAULT_TOKEN_URL = "https://ims.bentley.com/connect/token"
 DEFAULT_SCOPE = "itwin-platform"
 CONFIG_FILENAMES = ("itwin-access.yaml", "itwin-access.yml")
 
@@ -71,6 +71,7 @@ class Config:
     lock: Path | None = None  # a lock file apply holds (runlock); None: no lock
     lock_timeout: float = 600.0  # seconds apply waits for the lock
     emulator: EmulatorSettings = field(default_factory=EmulatorSettings)
+    policies: Policies = field(default_factory=Policies)  # issue 16: checked on every plan
     path: Path | None = None  # the config file read, if any
     # From the environment only; never shown.
     token: str | None = field(default=None, repr=False)
@@ -87,12 +88,12 @@ class Config:
         return self.auth.scope
 
     def token_url_for(self, base_url: str) -> str:
-        """Configured token URL, else IMS for the real API, else ``{base}/connect/token``."""
-        if self.auth.token_url:
-            return self.auth.token_url
-        if base_url.rstrip("/") == DEFAULT_API:
-            return DEFAULT_TOKEN_URL
-        return base_url.rstrip("/") + "/connect/token"
+        """Configured token URL, else the API layer's derivation (the one place that knows
+        Bentley's hosts, ``dev-``/``qa-`` prefixes included)."""
+        # Imported here: the offline `validate` reads the config and must not load httpx.
+        from reconciler.api import default_token_url
+
+        return self.auth.token_url or default_token_url(base_url)
 
 
 def find_config(search_dir: Path | None) -> Path | None:
@@ -114,8 +115,10 @@ def load_config(
         raise ConfigError(f"{path}: config file not found; check --config")
     file = path if path is not None else find_config(search_dir)
     data: dict[str, Any] = {}
+    doc: Document | None = None
     if file is not None:
-        data = _read(file)
+        doc = _read(file)
+        data = doc.data
     base = file.parent if file is not None else Path()
 
     auth_data: dict[str, Any] = data.get("auth", {})
@@ -146,6 +149,7 @@ def load_config(
             f"ITWIN_ACCESS_API={api!r} is neither `emulator` nor an http(s):// base URL"
         )
     identity = data.get("identity")
+    policies = _policies(data.get("policies", {}), doc)
     return Config(
         api=api.rstrip("/"),
         backend=data.get("backend", "itwins"),
@@ -159,6 +163,7 @@ def load_config(
         lock=base / data["lock"] if data.get("lock") else None,
         lock_timeout=float(data.get("lockTimeout", 600)),
         emulator=emulator,
+        policies=policies,
         path=file,
         token=env.get(auth.token_variable) or None,
         client_id=env.get(auth.client_id_variable) or None,
@@ -166,7 +171,7 @@ def load_config(
     )
 
 
-def _read(file: Path) -> dict[str, Any]:
+def _read(file: Path) -> Document:
     try:
         doc = read_document(file)
     except YamlProblem as exc:
@@ -179,8 +184,37 @@ def _read(file: Path) -> dict[str, Any]:
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise ConfigError(f"{problems[0]}{more}")
-    data: dict[str, Any] = doc.data
-    return data
+    return doc
+
+
+def _policies(data: Mapping[str, Any], doc: Document | None) -> Policies:
+    """``policies``: the organization's email domains and the rules, each with its location."""
+    rules = []
+    for index, item in enumerate(data.get("rules", ())):
+        source = None
+        if doc is not None:
+            line, column = doc.locate(("policies", "rules", index))
+            source = f"{doc.file}:{line}:{column}"
+        rules.append(
+            PolicyRule(
+                name=item["name"],
+                rule=item["rule"],
+                permissions=tuple(item.get("permissions", ())),
+                domains=tuple(d.lower().lstrip("@") for d in item.get("domains", ())),
+                roles=tuple(item.get("roles", ())),
+                count=int(item.get("count", 0)),
+                liftable=bool(item.get("liftable", False)),
+                source=source,
+            )
+        )
+    names = [r.name for r in rules]
+    for rule in rules:
+        if names.count(rule.name) > 1:
+            raise ConfigError(
+                f"{rule.source}: policies.rules: the name {rule.name!r} is used twice"
+            )
+    domains = tuple(d.lower().lstrip("@") for d in data.get("domains", ()))
+    return Policies(domains, tuple(rules))
 
 
 def _refuse_secrets(doc: Document, node: object, path: tuple[str | int, ...]) -> None:

@@ -41,6 +41,7 @@ LIFTABLE: tuple[str, ...] = (
     PERMISSION_DENIED,
 )
 UNLIFTABLE: tuple[str, ...] = (LAST_OWNER, SELF_PROTECTION)
+POLICY = "policy:"  # prefix of the violations of the config's policies (reconciler.policies)
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class GuardViolation:
     project: str | None = None  # None: the whole plan
     numbers: Mapping[str, Any] = field(default_factory=dict)
     allowed: bool = False  # lifted by --allow
+    lift: bool | None = None  # policies (``policy:NAME``): whether the rule says it is liftable
 
     def __post_init__(self) -> None:
         # Messages name live roles and projects: control characters are shown, never sent.
@@ -67,11 +69,13 @@ class GuardViolation:
 
     @property
     def liftable(self) -> bool:
-        return self.guard in LIFTABLE
+        return self.guard in LIFTABLE if self.lift is None else self.lift
 
     def how(self) -> str:
         if self.liftable:
             return f"allow with --allow {self.guard}"
+        if self.lift is not None:
+            return "this policy cannot be allowed"
         return "this guard cannot be allowed"
 
     def __str__(self) -> str:
@@ -95,12 +99,15 @@ class GuardViolation:
             project=data.get("project"),
             numbers=dict(data.get("numbers") or {}),
             allowed=bool(data.get("allowed", False)),
+            lift=bool(data.get("liftable")) if str(data["guard"]).startswith(POLICY) else None,
         )
 
 
 def check_allow(allow: Collection[str]) -> tuple[str, ...]:
     """Validated, sorted, de-duplicated allowances; PlanError for an unknown or unliftable one."""
     for name in allow:
+        if name.startswith(POLICY):
+            continue  # a policy rule's name: checked against the config's rules by the plan
         if name in UNLIFTABLE:
             raise PlanError(f"guard {name} cannot be allowed")
         if name not in LIFTABLE:
@@ -186,8 +193,8 @@ def evaluate(
         problems.append(
             PlanProblem(
                 "unverified",
-                "the applying identity is unknown (no email in the token; set `identity` in "
-                "the config): self-protection could not be checked",
+                "the applying identity is unknown (no email in the token, and GET /users/me did "
+                "not say; set `identity` in the config): self-protection could not be checked",
                 WARNING,
             )
         )

@@ -257,3 +257,6 @@ class LiveContext:
     known_permissions: frozenset[str] | None = None
     rights: Mapping[str, Rights] = field(default_factory=dict)
     unknown_users: frozenset[str] = frozenset()  # group members' emails the directory lacks
+    # Project number -> sections the identity may not list (403), read as empty: e.g. groups,
+    # which the contract lets only org admins list (C5); preflight refuses to change them.
+    unreadable: Mapping[str, frozenset[str]] = field(default_factory=dict)

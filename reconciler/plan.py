@@ -38,6 +38,7 @@ from reconciler.operation import (
     OpKind,
     action,
 )
+from reconciler.policies import Policies, check_policy_allow, evaluate_policies
 from reconciler.preflight import (
     ERROR,
     WARNING,
@@ -172,14 +173,17 @@ def build_plan(
     settings: GuardSettings,
     allow: Collection[str] = (),
     members_per_batch: int | None = None,
+    policies: Policies | None = None,
 ) -> Plan:
     """The plan that makes ``actual`` match ``desired``; never raises for a guard.
 
     PlanError only for an ``allow`` naming an unknown guard or one that cannot be lifted.
     ``members_per_batch`` caps the members of one add request for a backend whose API takes
     fewer (the Projects API takes one member per request); None: only the role-assignment cap.
+    ``policies`` (config ``policies``) are checked like guards, on the state the plan leads to.
     """
     allowed = check_allow(allow)
+    check_policy_allow(allowed, policies or Policies())
     live = {p.number: p for p in actual.projects}
     changes = diff(desired, actual, context.identity)
     changes.extend(repair_duplicates(changes, actual))
@@ -188,6 +192,12 @@ def build_plan(
     guards, guard_problems = evaluate(operations, actual, context, settings, allowed)
     rights = check_rights(operations, context)
     guards.extend(rights_violations(rights, allowed))
+    if policies is not None:
+        guards.extend(
+            evaluate_policies(
+                policies, desired.numbers(), operations, actual, desired, allowed, context.identity
+            )
+        )
     problems = [
         *_kept_owners(desired, actual, context.identity),
         *check_manifest_facts(desired, context),

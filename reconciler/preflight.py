@@ -24,12 +24,21 @@ ERROR = "error"
 WARNING = "warning"
 
 # Pseudo-permissions for what no role grants.
-OWNER = "owner"  # "You must be an owner to add other owners": org admins included
+# Adding/removing owners and deleting an iTwin: owners, and organization administrators who
+# need not be owners ("the only exception", contract C1/C2); no role permission is enough.
+OWNER = "owner"
 ORG_ADMIN = "organization administrator"
+# Operations on owners need to know who applies (its own ownership is always kept): without
+# it they are refused rather than guessed (issue 11).
+IDENTITY = "identity"
+# Changing groups the identity could not list (403: the contract documents listing groups for
+# org admins only): what exists is unknown, so a "create" may be a duplicate.
+READ_GROUPS = "to list the project's groups"
+_GROUP_KINDS = frozenset({OpKind.CREATE_GROUP, OpKind.UPDATE_GROUP, OpKind.DELETE_GROUP})
 
 _BY_KIND: Mapping[OpKind, tuple[str, ...]] = {
     OpKind.UPDATE_PROJECT: ("itwins_modify",),
-    OpKind.DELETE_PROJECT: (ORG_ADMIN,),
+    OpKind.DELETE_PROJECT: (OWNER,),
     OpKind.CREATE_ROLE: ("administration_manage_roles",),
     OpKind.UPDATE_ROLE: ("administration_manage_roles",),
     OpKind.DELETE_ROLE: ("administration_manage_roles",),
@@ -114,17 +123,16 @@ def required(op: Operation) -> tuple[str, ...]:
 
 
 def may(rights: Rights, org_admin: bool, needs: Iterable[str]) -> list[str]:
-    """The needs the identity lacks (empty: allowed). Owners hold every permission implicitly."""
-    if rights.owner:
-        return [n for n in needs if n == ORG_ADMIN and not org_admin]
+    """The needs the identity lacks (empty: allowed). Owners hold every permission implicitly;
+    organization administrators may do everything an owner may (contract C1, C2, §2.2)."""
+    if rights.owner or org_admin:
+        return []
     missing = []
     for need in needs:
-        if need == ORG_ADMIN:
-            ok = org_admin
-        elif need == OWNER:
-            ok = False  # "You must be an owner to add other owners"
+        if need in (OWNER, ORG_ADMIN):
+            ok = False  # no role grants these
         else:
-            ok = org_admin or need in rights.permissions
+            ok = need in rights.permissions
         if not ok:
             missing.append(need)
     return missing
@@ -137,6 +145,12 @@ def check_rights(operations: Sequence[Operation], context: LiveContext) -> list[
     denied: dict[tuple[str, str], list[str]] = defaultdict(list)
     unverified: set[str] = set()
     for op in operations:
+        if context.identity is None and op.kind in (OpKind.ADD_OWNER, OpKind.REMOVE_OWNER):
+            denied[(op.project, IDENTITY)].append(op.id)
+            continue
+        if op.kind in _GROUP_KINDS and "groups" in context.unreadable.get(op.project, ()):
+            denied[(op.project, READ_GROUPS)].append(op.id)
+            continue
         if op.kind is OpKind.CREATE_PROJECT:
             problems.extend(_check_create(op, context))
             continue
@@ -159,13 +173,22 @@ def check_rights(operations: Sequence[Operation], context: LiveContext) -> list[
             )
         )
     for (number, need), ids in sorted(denied.items()):
-        what = (
-            "to be an owner"
-            if need == OWNER
-            else (
-                "to be an organization administrator" if need == ORG_ADMIN else f"permission {need}"
+        if need == IDENTITY:
+            problems.append(
+                PlanProblem(
+                    "permission-denied",
+                    f"project {number}: {len(ids)} operation(s) on owners need the applying "
+                    "identity, which could not be determined (no email in the token, and "
+                    "GET /users/me did not say; set `identity` in the config): " + _some(ids),
+                    ERROR,
+                    number,
+                    None,
+                    tuple(ids),
+                    "denied: the applying identity is unknown",
+                )
             )
-        )
+            continue
+        what = _WHAT.get(need, f"permission {need}")
         problems.append(
             PlanProblem(
                 "permission-denied",
@@ -179,6 +202,14 @@ def check_rights(operations: Sequence[Operation], context: LiveContext) -> list[
             )
         )
     return problems
+
+
+_WHAT = {
+    OWNER: "to be an owner or an organization administrator",
+    ORG_ADMIN: "to be an organization administrator",
+    READ_GROUPS: "to list the project's groups (refused: 403), as an organization administrator "
+    "or a holder of administration_manage_groups",
+}
 
 
 def _check_create(op: Operation, context: LiveContext) -> list[PlanProblem]:

@@ -286,22 +286,48 @@ def test_preflight_marks_operations_the_identity_cannot_perform() -> None:
     assert brief == "denied: needs permission administration_manage_roles"
 
 
-def test_owners_may_do_everything_but_delete_and_org_admins_everything_but_owners() -> None:
+def test_owners_and_org_admins_may_do_everything() -> None:
+    """Owners may delete the project (C2); org admins may add/remove owners (C1)."""
     ops = every_kind_plan().operations
     as_owner = check_rights(
         ops, LiveContext(ME, rights={"A": Rights(owner=True), "C": Rights(True)})
     )
-    assert {i for p in as_owner if p.code == "permission-denied" for i in p.operations} == {
-        "C/delete_project/"
-    }
+    assert not [p for p in as_owner if p.code == "permission-denied"]
     assert {i for p in as_owner if p.code == "unverified" for i in p.operations} == {
         "B/create_project/"
     }
     as_admin = check_rights(ops, LiveContext(ME, org_admin=True))
-    assert {i for p in as_admin for i in p.operations} == {
+    assert as_admin == []
+
+
+def test_owner_operations_need_an_owner_or_org_admin_not_a_role() -> None:
+    """A member holding every permission through roles may not touch owners or delete."""
+    ops = every_kind_plan().operations
+    every = frozenset({"administration_invite_member", "administration_remove_member",
+                       "administration_manage_roles", "administration_manage_groups",
+                       "itwins_modify", "itwins_delete"})  # fmt: skip
+    problems = check_rights(ops, LiveContext(ME, rights={"A": Rights(False, every),
+                                                         "C": Rights(False, every)}))  # fmt: skip
+    denied = {i for p in problems if p.code == "permission-denied" for i in p.operations}
+    assert denied == {
+        "A/add_owner/own@x.com",
+        "A/remove_owner/exowner@x.com",
+        "C/delete_project/",
+    }
+    assert all("to be an owner or an organization administrator" in p.message
+               for p in problems if p.code == "permission-denied")  # fmt: skip
+
+
+def test_unknown_identity_refuses_operations_on_owners() -> None:
+    """Without an applying identity, owner operations are refused rather than guessed at."""
+    ops = every_kind_plan().operations
+    problems = check_rights(ops, LiveContext(None, org_admin=True))
+    denied = [p for p in problems if p.code == "permission-denied"]
+    assert {i for p in denied for i in p.operations} == {
         "A/add_owner/own@x.com",
         "A/remove_owner/exowner@x.com",
     }
+    assert "could not be determined" in denied[0].message
 
 
 def test_group_member_list_changes_need_invite_and_remove_permissions() -> None:

@@ -1,6 +1,6 @@
 """Regenerate this example: a program of 50 projects sharing role sets.
 
-    /work/venv/bin/python examples/enterprise/generate.py
+    python examples/enterprise/generate.py
 
 Deterministic (no randomness), so running it again produces the committed files byte for byte;
 the tests validate the committed YAML.

@@ -4,7 +4,7 @@ Knows URLs and wire shapes only; nothing of manifests, plans or the CLI (import-
 
     connect(http, token=...)                     -> ApiClient   (bearer token given)
     connect(http, client_id=..., client_secret=...) -> ApiClient (client-credentials grant)
-    ItwinsApi(client), AccessControlApi(client)  thin wrappers
+    ItwinsApi(client), AccessControlApi(client), UsersApi(client)  thin wrappers
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from reconciler.api.concurrency import DEFAULT_CONCURRENCY, bounded_map
 from reconciler.api.itwins import ItwinsApi
 from reconciler.api.limits import RateLimiter, RetryPolicy
 from reconciler.api.pacing import WAIT_CAP, AdaptivePacer, WaitBudget
+from reconciler.api.users import UsersApi
 from reconciler.errors import ConfigError
 
 DEFAULT_RATE_LIMIT = 4500  # requests per minute (BRIEF decision 5)
@@ -52,6 +53,7 @@ __all__ = [
     "RequestStats",
     "RetryPolicy",
     "StaticToken",
+    "UsersApi",
     "WaitBudget",
     "bounded_map",
     "connect",

@@ -46,8 +46,10 @@ from reconciler.cli.session import Session, open_session
 from reconciler.cli.terminal import Journal, Progress, confirm, stream_is_tty
 from reconciler.errors import ItwinAccessError, PlanError, StalePlanError
 from reconciler.guards import check_allow, evaluate, rights_violations
+from reconciler.impact import compute_impact
 from reconciler.model import State
 from reconciler.plan import Plan, build_plan, state_fingerprint
+from reconciler.policies import check_policy_allow, evaluate_policies
 from reconciler.preflight import check_rights
 from reconciler.render import load_json, render_text
 
@@ -136,14 +138,19 @@ def apply_command(
     with held, open_session(config, connection()) as session:
         output.secrets = session.secrets()
         if saved is not None:
-            plan = _check_saved(session, saved, allowed, progress, output)
+            plan, actual = _check_saved(session, saved, allowed, progress, output)
+            # Live state was just re-read and matches the plan's fingerprints.
+            impact = compute_impact(plan.operations, actual, session.config.policies.domains)
         else:
             assert desired is not None
             planned = compute_plan(
                 session, desired, allow=allowed, progress=progress, output=output
             )
             plan = planned.plan
-        output.out(render_text(plan, color=use_color_stdout(no_color)), nl=False)
+            impact = compute_impact(
+                plan.operations, planned.actual, session.config.policies.domains
+            )
+        output.out(render_text(plan, color=use_color_stdout(no_color), impact=impact), nl=False)
         if plan.blocked:
             report_blocked(plan, output)
             if saved is not None:
@@ -186,7 +193,7 @@ def _read_saved(path: Path) -> Plan:
 
 def _check_saved(
     session: Session, saved: Plan, allowed: tuple[str, ...], progress: bool | None, out: Output
-) -> Plan:
+) -> tuple[Plan, State]:
     """Re-read the saved plan's projects: StalePlanError naming any that moved; then the guards
     again, on live state as it is now and with this run's ``--allow``."""
     numbers = sorted(saved.fingerprints)
@@ -205,10 +212,19 @@ def _check_saved(
     # The applying identity's rights are checked again too: it may not be the planner's.
     rights = check_rights(saved.operations, context)
     guards.extend(rights_violations(rights, allowed))
+    # Policies too: the config's, as they are now, on the state the saved plan leads to.
+    policies = session.config.policies
+    check_policy_allow(allowed, policies)
+    guards.extend(
+        evaluate_policies(
+            policies, numbers, saved.operations, actual, allow=allowed, identity=context.identity
+        )
+    )
     kept = tuple(p for p in saved.problems if p.code not in ("unverified", "permission-denied"))
-    return dataclasses.replace(
+    checked = dataclasses.replace(
         saved, guards=tuple(guards), allow=allowed, problems=(*kept, *problems, *rights)
     )
+    return checked, actual
 
 
 def _approved(output: Output) -> bool:

@@ -33,31 +33,35 @@ MAX_NUMBER = 255  # the manifest schema's maxLength of `number`
 
 
 def all_numbers(target: Any) -> list[str]:
-    """Every project number the identity can see, through whichever backend."""
-    numbers, _ = listed_numbers(target)
-    return numbers
+    """Every project number the identity can see, through whichever backend (each target's
+    ``all_numbers``: the iTwins one lists an organization administrator's whole organization)."""
+    return sorted(str(n) for n in target.all_numbers())
 
 
-def listed_numbers(target: Any) -> tuple[list[str], dict[str, str]]:
-    """Every project number the identity can see, and the numbers it cannot export with why
-    (a number naming several iTwins, e.g. a Project and a Program, cannot be told apart)."""
-    listing = getattr(target, "all_numbers", None)
-    if callable(listing):
-        return sorted(str(n) for n in listing()), {}
-    # The iTwins backend: every iTwin listed for the caller except Account iTwins (which an
-    # organization has one of, and no manifest manages).
-    kinds: dict[str, list[str]] = {}
-    for page in target.itwins.list_pages():
-        for itwin in page:
-            number = itwin.get("number")
-            if isinstance(number, str) and number and itwin.get("class") != "Account":
-                kinds.setdefault(number, []).append(str(itwin.get("subClass") or "iTwin"))
-    refused = {
+def listing_warnings(target: Any, identity: str | None, count: int) -> list[str]:
+    """What ``export --all`` must not keep quiet: a listing cut at the API's cap, and an empty
+    one (wrong identity or scope, rather than an organization with no projects)."""
+    who = identity or "the applying identity"
+    scope = getattr(target, "listing_scope", "the projects it can see")
+    out = []
+    if getattr(target, "listing_truncated", False):
+        out.append(
+            f"the listing stopped at the API's cap of 10,000 iTwins (X-Max-Return): {count} "
+            "project(s) exported, more may exist; export them by name with --project NUMBER"
+        )
+    if count == 0:
+        out.append(f"no project to export: {who} sees none among {scope}")
+    return out
+
+
+def refused_numbers(target: Any) -> dict[str, str]:
+    """The listed numbers ``export --all`` cannot export, with why: a number naming several
+    iTwins (a Project and a Program) cannot be told apart (the target's ``ambiguous_numbers``)."""
+    ambiguous: dict[str, list[str]] = getattr(target, "ambiguous_numbers", {})
+    return {
         n: f"names {len(k)} live iTwins ({', '.join(sorted(k))}); give them distinct numbers"
-        for n, k in kinds.items()
-        if len(k) > 1
+        for n, k in ambiguous.items()
     }
-    return sorted(set(kinds) - set(refused)), refused
 
 
 def unexportable(number: str) -> str | None:
@@ -113,7 +117,8 @@ def export_command(
         if projects:
             numbers = list(dict.fromkeys(projects))
         else:
-            numbers, refused = listed_numbers(session.target)
+            numbers = all_numbers(session.target)
+            refused = refused_numbers(session.target)
         for number in numbers:
             why = unexportable(number)
             if why is not None:
@@ -128,7 +133,18 @@ def export_command(
         )
     result = export_state(actual)
     written = write_files(result.files, out_dir)
-    for warning in result.warnings:
+    warnings = list(result.warnings)
+    left_out: dict[str, list[str]] = getattr(session.target, "left_out", {})
+    for number in actual.numbers():
+        for who in left_out.get(number, []):
+            warnings.append(
+                f'project {number}: member {who} holds only "Team Member" (a basic team '
+                "member) and is left out: it will not be migrated; give it a role in the "
+                "manifest to keep its access"
+            )
+    if everything:
+        warnings += listing_warnings(session.target, context.identity, len(actual.projects))
+    for warning in warnings:
         output.err(f"warning: {warning}")
     for number, why in sorted(refused.items()):
         output.err(f"warning: project {visible(number)!s} not exported: its number {why}")

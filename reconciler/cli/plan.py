@@ -23,6 +23,7 @@ from reconciler.cli.terminal import Progress, scrub_userinfo, use_color
 from reconciler.config import Config
 from reconciler.errors import ItwinAccessError, ManifestError, Severity
 from reconciler.export.drift import split_drift
+from reconciler.impact import Impact, compute_impact
 from reconciler.manifest import check_permissions, load_manifests
 from reconciler.model import LiveContext, State
 from reconciler.plan import GuardSettings, Plan, build_plan
@@ -161,7 +162,13 @@ def compute_plan(
     # A backend whose API adds fewer members per request says so (issue 7: Projects API, 1).
     per_batch = getattr(session.target, "members_per_request", None)
     plan = build_plan(
-        desired, actual, context, guard_settings(session.config), allow, members_per_batch=per_batch
+        desired,
+        actual,
+        context,
+        guard_settings(session.config),
+        allow,
+        members_per_batch=per_batch,
+        policies=session.config.policies,
     )
     return Planned(desired, actual, context, plan)
 
@@ -174,17 +181,19 @@ def render(
     color: bool,
     saved_to: Path | None = None,
     extras: frozenset[str] | None = None,
+    impact: Impact | None = None,
 ) -> str:
-    """``extras``: for drift, the ids of the operations that remove unmanaged extras."""
+    """``extras``: for drift, the ids of the operations that remove unmanaged extras;
+    ``impact``: who gains or loses what (plan only)."""
     if fmt == "json":
-        return render_json(plan, extras=extras)
+        return render_json(plan, extras=extras, impact=impact)
     if fmt == "markdown":
         if saved_to is None:
-            return render_markdown(plan, drift=drift, extras=extras)
+            return render_markdown(plan, drift=drift, extras=extras, impact=impact)
         # A comment cut to size points at the saved plan this very run wrote.
         hint = f"The full plan is in the saved plan file `{saved_to.name}` (JSON)."
-        return render_markdown(plan, drift=drift, full_plan_hint=hint, extras=extras)
-    return render_text(plan, drift=drift, color=color, extras=extras)
+        return render_markdown(plan, drift=drift, full_plan_hint=hint, extras=extras, impact=impact)
+    return render_text(plan, drift=drift, color=color, extras=extras, impact=impact)
 
 
 def write_saved_plan(plan: Plan, path: Path, output: Output) -> None:
@@ -336,7 +345,13 @@ def _plan_or_drift(
         # Issue 7: "changed outside the manifests" vs "unmanaged extras", in every format.
         split = split_drift(planned.desired, plan.operations)
         extras = frozenset(op.id for op in split.extras)
-    text = render(plan, fmt, drift=drift, color=color, saved_to=out_path, extras=extras)
+    impact = None
+    if not drift:
+        # Issue 16: who gains or loses which access, first in every format.
+        impact = compute_impact(plan.operations, planned.actual, config.policies.domains)
+    text = render(
+        plan, fmt, drift=drift, color=color, saved_to=out_path, extras=extras, impact=impact
+    )
     output.out(text, nl=False)
     if out_path is not None:
         write_saved_plan(plan, out_path, output)

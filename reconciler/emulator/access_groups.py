@@ -37,12 +37,16 @@ BASE = "/accesscontrol/itwins/{itwin_id}/groups"
 MAX_GROUP_ITEMS = 50
 
 
-def group_json(db: sqlite3.Connection, group: sqlite3.Row) -> dict[str, Any]:
+def group_json(db: sqlite3.Connection, group: sqlite3.Row, capped: bool = True) -> dict[str, Any]:
+    """A group; ``members`` and ``imsGroups`` are capped at 50 each unless ``capped`` is False
+    (a list sent with paging parameters, contract C5)."""
+    cap = MAX_GROUP_ITEMS if capped else -1  # SQLite: LIMIT -1 is no limit
     users = db.execute(
         "SELECT gu.user_id, u.email, u.given_name, u.surname, u.org FROM group_users gu "
         "LEFT JOIN users u ON u.id = gu.user_id WHERE gu.group_id=? ORDER BY gu.seq LIMIT ?",
-        (group["id"], MAX_GROUP_ITEMS),
+        (group["id"], cap),
     ).fetchall()
+    ims = json.loads(group["ims_groups"])
     return {
         "id": group["id"],
         "name": group["name"],
@@ -57,7 +61,7 @@ def group_json(db: sqlite3.Connection, group: sqlite3.Row) -> dict[str, Any]:
             }
             for u in users
         ],
-        "imsGroups": json.loads(group["ims_groups"])[:MAX_GROUP_ITEMS],
+        "imsGroups": ims[:MAX_GROUP_ITEMS] if capped else ims,
     }
 
 
@@ -88,7 +92,9 @@ def list_groups(req: Req) -> Response:
         "SELECT * FROM groups WHERE itwin_id=? ORDER BY seq LIMIT ? OFFSET ?",
         (itwin["id"], top + 1, skip),
     ).fetchall()
-    body: dict[str, Any] = {"groups": [group_json(req.db, r) for r in rows[:top]]}
+    # Paging parameters lift the 50-item cap of members/imsGroups (contract C5).
+    groups = [group_json(req.db, r, capped=not paged) for r in rows[:top]]
+    body: dict[str, Any] = {"groups": groups}
     if paged:  # `_links` only when paging parameters were sent (client CHANGELOG 4.1.0)
         body["_links"] = req.links(skip, top, len(rows) > top)
     return json_response(body)

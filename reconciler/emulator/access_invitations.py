@@ -2,8 +2,9 @@
 invitations, accept. Invitations expire 7 days after creation by the emulator clock and then
 vanish from every answer.
 
-[I] Accepting deletes the invitation and makes the caller a member (with the invited roles), an
-owner, or a group member; only the invited email may accept it.
+Accepting (only the invited email may) consumes the invitation and makes the caller a member, an
+owner, or a group member; a member invitation brings the roles of all the caller's pending
+member invitations on that iTwin, all consumed, merged into any roles it already holds (C7).
 """
 
 from __future__ import annotations
@@ -89,7 +90,11 @@ def get_member_invitation(req: Req) -> Response:
     itwin = ac_itwin(req.db, req.params["itwin_id"])
     require_member(req.db, req.caller, itwin)
     row = _invitation(req, itwin, ("member", "owner"))
-    if not _sees_all(req, itwin) and row["inviter_id"] != req.caller.id:
+    # C7: an org admin, or a member who is the invitee or the inviter (owners included: the
+    # page names no exception for them); anyone else is answered as if it did not exist.
+    caller = req.caller
+    involved = row["inviter_id"] == caller.id or row["email"].lower() == caller.email.lower()
+    if not (is_org_admin(caller, itwin) or involved):
         raise _not_found()
     inviter = req.db.execute("SELECT * FROM users WHERE id=?", (row["inviter_id"],)).fetchone()
     out = invitation_json(row, role_map(req.db, itwin))
@@ -152,7 +157,16 @@ def accept_invitation(req: Req) -> Response:
         existing = req.db.execute(
             "SELECT role_ids FROM members WHERE itwin_id=? AND user_id=?", (itwin["id"], caller.id)
         ).fetchone()
-        invited = json.loads(row["role_ids"])
+        # C7: the roles of all the user's pending member invitations on this iTwin, all
+        # consumed by one accept.
+        pending = req.db.execute(
+            "SELECT id, role_ids FROM invitations WHERE itwin_id=? AND kind='member' "
+            "AND email=? COLLATE NOCASE AND expires > ? ORDER BY seq",
+            (itwin["id"], caller.email, req.now),
+        ).fetchall()
+        invited = list(dict.fromkeys(r for p in pending for r in json.loads(p["role_ids"])))
+        for other in pending:
+            req.db.execute("DELETE FROM invitations WHERE id=?", (other["id"],))
         if existing is None:
             records.add_member(req.db, itwin["id"], caller.id, invited)
         else:

@@ -30,7 +30,7 @@ from reconciler.emulator.errors import (
     no_content,
 )
 from reconciler.emulator.identity import Caller
-from reconciler.emulator.policy import ac_itwin, require, require_member, require_owner
+from reconciler.emulator.policy import ac_itwin, require, require_member, require_owner_or_org_admin
 from reconciler.emulator.shapes import (
     RoleMap,
     group_member_json,
@@ -299,7 +299,7 @@ def list_owners(req: Req) -> Response:
 def add_owner(req: Req) -> Response:
     caller = req.caller
     itwin = ac_itwin(req.db, req.params["itwin_id"])
-    require_owner(req.db, caller, itwin)
+    require_owner_or_org_admin(req.db, caller, itwin)
     email = req.json_object().get("email")
     if not isinstance(email, str) or not email.strip():
         raise missing(CODE, "email")
@@ -331,7 +331,7 @@ def add_owner(req: Req) -> Response:
 
 def remove_owner(req: Req) -> Response:
     itwin = ac_itwin(req.db, req.params["itwin_id"])
-    require_owner(req.db, req.caller, itwin)
+    require_owner_or_org_admin(req.db, req.caller, itwin)
     # [I] Removing the last owner is allowed (nothing documented; org admins keep control).
     return _delete(req, itwin, _OWNERS)
 

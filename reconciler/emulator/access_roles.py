@@ -89,9 +89,16 @@ def create_role(req: Req) -> Response:
     return json_response({"role": role_json(row)}, 201)
 
 
+def _not_default(role: sqlite3.Row, action: str) -> None:
+    """[I] Platform-provided roles (``type`` Default, C6) cannot be changed or deleted."""
+    if role["type"] == "Default":
+        raise invalid(CODE, "InvalidValue", f"A Default role cannot be {action}.", "type")
+
+
 def update_role(req: Req) -> Response:
     itwin = _managed_itwin(req)
     role = _role(req, itwin)
+    _not_default(role, "updated")
     body = req.json_object()
     name = text_field(body, "displayName", CODE, required=False, non_blank=True)
     description = text_field(body, "description", CODE, required=False)
@@ -116,6 +123,7 @@ def update_role(req: Req) -> Response:
 def delete_role(req: Req) -> Response:
     itwin = _managed_itwin(req)
     role = _role(req, itwin)
+    _not_default(role, "deleted")
     req.db.execute("DELETE FROM roles WHERE id=?", (role["id"],))
     records.remove_role_everywhere(req.db, role["id"])
     return no_content()
@@ -133,5 +141,5 @@ ROUTES: list[BaseRoute] = [
     _ac("POST", "/{itwin_id}/roles", create_role, "Cannot create Role."),
     _ac("GET", "/{itwin_id}/roles/{role_id}", get_role),
     _ac("PATCH", "/{itwin_id}/roles/{role_id}", update_role, "Cannot update Role."),
-    _ac("DELETE", "/{itwin_id}/roles/{role_id}", delete_role),
+    _ac("DELETE", "/{itwin_id}/roles/{role_id}", delete_role, "Cannot delete Role."),
 ]

@@ -24,6 +24,7 @@ from reconciler.emulator import (
     auth,
     itwins_api,
     projects_api,
+    users_api,
 )
 from reconciler.emulator.clock import Clock
 from reconciler.emulator.errors import MSG_RESOURCE_NOT_FOUND, ApiError, json_response
@@ -74,6 +75,7 @@ def api_routes() -> list[BaseRoute]:
         *access_jobs.ROUTES,
         *access_v1.ROUTES,
         *projects_api.ROUTES,
+        *users_api.ROUTES,
     ]
 
 

@@ -30,8 +30,8 @@ from reconciler.emulator.identity import Caller
 from reconciler.emulator.policy import (
     can_see,
     get_itwin,
-    is_org_admin,
     permissions_of,
+    require_owner_or_org_admin,
 )
 from reconciler.emulator.shapes import itwin_json
 from reconciler.emulator.web import Api, Req, op
@@ -228,9 +228,12 @@ def get_itwin_op(req: Req) -> Response:
     return json_response({"iTwin": itwin_json(itwin, req.representation)})
 
 
-def _account_json(row: sqlite3.Row) -> dict[str, Any]:
-    out = itwin_json(row, False)
-    out.pop("iTwinAccountId", None)
+def _account_json(row: sqlite3.Row, full: bool) -> dict[str, Any]:
+    """An Account iTwin: the documented minimal shape (no ``iTwinAccountId``), or the full
+    representation with ``Prefer: return=representation`` as other iTwin reads (C9)."""
+    out = itwin_json(row, full)
+    if not full:
+        out.pop("iTwinAccountId", None)
     return out
 
 
@@ -240,7 +243,7 @@ def my_primary_account(req: Req) -> Response:
     row = get_itwin(req.db, account_id) if account_id else None
     if row is None:
         raise _not_found()
-    return json_response({"iTwin": _account_json(row)})
+    return json_response({"iTwin": _account_json(row, req.representation)})
 
 
 def itwin_account(req: Req) -> Response:
@@ -248,7 +251,7 @@ def itwin_account(req: Req) -> Response:
     row = get_itwin(req.db, itwin["account_id"]) if itwin["account_id"] else None
     if row is None:
         raise _not_found()
-    return json_response({"iTwin": _account_json(row)})
+    return json_response({"iTwin": _account_json(row, req.representation)})
 
 
 # -- create, update, delete ---------------------------------------------------------------
@@ -337,6 +340,7 @@ def create_itwin(req: Req) -> Response:
     fields["iTwinAccountId"] = parent["account_id"] if parent is not None else None
     itwin_id = records.insert_itwin(req.db, fields, org=org, created_by=caller.id, now=req.now)
     records.add_owner(req.db, itwin_id, caller.id)  # the creator becomes owner
+    records.add_default_roles(req.db, itwin_id)
     row = get_itwin(req.db, itwin_id)
     assert row is not None
     return json_response({"iTwin": itwin_json(row, True)}, 201)
@@ -380,8 +384,9 @@ def update_itwin(req: Req) -> Response:
 
 def delete_itwin(req: Req) -> Response:
     itwin = _visible_itwin(req, req.params["itwin_id"])
-    if not is_org_admin(req.caller, itwin) or itwin["class"] == "Account":
+    if itwin["class"] == "Account":
         raise forbidden()
+    require_owner_or_org_admin(req.db, req.caller, itwin)  # contract C2
     records.delete_itwin(req.db, itwin["id"])
     return no_content()
 

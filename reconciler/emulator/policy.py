@@ -4,8 +4,9 @@
 - Organization administrators have full control of every iTwin of their organization.
 - Everyone else holds the permissions of the roles assigned to them directly or through a group
   they belong to (roles may be defined on the iTwin or on its Account iTwin).
-- Only owners add or remove owners; only organization administrators delete iTwins (both checked
-  by the handlers with :func:`is_owner` / :func:`is_org_admin`).
+- Owners and organization administrators (who need not be owners) add and remove owners and
+  delete iTwins, nobody else: a role with invite/remove permissions is not enough (contract C1,
+  C2; checked by the handlers with :func:`require_owner_or_org_admin`).
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import sqlite3
 from reconciler.emulator.errors import MSG_ITWIN_NOT_FOUND, ApiError, forbidden
 from reconciler.emulator.identity import Caller
 
-# The catalogue answered by GET /accesscontrol/itwins/permissions: /work/notes/permissions.txt
-# verbatim, in that order (BRIEF decision 1).
+# The catalogue answered by GET /accesscontrol/itwins/permissions, in this order (docs/emulator.md;
+# tests/fixtures/permissions.txt is the reviewed copy the tests compare against).
 ALL_PERMISSIONS: tuple[str, ...] = (
     "administration_invite_member",
     "administration_remove_member",
@@ -144,7 +145,8 @@ def require(db: sqlite3.Connection, caller: Caller, itwin: sqlite3.Row, permissi
         raise forbidden()
 
 
-def require_owner(db: sqlite3.Connection, caller: Caller, itwin: sqlite3.Row) -> None:
-    """Adding or removing owners: only owners ("You must be an owner to add other owners")."""
-    if not is_owner(db, itwin["id"], caller.id):
+def require_owner_or_org_admin(db: sqlite3.Connection, caller: Caller, itwin: sqlite3.Row) -> None:
+    """Adding or removing owners, deleting an iTwin: an owner, or an organization administrator
+    of its organization ("the only exception", contract C1/C2); role permissions never suffice."""
+    if not (is_org_admin(caller, itwin) or is_owner(db, itwin["id"], caller.id)):
         raise forbidden()

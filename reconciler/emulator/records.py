@@ -44,8 +44,13 @@ def insert_itwin(
     itwin_id = itwin_id or new_id()
     stamp = iso(now)
     account_id = fields.get("iTwinAccountId") or account_id_of(db, org)
+    parent_id = fields.get("parentId")
     if fields.get("class") == "Account":
         account_id = itwin_id
+    elif not parent_id:
+        # [I] contract C10: an iTwin created without a parent reads back with its Account
+        # iTwin as parentId (null only for an iTwin of no organization).
+        parent_id = account_id
     db.execute(
         "INSERT INTO itwins(id, org, class, sub_class, type, number, display_name, "
         "geographic_location, latitude, longitude, iana_time_zone, data_center_location, status, "
@@ -65,7 +70,7 @@ def insert_itwin(
             fields.get("ianaTimeZone"),
             fields.get("dataCenterLocation") or "East US",
             fields.get("status") or "Active",
-            fields.get("parentId"),
+            parent_id,
             account_id,
             None,
             None,
@@ -76,6 +81,14 @@ def insert_itwin(
         ),
     )
     return itwin_id
+
+
+def add_default_roles(db: sqlite3.Connection, itwin_id: str) -> None:
+    """Give a new iTwin the seed's ``defaultRoles`` as roles of type ``Default`` (C6)."""
+    row = db.execute("SELECT value FROM meta WHERE key='default_roles'").fetchone()
+    for role in json.loads(row[0]) if row is not None else []:
+        insert_role(db, itwin_id, role["displayName"], role["description"], role["permissions"],
+                    role_type="Default")  # fmt: skip
 
 
 def delete_itwin(db: sqlite3.Connection, itwin_id: str) -> None:

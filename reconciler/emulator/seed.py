@@ -31,7 +31,8 @@ import yaml
 from reconciler.emulator import records
 from reconciler.emulator.identity import user_id_for
 
-SEED_KEYS = ("organizations", "tokens", "itwins", "projects")
+SEED_KEYS = ("organizations", "tokens", "itwins", "projects", "defaultRoles")
+ROLE_TYPES = ("Custom", "Default")
 ProjectsHook = Callable[[sqlite3.Connection, list[dict[str, Any]], float], None]
 
 
@@ -128,6 +129,20 @@ def apply_seed(
         db.execute(
             "INSERT OR REPLACE INTO static_tokens(token, email) VALUES (?,?)", (str(token), email)
         )
+    default_roles = []
+    for i, role in enumerate(_list(seed.get("defaultRoles"), "defaultRoles")):
+        w = f"defaultRoles[{i}]"
+        default_roles.append({
+            "displayName": _need(role, "displayName", w),
+            "description": str(role.get("description") or ""),
+            "permissions": _list(role.get("permissions"), f"{w}.permissions"),
+        })  # fmt: skip
+    if "defaultRoles" in seed:
+        # Platform-provided roles given to every iTwin created through the API (contract C6).
+        db.execute(
+            "INSERT OR REPLACE INTO meta(key, value) VALUES('default_roles', ?)",
+            (json.dumps(default_roles),),
+        )
     for i, item in enumerate(_list(seed.get("itwins"), "itwins")):
         _seed_itwin(db, item, f"itwins[{i}]", first_org, now)
     projects = _list(seed.get("projects"), "projects")
@@ -182,9 +197,13 @@ def _seed_itwin(
     for j, role in enumerate(_list(item.get("roles"), f"{where}.roles")):
         w = f"{where}.roles[{j}]"
         name = _need(role, "displayName", w)
+        role_type = role.get("type", "Custom")
+        if role_type not in ROLE_TYPES:
+            raise SeedError(f"{w}.type: '{role_type}' is not one of {', '.join(ROLE_TYPES)}")
         role_id = records.insert_role(
             db, itwin_id, name, str(role.get("description") or ""),
             _list(role.get("permissions"), f"{w}.permissions"), role_id=role.get("id"),
+            role_type=role_type,
         )  # fmt: skip
         names[name.lower()] = role_id
         names[role_id.lower()] = role_id

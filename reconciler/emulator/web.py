@@ -58,15 +58,19 @@ class Api(Enum):
     ITWINS = "itwins"
     ACCESS = "access-control"
     PROJECTS = "projects"
+    USERS = "users"
     AUTH = "auth"
     ADMIN = "admin"
 
 
-_DEFAULT_VERSION = {Api.ITWINS: 1, Api.ACCESS: 2, Api.PROJECTS: 1, Api.AUTH: 1, Api.ADMIN: 1}
+_DEFAULT_VERSION = {
+    Api.ITWINS: 1, Api.ACCESS: 2, Api.PROJECTS: 1, Api.USERS: 1, Api.AUTH: 1, Api.ADMIN: 1
+}  # fmt: skip
 _INVALID_CODE = {
     Api.ITWINS: "InvalidiTwinsRequest",
     Api.ACCESS: "InvalidiTwinsMemberRequest",
     Api.PROJECTS: "InvalidProjectsRequest",
+    Api.USERS: "InvalidUsersRequest",
     Api.AUTH: "invalid_request",
     Api.ADMIN: "InvalidRequest",
 }
@@ -385,7 +389,7 @@ def op(
     template = f"{method} {path}"
     allowed = frozenset(versions) if versions is not None else frozenset({_DEFAULT_VERSION[api]})
     bad_body = invalid_code or _INVALID_CODE[api]
-    limited = api in (Api.ITWINS, Api.ACCESS, Api.PROJECTS)
+    limited = api in (Api.ITWINS, Api.ACCESS, Api.PROJECTS, Api.USERS)
     writes = method != "GET"
 
     async def endpoint(request: Request) -> Response:

@@ -35,6 +35,9 @@ from reconciler.model import (
 
 BACKENDS = ("itwins", "projects")
 PROJECTS_BUILTIN_ROLE = "Team Member"
+# A group holds at most 50 direct members and 50 IMS groups (contract C5: PATCH replaces each
+# list and refuses more).
+MAX_GROUP_ITEMS = 50
 
 # Deliberately simple: catches typos (missing @ or domain, spaces), not every RFC 5322 corner.
 # fullmatch, not `$`: "a@b.com\n" must not pass (`$` matches before a final newline).
@@ -390,6 +393,7 @@ class Builder:
             emails = self.emails(
                 doc, item.get("members", []), f"{item_path}.members", "group member"
             )
+            self.check_group_size(doc, item, item_path)
             groups.append(
                 Group(
                     name=name,
@@ -400,6 +404,23 @@ class Builder:
                 )
             )
         return groups
+
+    def check_group_size(self, doc: Document, item: dict[str, Any], path: str) -> None:
+        """A group's PATCH replaces ``members`` and ``imsGroups``, each at most 50 (contract
+        C5): a larger list can never be applied, so it is refused here, not halfway through."""
+        for key, what in (("members", "direct members"), ("imsGroups", "IMS groups")):
+            count = len(item.get(key) or [])
+            if count > MAX_GROUP_ITEMS:
+                hint = (
+                    "put the people into IMS groups and list those under `imsGroups`"
+                    if key == "members"
+                    else "merge some of the IMS groups"
+                )
+                self.error(
+                    _src(doc, item, key, f"{path}.{key}"),
+                    f"group '{item['name']}' lists {count} {what}; the API allows at most "
+                    f"{MAX_GROUP_ITEMS} per group: {hint}",
+                )
 
     def project_members(
         self,

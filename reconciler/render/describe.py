@@ -1,7 +1,7 @@
 """Words for operations, shared by the text and Markdown renderers.
 
 ``describe(op)`` gives a symbol (``+`` add, ``~`` change, ``-`` remove), a headline in manifest
-terms and field-level detail lines (``field: before -> after``; for sets ``+added -removed``).
+terms and field-level detail lines (``field: before -> after``; for sets only ``+added -removed``).
 """
 
 from __future__ import annotations
@@ -62,7 +62,9 @@ class Described:
     where: str  # "file:line:col", or "not in manifests" for an undeclared removal
 
 
-def describe(op: Operation) -> Described:
+def describe(op: Operation, identity: str | None = None) -> Described:
+    """``identity``: the applying identity, named as the owner a created project gets (its
+    creator, user or service application, becomes its owner: contract C3)."""
     verb, noun = _VERB[op.kind]
     before: Mapping[str, Any] = op.before or {}
     after: Mapping[str, Any] = op.after or {}
@@ -85,6 +87,8 @@ def describe(op: Operation) -> Described:
             if value in ([], ()) and field != "permissions":
                 continue
             details.append(f"{field}: {_value(field, value)}")
+        if kind is OpKind.CREATE_PROJECT and identity:
+            details.append(f"owner: {identity} (the creator becomes its owner)")
     elif kind in (OpKind.DELETE_ROLE, OpKind.DELETE_GROUP):
         for field in ("permissions", "members"):
             if before.get(field):
@@ -145,10 +149,12 @@ def _list(values: Any) -> str:
 
 def _delta(field: str, old: Any, new: Any) -> str:
     if field in _SETS and isinstance(new, list):
+        # Only what changes (issue 16): a full before/after list of 30 permissions hides the
+        # one that moved, and runs past the right edge of a review.
         old_set, new_set = set(old or ()), set(new)
         changes = [f"+{v}" for v in sorted(new_set - old_set)]
         changes += [f"-{v}" for v in sorted(old_set - new_set)]
-        return f"{_list(old)} -> {_list(new)} ({' '.join(changes)})"
+        return " ".join(changes)
     return f"{_value(field, old)} -> {_value(field, new)}"
 
 

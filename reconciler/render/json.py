@@ -37,6 +37,25 @@ plan; ``Plan.from_dict`` ignores it), versioned on its own::
       }                                       # manifest lists (the operation removes them)
 
 Every operation id is in exactly one of the two lists, in plan order.
+
+``plan --format json`` (not the saved plan file) adds ``impact``: who gains or loses which
+permissions (``reconciler.impact``), versioned on its own; identical changes of one person in
+several projects are one entry::
+
+      "impact": {
+        "format_version": 1,
+        "summary": {"gain": N, "lose": N, "groups": N},   # people gaining, losing; groups
+        "domains": ["contoso.com", ...],                  # the organization's (config policies)
+        "createdProjects": [...], "deletedProjects": [...],
+        "people": [{"name": "<email>", "projects": [...], "gained": [...], "lost": [...],
+                    "pending": [...],           # of gained: granted once an invitation is accepted
+                    "owner": "gained" | "lost" | null, "ownerPending": bool,
+                    "external": bool}, ...],              # outside the domains
+        "groups": [{"name", "projects", "gained", "lost", "pending", "owner": null,
+                    "members": [...]}, ...],
+        "flags": [{"flag": "external-admin" | "new-owner" | "removed-owner",
+                   "name", "project", "permissions": [...]}, ...]
+      }
 """
 
 from __future__ import annotations
@@ -46,14 +65,20 @@ from collections.abc import Collection
 from typing import Any
 
 from reconciler.errors import PlanError
+from reconciler.impact import Impact
 from reconciler.plan import FORMAT_VERSION, Plan
 
 DRIFT_FORMAT_VERSION = 1
 
 
-def render_json(plan: Plan, *, extras: Collection[str] | None = None) -> str:
-    """The plan document; with ``extras`` (drift), plus the ``drift`` split of its operations."""
+def render_json(
+    plan: Plan, *, extras: Collection[str] | None = None, impact: Impact | None = None
+) -> str:
+    """The plan document; with ``extras`` (drift), plus the ``drift`` split of its operations;
+    with ``impact``, plus the ``impact`` key."""
     document: dict[str, Any] = plan.to_dict()
+    if impact is not None:
+        document["impact"] = impact.to_dict()
     if extras is not None:
         ids = [op.id for op in plan.operations]
         changed = [i for i in ids if i not in extras]

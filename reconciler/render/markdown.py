@@ -1,10 +1,13 @@
 """Markdown plan for a pull-request comment.
 
-Layout: a title and the one-line summary; guards that block (a caution block) and problems;
-a summary table (one row per project with changes); then one collapsible ``<details>`` section
-per project holding a ``diff`` code block (GitHub colours ``+``/``-`` lines). The whole comment is
-at most ``max_chars`` (default 60,000; GitHub refuses comments past 65,536): when cut, it says
-how much is shown and points at the full JSON or saved plan.
+Layout: a title and the one-line summary; the access impact when given (who gains or loses
+what, ``render.impact_markdown``); a summary table (one row per project with changes, new and
+deleted projects marked); guards that block (a caution block) and problems; the changes
+identical in several projects, once, with their projects (``render.aggregate``); then one
+collapsible ``<details>`` section per project holding a ``diff`` code block of the rest (GitHub
+colours ``+``/``-`` lines). Sets (permissions, members, roles) change as deltas. The whole
+comment is at most ``max_chars`` (default 60,000; GitHub refuses comments past 65,536): when
+cut, it says how much is shown and points at the full JSON or saved plan.
 
 For ``drift`` with ``extras`` (ids of the operations removing unmanaged extras), the headline,
 the table and each project's block tell "changed outside the manifests" from "unmanaged
@@ -17,8 +20,11 @@ import html
 from collections import defaultdict
 from collections.abc import Collection
 
-from reconciler.plan import Operation, Plan, PlanProblem
+from reconciler.impact import Impact
+from reconciler.plan import Operation, OpKind, Plan, PlanProblem
+from reconciler.render.aggregate import SharedChange, projects_lines, shared_changes
 from reconciler.render.describe import describe, listed_problems
+from reconciler.render.impact_markdown import impact_markdown
 from reconciler.render.text import CHANGED, EXTRAS, no_changes
 from reconciler.visible import visible
 
@@ -38,6 +44,7 @@ def render_markdown(
     max_chars: int = MAX_CHARS,
     full_plan_hint: str = DEFAULT_HINT,
     extras: Collection[str] | None = None,
+    impact: Impact | None = None,
 ) -> str:
     counts = plan.summary()
     split = frozenset(extras or ()) if drift and extras is not None else None
@@ -56,8 +63,12 @@ def render_markdown(
         )
     else:
         verb = "Drift" if drift else "Plan"
-        head.append(f"**{verb}: {tally}** in {len(plan.projects())} project(s).")
+        head.append(
+            f"**{verb}: {tally}** in {len(plan.projects())} project(s){_new_deleted(plan)}."
+        )
     blocks: list[str] = ["\n".join(head) + "\n"]
+    if impact is not None and not plan.is_empty:
+        blocks.append(impact_markdown(impact))  # issue 16: who gains or loses what, first
     by_project = plan.by_project()
     if by_project:
         # The summary table comes first; capped so guards and problems always fit after it.
@@ -66,8 +77,12 @@ def render_markdown(
             rows = ["| Project | Add | Change | Remove | |", "|---|--:|--:|--:|---|"]
         else:
             rows = ["| Project | Changed | Unmanaged extras | |", "|---|--:|--:|---|"]
-        for number, ops in list(by_project.items())[:MAX_ROWS]:
-            note = "blocked" if number in blocked_projects else ""
+        # New and deleted projects first: past the row cap they would not be seen.
+        marked = sorted(by_project.items(), key=lambda item: not _state(item[1]))
+        for number, ops in marked[:MAX_ROWS]:
+            note = ", ".join(
+                n for n in (_state(ops), number in blocked_projects and "blocked") if n
+            )
             if split is None:
                 c = _counts(ops)
                 cells = f"{c['add']} | {c['change']} | {c['remove']}"
@@ -100,12 +115,58 @@ def render_markdown(
         lines = ["**Problems**", ""]
         lines += _capped([f"- {_problem(p)}" for p in problems], "- ")
         blocks.append("\n".join(lines) + "\n")
-    sections = _sections(plan, split)
-    return _assemble(blocks, sections, max_chars, full_plan_hint, len(plan.projects()))
+    # Issue 16: a change identical in several projects is shown once, before the projects.
+    shared = shared_changes(plan) if split is None else []
+    sections = _shared_section(shared) + _sections(
+        plan, split, frozenset(i for s in shared for i in s.operations)
+    )
+    return _assemble(
+        blocks,
+        sections,
+        max_chars,
+        full_plan_hint,
+        len(sections) - bool(shared),
+        uncounted=bool(shared),
+    )
 
 
-def _sections(plan: Plan, split: frozenset[str] | None) -> list[tuple[str, list[str], str]]:
-    """(opening, code lines, closing) per project."""
+def _new_deleted(plan: Plan) -> str:
+    kinds = [op.kind for op in plan.operations]
+    new, deleted = kinds.count(OpKind.CREATE_PROJECT), kinds.count(OpKind.DELETE_PROJECT)
+    parts = [f"{new} new" if new else "", f"{deleted} deleted" if deleted else ""]
+    said = ", ".join(p for p in parts if p)
+    return f" ({said})" if said else ""
+
+
+def _state(ops: tuple[Operation, ...]) -> str:
+    """The summary table's mark for a project the plan creates or deletes."""
+    kinds = {op.kind for op in ops}
+    return (
+        "**new**"
+        if OpKind.CREATE_PROJECT in kinds
+        else ("**deleted**" if OpKind.DELETE_PROJECT in kinds else "")
+    )
+
+
+def _shared_section(shared: list[SharedChange]) -> list[tuple[str, list[str], str]]:
+    if not shared:
+        return []
+    lines: list[str] = []
+    for change in shared:
+        d = change.described
+        where = f"  # {d.where}" if d.where else ""
+        n = len(change.projects)
+        lines.append(_fence(f"{d.symbol} {d.headline} in {n} projects{where}"))
+        lines += [_fence(f"    {detail}") for detail in d.details]
+        lines += [_fence(f"    {line}") for line in projects_lines(change.projects)]
+    opening = "**Identical in several projects** (shown once):\n\n```diff"
+    return [(opening, lines, "```\n")]
+
+
+def _sections(
+    plan: Plan, split: frozenset[str] | None, shown_once: frozenset[str] = frozenset()
+) -> list[tuple[str, list[str], str]]:
+    """(opening, code lines, closing) per project; ``shown_once``: ids left out (shown above)."""
     flagged: dict[str, list[PlanProblem]] = defaultdict(list)
     for problem in plan.problems:
         for op_id in problem.operations:
@@ -114,7 +175,7 @@ def _sections(plan: Plan, split: frozenset[str] | None) -> list[tuple[str, list[
     def op_lines(ops: Collection[Operation]) -> list[str]:
         lines: list[str] = []
         for op in ops:
-            d = describe(op)
+            d = describe(op, plan.identity)
             where = f"  # {d.where}" if d.where else ""
             lines.append(_fence(f"{d.symbol} {d.headline}{where}"))
             lines += [_fence(f"    {detail}") for detail in d.details]
@@ -125,8 +186,15 @@ def _sections(plan: Plan, split: frozenset[str] | None) -> list[tuple[str, list[
     for number, ops in plan.by_project().items():
         if split is None:
             c = _counts(ops)
-            summary = html.escape(visible(f"{number}: +{c['add']} ~{c['change']} -{c['remove']}"))
-            lines = op_lines(ops)
+            own = [op for op in ops if op.id not in shown_once]
+            once = len(ops) - len(own)
+            if not own:
+                continue  # every change of this project is shown once above
+            also = f" ({once} shown once above)" if once else ""
+            summary = html.escape(
+                visible(f"{number}: +{c['add']} ~{c['change']} -{c['remove']}{also}")
+            )
+            lines = op_lines(own)
         else:
             changed = [op for op in ops if op.id not in split]
             extra = [op for op in ops if op.id in split]
@@ -149,8 +217,10 @@ def _assemble(
     max_chars: int,
     hint: str,
     total: int,
+    uncounted: int = 0,
 ) -> str:
-    """Join blocks then sections, cutting line by line when ``max_chars`` would be passed."""
+    """Join blocks then sections, cutting line by line when ``max_chars`` would be passed.
+    The first ``uncounted`` sections are not a project's (changes shown once)."""
     reserve = 400 + len(hint)  # room for the truncation notice
     budget = max_chars - reserve
     out: list[str] = []
@@ -165,12 +235,12 @@ def _assemble(
             return _cut(out, shown, total, hint, "the summary")
         out.append(block)
         size += len(block) + 1
-    for opening, lines, closing in sections:
+    for index, (opening, lines, closing) in enumerate(sections):
         whole = "\n".join([opening, *lines, closing])
         if fits(whole):
             out.append(whole)
             size += len(whole) + 1
-            shown += 1
+            shown += index >= uncounted
             continue
         # Show what fits of this project, closed properly, then stop.
         part = [opening]

@@ -17,8 +17,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Collection
 
+from reconciler.impact import Impact
 from reconciler.plan import Operation, Plan, PlanProblem
+from reconciler.render.aggregate import SharedChange, projects_lines, shared_changes
 from reconciler.render.describe import describe, listed_problems
+from reconciler.render.impact_text import impact_text_lines
 from reconciler.visible import visible
 
 _ANSI = {"+": "32", "~": "33", "-": "31", "!": "31;1", "bold": "1", "dim": "2"}
@@ -49,6 +52,7 @@ def render_text(
     color: bool = False,
     title: str | None = None,
     extras: Collection[str] | None = None,
+    impact: Impact | None = None,
 ) -> str:
     def paint(style: str, text: str) -> str:
         return f"\033[{_ANSI[style]}m{text}\033[0m" if color else text
@@ -62,6 +66,8 @@ def render_text(
     if plan.is_empty:
         lines.append(no_changes(plan, drift))
     else:
+        if impact is not None:  # issue 16: who gains or loses what, first
+            lines += [*impact_text_lines(impact), ""]
         lines.append(
             "Live state was changed outside the manifests. Applying the manifests would:"
             if drift
@@ -71,12 +77,21 @@ def render_text(
         for problem in plan.problems:
             for op_id in problem.operations:
                 denied[op_id].append(problem)
-        for number, ops in plan.by_project().items():
+        # Issue 16: a change identical in several projects is shown once, before the projects.
+        shared = shared_changes(plan) if not split else []
+        once = frozenset(i for change in shared for i in change.operations)
+        lines += _shared(shared, paint)
+        for number, all_ops in plan.by_project().items():
+            ops = tuple(op for op in all_ops if op.id not in once)
+            if not ops:
+                continue
             pid = next((op.project_id for op in ops if op.project_id), None)
             header = visible(f"project {number}" + (f" (id {pid})" if pid else " (new)"))
+            if len(ops) < len(all_ops):
+                header += f" ({len(all_ops) - len(ops)} shown once above)"
             lines += ["", paint("bold", header)]
             if not split:
-                lines += _operations(ops, "  ", denied, paint)
+                lines += _operations(ops, "  ", denied, paint, plan.identity)
                 continue
             for label, group in (
                 (CHANGED, [op for op in ops if op.id not in extra_ids]),
@@ -84,7 +99,7 @@ def render_text(
             ):
                 if group:
                     lines.append(f"  {label}:")
-                    lines += _operations(group, "    ", denied, paint)
+                    lines += _operations(group, "    ", denied, paint, plan.identity)
     lines += _guards(plan, paint, drift)
     problems = listed_problems(plan)
     if problems:
@@ -108,15 +123,30 @@ def render_text(
     return "\n".join(lines) + "\n"
 
 
+def _shared(shared: list[SharedChange], paint: Callable[[str, str], str]) -> list[str]:
+    if not shared:
+        return []
+    lines = ["", paint("bold", "identical in several projects (shown once):")]
+    for change in shared:
+        d = change.described
+        where = f"  # {d.where}" if d.where else ""
+        headline = f"  {d.symbol} {d.headline} in {len(change.projects)} projects"
+        lines.append(paint(d.symbol, headline) + paint("dim", where))
+        lines += [f"      {detail}" for detail in d.details]
+        lines += [f"      {line}" for line in projects_lines(change.projects, limit=1000)]
+    return lines
+
+
 def _operations(
     ops: Collection[Operation],
     indent: str,
     denied: dict[str, list[PlanProblem]],
     paint: Callable[[str, str], str],
+    identity: str | None = None,
 ) -> list[str]:
     lines: list[str] = []
     for op in ops:
-        d = describe(op)
+        d = describe(op, identity)
         where = f"  # {d.where}" if d.where else ""
         # Request numbers only matter when a project's member adds need more than one.
         batched = op.batch is not None and any(o.batch for o in ops)

@@ -16,6 +16,7 @@ from reconciler.api import (
     AccessControlApi,
     ApiClient,
     ItwinsApi,
+    UsersApi,
     connect,
     email_from_token,
 )
@@ -24,11 +25,12 @@ from reconciler.errors import ApiError
 
 class ClientTarget:
     """A target over one ``ApiClient``; ``identity`` (an email) is the applying identity when
-    the config names it, else it is read from the token."""
+    the config names it, else it is learnt from the token or the Users API."""
 
     def __init__(self, client: ApiClient, *, identity: str | None = None) -> None:
         self.client = client
         self._identity = identity.strip().lower() if identity else None
+        self._identity_read = False
 
     @classmethod
     def connect(
@@ -67,10 +69,22 @@ class ClientTarget:
         return self.client.stats.requests + self.client.auth.token_requests
 
     def identity(self) -> str | None:
-        """The applying identity: from the config, else the token's ``email`` claim."""
-        if self._identity is None:
-            self._identity = email_from_token(self.client.auth.token())
+        """The applying identity, learnt once per target: the config's ``identity`` (an
+        override), else the token's ``email`` claim, else ``GET /users/me`` (opaque tokens and
+        service tokens without an email claim; contract C12). None when none of them says."""
+        if not self._identity_read:
+            self._identity_read = True
+            if self._identity is None:
+                self._identity = email_from_token(self.client.auth.token()) or self._me()
         return self._identity
+
+    def _me(self) -> str | None:
+        try:
+            return UsersApi(self.client).my_email()
+        except ApiError as exc:
+            if exc.status in (401, 403, 404):  # no Users API here, or not for this token
+                return None
+            raise
 
 
 def holds_every_permission(client: ApiClient, known: frozenset[str]) -> bool:

@@ -80,6 +80,8 @@ class ItwinsTarget(ClientTarget):
         self._known: frozenset[str] | None = None  # the permission catalogue, once per target
         self._lock = threading.Lock()
         self._numbers: dict[str, str] = {}  # iTwin id -> number, of every iTwin seen
+        self.listing_truncated = False  # all_numbers stopped at the X-Max-Return cap
+        self.ambiguous_numbers: dict[str, list[str]] = {}  # all_numbers: number -> subClasses
         self.writer = Writer(self.itwins, self.access, self._find_one)
 
     # ------------------------------------------------------------------ read
@@ -103,9 +105,29 @@ class ItwinsTarget(ClientTarget):
         if progress is not None:
             progress(0, total)
 
+        unreadable: dict[str, set[str]] = {}
+
         def fetch(task: tuple[JSON, str]) -> list[JSON]:
             itwin, section = task
-            rows = self._section(str(itwin["id"]), section)
+            try:
+                rows = self._section(str(itwin["id"]), section)
+            except ApiError as exc:
+                if section == "roles" and exc.status == 403:
+                    who = identity or "the applying identity"
+                    raise ApiError(
+                        exc.method, exc.path, exc.status, exc.code,
+                        f"project {itwin.get('number')}: {who} may not list its roles; reading "
+                        "a project needs administration_manage_roles there, ownership, or "
+                        "organization administration",
+                    ) from exc  # fmt: skip
+                # Listing groups is documented for org admins only (contract C5): an owner or
+                # a member with roles may be refused. Read them as none and let preflight
+                # refuse changes to them, rather than failing the whole run.
+                if section != "groups" or exc.status != 403:
+                    raise
+                rows = []
+                with self._lock:
+                    unreadable.setdefault(str(itwin.get("number")), set()).add("groups")
             with self._lock:
                 left[str(itwin["id"])] -= 1
                 finished = left[str(itwin["id"])] == 0
@@ -151,16 +173,18 @@ class ItwinsTarget(ClientTarget):
         projects: list[Project] = []
         rights: dict[str, Rights] = {}
         for i, itwin in enumerate(itwins):
-            parent = parents.get(str(itwin.get("parentId") or ""))
+            parent = parents.get(_declared_parent(itwin) or "")
             live = wire.project(itwin, parent, group_invitations=group_invitations[i], **raw[i])
             projects.append(live)
             invitations = raw[i]["invitations"]
             owner_invitations = [x for x in invitations if wire.is_owner_invitation(x)]
             member_invitations = [x for x in invitations if not wire.is_owner_invitation(x)]
+            hidden = wire.default_role_ids(raw[i]["roles"])
             self.writer.remember(
                 live,
                 wire.shadowed_invitations(raw[i]["users"], member_invitations),
                 wire.shadowed_invitations(raw[i]["owners"], owner_invitations),
+                wire.default_assignments([*raw[i]["users"], *raw[i]["group_rows"]], hidden),
             )
             rights[live.number] = (
                 Rights(owner=True, permissions=known)
@@ -172,8 +196,40 @@ class ItwinsTarget(ClientTarget):
             org_admin=org_admin,
             known_permissions=known,
             rights=rights,
+            unreadable={n: frozenset(v) for n, v in unreadable.items()},
         )
         return State(tuple(projects)), context
+
+    def all_numbers(self) -> list[str]:
+        """Numbers of every iTwin the caller can see, Account iTwins excepted (``export
+        --all``). An organization administrator lists its whole organization
+        (``X-iTwin-Query-Scope: all``, contract C14), not only the iTwins it is a member of;
+        pages of 1,000 up to the 10,000 ``X-Max-Return`` cap (``listing_truncated`` says when
+        the cap was reached, so more may exist)."""
+        if self.detect_org_admin and self._org_admin is None:
+            if self._known is None:
+                self._known = frozenset(self.access.all_permissions())
+            self.org_admin(self._known)
+        kinds: dict[str, list[str]] = {}
+        listed = 0
+        for page in self.itwins.list_pages(query_scope=self._scope()):
+            listed += len(page)
+            for itwin in page:
+                self._seen(itwin)
+                number = itwin.get("number")
+                if isinstance(number, str) and number and itwin.get("class") != "Account":
+                    kinds.setdefault(number, []).append(str(itwin.get("subClass") or "iTwin"))
+        self.listing_truncated = listed >= MAX_RETURN
+        # A number on several iTwins (a Project and a Program) cannot name one project.
+        self.ambiguous_numbers = {n: k for n, k in kinds.items() if len(k) > 1}
+        return sorted(kinds)
+
+    @property
+    def listing_scope(self) -> str:
+        """What ``all_numbers`` lists, in words (for warnings)."""
+        if self._scope() == "all":
+            return "every iTwin of its organization (X-iTwin-Query-Scope: all)"
+        return "the iTwins it is a member of"
 
     def org_admin(self, known: frozenset[str]) -> bool:
         """Whether the caller administers its organization (see ``holds_every_permission``);
@@ -250,7 +306,7 @@ class ItwinsTarget(ClientTarget):
                 self._numbers[itwin_id] = number
 
     def _parent_numbers(self, itwins: Sequence[JSON]) -> dict[str, str]:
-        ids = {str(i["parentId"]) for i in itwins if isinstance(i.get("parentId"), str)}
+        ids = {p for p in map(_declared_parent, itwins) if p is not None}
         unknown = sorted(i for i in ids if i not in self._numbers)
 
         def fetch(itwin_id: str) -> None:
@@ -267,6 +323,16 @@ class ItwinsTarget(ClientTarget):
 
     def execute(self, operations: Sequence[Operation]) -> None:
         self.writer.execute(operations)
+
+
+def _declared_parent(itwin: Mapping[str, Any]) -> str | None:
+    """The parent id a manifest's ``parent`` stands for: an iTwin created without a parent
+    reads back with its Account iTwin as ``parentId`` (contract C10); that implicit parent is
+    not a declared one, so export never writes it and plans never propose to change it."""
+    parent = itwin.get("parentId")
+    if not isinstance(parent, str) or not parent or parent == itwin.get("iTwinAccountId"):
+        return None
+    return parent
 
 
 def _pick(number: str, itwins: list[JSON]) -> JSON:

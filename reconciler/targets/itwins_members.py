@@ -26,6 +26,7 @@ class MemberWrites:
     access: AccessControlApi
     _shadowed: dict[str, dict[str, list[str]]]  # iTwin id -> email -> invitation ids
     _shadowed_owners: dict[str, dict[str, list[str]]]  # the same, of owner invitations
+    _kept: dict[str, dict[str, list[str]]]  # iTwin id -> member/group id -> Default role ids
 
     def project_id(self, op: Operation) -> str:
         raise NotImplementedError
@@ -100,11 +101,20 @@ class MemberWrites:
             rows = [(email, self.role_ids(itwin_id, roles)) for email, roles in missing.items()]
             self.access.add_user_members(itwin_id, rows)
 
+    def _with_kept(self, itwin_id: str, member_id: str, role_ids: list[str]) -> list[str]:
+        """A PATCH replaces every role: add back the Default roles the member holds (hidden
+        from plans, never ours to remove, contract C6)."""
+        kept = self._kept.get(itwin_id, {}).get(member_id, [])
+        return role_ids + [r for r in kept if r not in role_ids]
+
     def update_member(self, op: Operation) -> None:
         itwin_id = self.project_id(op)
         roles = sorted((op.after or {}).get("roles") or [])
+        member_id = str((op.before or {})["id"])
         self.access.update_user_member(
-            itwin_id, str((op.before or {})["id"]), self.role_ids(itwin_id, roles)
+            itwin_id,
+            member_id,
+            self._with_kept(itwin_id, member_id, self.role_ids(itwin_id, roles)),
         )
         self._cancel_shadowed(itwin_id, op.key)
 
@@ -183,8 +193,9 @@ class MemberWrites:
     def update_group_member(self, op: Operation) -> None:
         itwin_id = self.project_id(op)
         roles = sorted((op.after or {}).get("roles") or [])
-        group_id = (op.before or {}).get("id") or self.group_id(itwin_id, op.key)
-        self.access.update_group_member(itwin_id, str(group_id), self.role_ids(itwin_id, roles))
+        group_id = str((op.before or {}).get("id") or self.group_id(itwin_id, op.key))
+        role_ids = self._with_kept(itwin_id, group_id, self.role_ids(itwin_id, roles))
+        self.access.update_group_member(itwin_id, group_id, role_ids)
 
     def remove_group_member(self, op: Operation) -> None:
         try:

@@ -55,13 +55,48 @@ def role_names(roles: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     return {role_id: name for name, role_id in role_ids(roles).items()}
 
 
-def roles_of(obj: Mapping[str, Any], names: Mapping[str, str]) -> frozenset[str]:
+DEFAULT_ROLE_TYPE = "Default"
+
+
+def default_role_ids(roles: Iterable[Mapping[str, Any]]) -> frozenset[str]:
+    """Ids of the platform-provided roles (``type`` Default, contract C6). The reconciler
+    hides them: never created, edited or deleted, never drift, never exported, and their
+    assignments are kept when a member's roles are replaced."""
+    return frozenset(
+        str(r.get("id")) for r in roles if r.get("type") == DEFAULT_ROLE_TYPE and r.get("id")
+    )
+
+
+def default_assignments(
+    rows: Iterable[Mapping[str, Any]], hidden: frozenset[str]
+) -> dict[str, list[str]]:
+    """Member (or group) id -> the ids of the Default roles it holds."""
+    out: dict[str, list[str]] = {}
+    for row in rows:
+        roles = row.get("roles")
+        held = [
+            str(r.get("id"))
+            for r in (roles if isinstance(roles, list) else [])
+            if isinstance(r, dict) and str(r.get("id")) in hidden
+        ]
+        row_id = text(row.get("id")) or text(row.get("groupId"))
+        if held and row_id:
+            out[row_id] = held
+    return out
+
+
+def roles_of(
+    obj: Mapping[str, Any], names: Mapping[str, str], hidden: frozenset[str] = frozenset()
+) -> frozenset[str]:
     """Display names of the roles embedded in a member or invitation. The project's own list
-    is authoritative for names; an embedded name covers roles defined elsewhere (Account)."""
+    is authoritative for names; an embedded name covers roles defined elsewhere (Account).
+    Roles whose id is in ``hidden`` (Default roles) are left out."""
     out: set[str] = set()
     roles = obj.get("roles")
     for role in roles if isinstance(roles, list) else []:
         if isinstance(role, dict):
+            if str(role.get("id")) in hidden:
+                continue
             name = names.get(str(role.get("id"))) or text(role.get("displayName"))
             if name:
                 out.add(name)
@@ -74,19 +109,24 @@ def to_members(
     users: Iterable[Mapping[str, Any]],
     invitations: Iterable[Mapping[str, Any]],
     names: Mapping[str, str],
+    hidden: frozenset[str] = frozenset(),
 ) -> list[UserMember]:
     """User members plus pending invitations (as ``pending`` members).
 
     A "missing user" (deleted from IMS, email null) keeps its member id as key. An invitation
     for someone who is already a member shows as the member holding the invitation's roles too
     (what accepting it grants), so a manifest that wants fewer re-roles the member, which
-    cancels the invitation (``shadowed_invitations``).
+    cancels the invitation (``shadowed_invitations``). A member or invitation holding only
+    ``hidden`` (Default) roles is not read: the platform's assignment, not ours to manage.
     """
     members: dict[str, UserMember] = {}
     for user in users:
         member_id = text(user.get("id"))
         email = email_of(user.get("email"))
-        member = UserMember(email=email, roles=roles_of(user, names), id=member_id)
+        roles = roles_of(user, names, hidden)
+        if not roles and roles_of(user, names):
+            continue
+        member = UserMember(email=email, roles=roles, id=member_id)
         members[member.key] = member
     for invitation in invitations:
         if not _pending(invitation):
@@ -97,12 +137,14 @@ def to_members(
         if email in members:
             member = members[email]
             if not member.pending:
-                extra = roles_of(invitation, names)
+                extra = roles_of(invitation, names, hidden)
                 members[email] = replace(member, roles=member.roles | extra)
             continue
+        if not roles_of(invitation, names, hidden):
+            continue  # only Default roles (or none): not ours
         members[email] = UserMember(
             email=email,
-            roles=roles_of(invitation, names),
+            roles=roles_of(invitation, names, hidden),
             pending=True,
             id=text(invitation.get("id")),
         )
@@ -129,15 +171,19 @@ def shadowed_invitations(
 
 
 def to_group_members(
-    rows: Iterable[Mapping[str, Any]], group_names: Mapping[str, str], names: Mapping[str, str]
+    rows: Iterable[Mapping[str, Any]],
+    group_names: Mapping[str, str],
+    names: Mapping[str, str],
+    hidden: frozenset[str] = frozenset(),
 ) -> list[GroupMember]:
     out = []
     for row in rows:
         group_id = text(row.get("id")) or text(row.get("groupId"))
         name = text(row.get("groupName")) or group_names.get(group_id or "")
-        if name is None:
+        roles = roles_of(row, names, hidden)
+        if name is None or (not roles and roles_of(row, names)):
             continue
-        out.append(GroupMember(group=name, roles=roles_of(row, names), id=group_id))
+        out.append(GroupMember(group=name, roles=roles, id=group_id))
     return out
 
 
@@ -202,6 +248,8 @@ def project(
     invitations: list[JSON],
     group_invitations: Mapping[str, list[JSON]] | None = None,
 ) -> Project:
+    hidden = default_role_ids(roles)
+    roles = [r for r in roles if str(r.get("id")) not in hidden]
     owner_invitations = [i for i in invitations if is_owner_invitation(i)]
     member_invitations = [i for i in invitations if not is_owner_invitation(i)]
     # Roles or groups sharing a name (runs racing) are read as one each, the rest listed as
@@ -217,8 +265,8 @@ def project(
         extra = merged.moved_group_roles.get(gid)
         if extra:
             held = row.get("roles")
-            roles = list(held) if isinstance(held, list) else []
-            row = {**row, "roles": roles + [{"id": rid} for rid in sorted(extra)]}
+            held_roles = list(held) if isinstance(held, list) else []
+            row = {**row, "roles": held_roles + [{"id": rid} for rid in sorted(extra)]}
         kept_rows.append(row)
     group_rows = kept_rows
     pending = group_invitations or {}
@@ -233,8 +281,8 @@ def project(
         manage=dict.fromkeys(SECTIONS, Manage.AUTHORITATIVE),
         roles=tuple(to_role(r) for r in roles if text(r.get("displayName"))),
         groups=tuple(live_groups),
-        members=tuple(to_members(users, member_invitations, names)),
-        group_members=tuple(to_group_members(group_rows, group_names, names)),
+        members=tuple(to_members(users, member_invitations, names, hidden)),
+        group_members=tuple(to_group_members(group_rows, group_names, names, hidden)),
         owners=tuple(to_owners(owners, owner_invitations)),
         id=text(itwin.get("id")),
         duplicates=merged.duplicates,

@@ -49,22 +49,27 @@ class Writer(MemberWrites):
         # iTwin id -> email -> invitation ids, of members and of owners
         self._shadowed: dict[str, dict[str, list[str]]] = {}
         self._shadowed_owners: dict[str, dict[str, list[str]]] = {}
+        # iTwin id -> member or group id -> Default role ids it holds (kept on role updates)
+        self._kept: dict[str, dict[str, list[str]]] = {}
 
     def remember(
         self,
         project: Project,
         shadowed: Mapping[str, list[str]] | None = None,
         shadowed_owners: Mapping[str, list[str]] | None = None,
+        kept: Mapping[str, list[str]] | None = None,
     ) -> None:
         """Cache what a read learnt: ids of the project, its roles and groups, and the pending
         invitations of people who are members or owners already
-        (``itwins_wire.shadowed_invitations``)."""
+        (``itwins_wire.shadowed_invitations``), and the Default roles each member holds
+        (``itwins_wire.default_assignments``)."""
         if project.id is None:
             return
         with self._lock:
             self._ids[project.number] = project.id
             self._shadowed[project.id] = dict(shadowed or {})
             self._shadowed_owners[project.id] = dict(shadowed_owners or {})
+            self._kept[project.id] = dict(kept or {})
             self._roles[project.id] = {r.display_name: r.id for r in project.roles if r.id}
             self._groups[project.id] = {g.name: g.id for g in project.groups if g.id}
 

@@ -59,6 +59,8 @@ class ProjectsTarget(ClientTarget):
         self.lookup_threshold = lookup_threshold
         self._lock = threading.Lock()
         self._ids: dict[str, str] = {}  # project number -> id, of every project seen
+        # project number -> members the read left out (basic team members), for export
+        self.left_out: dict[str, list[str]] = {}
 
     # ------------------------------------------------------------------ read
 
@@ -85,9 +87,11 @@ class ProjectsTarget(ClientTarget):
 
         def fetch(live: JSON) -> tuple[Project, Rights]:
             project_id = str(live["id"])
-            project = wire.project(live, self.api.roles(project_id), self.api.members(project_id))
+            members = self.api.members(project_id)
+            project = wire.project(live, self.api.roles(project_id), members)
             rights = Rights(permissions=frozenset(self._my_permissions(project_id)))
             with self._lock:
+                self.left_out[project.number] = wire.basic_team_members(members)
                 done[0] += 1
                 count = done[0]
             if progress is not None:

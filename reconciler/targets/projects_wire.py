@@ -18,7 +18,7 @@ one a role in a manifest turns it into a managed member (the add becomes a role 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from reconciler.errors import ItwinAccessError
@@ -122,6 +122,17 @@ def to_member(member: Mapping[str, Any]) -> UserMember:
     return UserMember(
         email=email_of(member.get("email")), roles=member_roles(member), id=text(member.get("id"))
     )
+
+
+def basic_team_members(members: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Who ``project`` leaves out: members holding only "Team Member", each as its email, or
+    its id when the user was deleted from IMS (for ``export``'s warnings)."""
+    out = []
+    for row in members:
+        member = to_member(row)
+        if not member.roles:
+            out.append(member.email or f"id {member.id} (a user deleted from IMS)")
+    return out
 
 
 def project(live: Mapping[str, Any], roles: list[JSON], members: list[JSON]) -> Project:

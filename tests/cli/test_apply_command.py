@@ -211,13 +211,15 @@ def test_operations_the_identity_cannot_perform_block_the_apply_until_allowed(
     run, hand, workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert run("apply", workdir, "--auto-approve").code == 0
-    # Now alice (an org admin, but only an invited owner) tries to add an owner: only active
-    # owners may do that, so preflight knows the request would be refused.
+    # Now bob (a Project Admin by role, but neither an owner nor an org admin) tries to add an
+    # owner: a role is never enough for that (contract C1), so preflight knows the request
+    # would be refused.
+    hand.add_member("RL-2025-010", "bob@contoso.com", "Project Admin")
     monkeypatch.delenv("ITWIN_CLIENT_ID")
     monkeypatch.delenv("ITWIN_CLIENT_SECRET")
-    monkeypatch.setenv("ITWIN_ACCESS_TOKEN", "alice-token")
+    monkeypatch.setenv("ITWIN_ACCESS_TOKEN", "bob-token")
     (workdir / "itwin-access.yaml").write_text(
-        "api: http://testserver\nbackend: itwins\nidentity: alice@contoso.com\n"
+        "api: http://testserver\nbackend: itwins\nidentity: bob@contoso.com\n"
     )
     # Owners additive, so the service app's own (undeclared) ownership is not up for removal.
     rail = workdir / "rail.yaml"
@@ -231,6 +233,7 @@ def test_operations_the_identity_cannot_perform_block_the_apply_until_allowed(
     blocked = run("apply", workdir, "--auto-approve", *scope)
     assert blocked.code == 3, blocked.stderr
     assert "Blocked by guard permission-denied" in blocked.stderr
+    assert "to be an owner or an organization administrator" in blocked.stderr
     assert "last-owner" not in blocked.stderr
     assert "+ add owner carol@contoso.com" in blocked.stdout  # the plan still prints
     assert hand.writes() == before
@@ -238,6 +241,32 @@ def test_operations_the_identity_cannot_perform_block_the_apply_until_allowed(
     lifted = run("apply", workdir, "--auto-approve", "--allow", "permission-denied", *scope)
     assert lifted.code == 4, lifted.stderr
     assert "InsufficientPermissions" in lifted.stderr
+
+
+def test_an_org_admin_who_is_no_owner_adds_an_owner(
+    run, hand, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Alice (org admin) holds only a pending owner invitation from the service app: she may
+    still add owners (contract C1), so nothing blocks and the apply succeeds."""
+    assert run("apply", workdir, "--auto-approve").code == 0
+    monkeypatch.delenv("ITWIN_CLIENT_ID")
+    monkeypatch.delenv("ITWIN_CLIENT_SECRET")
+    monkeypatch.setenv("ITWIN_ACCESS_TOKEN", "alice-token")
+    (workdir / "itwin-access.yaml").write_text(
+        "api: http://testserver\nbackend: itwins\nidentity: alice@contoso.com\n"
+    )
+    rail = workdir / "rail.yaml"
+    rail.write_text(
+        rail.read_text()
+        .replace("owners: [alice@contoso.com]", "owners: [alice@contoso.com, carol@contoso.com]")
+        .replace("manage: {members: additive}", "manage: {members: additive, owners: additive}")
+    )
+    scope = ("--project", "RL-2025-010")
+    applied = run("apply", workdir, "--auto-approve", *scope)
+    assert applied.code == 0, applied.stderr
+    assert "permission-denied" not in applied.stderr
+    owners = hand.get(f"/accesscontrol/itwins/{hand.itwin_id('RL-2025-010')}/members/owners")
+    assert "carol@contoso.com" in {o["email"] for o in owners["members"]}
 
 
 class CtrlCAfter(httpx.BaseTransport):
@@ -272,3 +301,29 @@ def test_ctrl_c_during_apply_says_what_was_done_and_exits_130(
     # and it does: the next run finishes the job
     assert run("apply", workdir, "--auto-approve").code == 0
     assert run("plan", workdir, "--detailed-exitcode").code == 0
+
+
+def test_an_org_admin_creator_keeps_its_ownership_whatever_the_owners_list_says(
+    run, hand, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Alice (org admin, opaque token: identity from GET /users/me) creates RL-2025-010; its
+    authoritative owners list names only carol, yet alice's own ownership is never removed."""
+    monkeypatch.delenv("ITWIN_CLIENT_ID")
+    monkeypatch.delenv("ITWIN_CLIENT_SECRET")
+    monkeypatch.setenv("ITWIN_ACCESS_TOKEN", "alice-token")
+    rail = workdir / "rail.yaml"
+    rail.write_text(
+        rail.read_text()
+        .replace("owners: [alice@contoso.com]", "owners: [carol@contoso.com]")
+        .replace(
+            "manage: {members: additive}", "manage: {members: additive, owners: authoritative}"
+        )
+    )
+    scope = ("--project", "RL-2025-010")
+    applied = run("apply", workdir, "--auto-approve", *scope)
+    assert applied.code == 0, applied.stderr
+    assert "owner: alice@contoso.com (the creator becomes its owner)" in applied.stdout
+    owners = hand.get(f"/accesscontrol/itwins/{hand.itwin_id('RL-2025-010')}/members/owners")
+    assert {o["email"] for o in owners["members"]} == {"alice@contoso.com", "carol@contoso.com"}
+    again = run("plan", workdir, "--detailed-exitcode", *scope)
+    assert again.code == 0, again.stdout

@@ -116,6 +116,7 @@ def test_export_from_projects_then_apply_to_itwins_reproduces_access(
     exported = itwin_access("export", "--out", manifests, "--all", "--config", old)
     assert exported.code == 0, exported.stderr
     assert "Exported 3 project(s) from the projects backend" in exported.stderr
+    assert 'member frank@contoso.com holds only "Team Member"' in exported.stderr
     assert itwin_access("validate", manifests).code == 0
     # Faithful to the source: planned against the Projects API, nothing to do.
     same = itwin_access("plan", manifests, "--config", old, "--detailed-exitcode")

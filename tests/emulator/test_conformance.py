@@ -316,8 +316,9 @@ def test_itwin_model_field_names_defaults_and_nulls(emu: Emu, client: TestClient
         "lastModifiedBy",
     }
     assert (full["status"], full["dataCenterLocation"]) == ("Active", "East US")
-    for name in ("type", "parentId", "imageName", "image", "geographicLocation", "ianaTimeZone"):
+    for name in ("type", "imageName", "image", "geographicLocation", "ianaTimeZone"):
         assert full[name] is None, name
+    assert full["parentId"] == full["iTwinAccountId"]  # C10: the Account iTwin, not null
     assert full["number"] == full["id"]
     stamp = full["createdDateTime"]
     assert stamp.endswith("Z")

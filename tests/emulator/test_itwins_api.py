@@ -191,7 +191,7 @@ def emu_user_id(client: TestClient, itwin_id: str) -> str:
     return user_id
 
 
-def test_delete_is_org_admin_only(emu: Emu, client: TestClient) -> None:
+def test_delete_is_for_owners_and_org_admins_only(emu: Emu, client: TestClient) -> None:
     itwin = emu.itwin()
     role = emu.role(itwin["id"], "All", ["itwins_delete", "itwins_modify"])
     emu.member(itwin["id"], "bob@contoso.com", [role])

@@ -1,18 +1,16 @@
 """Fixtures for driving Bentley's official npm clients against the emulator.
 
-The npm packages are installed from the registry into tests/node/node_modules (gitignored) with
-`npm ci` against the committed package-lock.json, once per checkout. Node and npm are required:
-without them the tests fail with a message saying what to install, they never skip.
+The npm packages are installed into tests/node/node_modules (gitignored) by `npm ci` against the
+committed package-lock.json, before pytest starts (.ci/run does it; so does the README's command).
+Without Node.js or those packages the tests fail with a message saying what to do; they never skip.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -51,29 +49,18 @@ def _installed() -> bool:
 
 @pytest.fixture(scope="session")
 def node_clients() -> str:
-    """Path of `node`, with the pinned npm clients installed next to drive_clients.js."""
+    """Path of `node`, with the pinned npm clients installed next to drive_clients.js.
+
+    Tests never install from a registry: `.ci/run` (and the README's test command) runs
+    `npm ci` in tests/node before pytest starts; here a missing install fails, saying so.
+    """
     node = _require("node")
-    npm = _require("npm")
-    # Several pytest processes may share the tree: one installs, the others wait for it.
-    # The lock lives outside node_modules, which `npm ci` deletes and recreates.
-    lock_path = Path(tempfile.gettempdir()) / f"itwin-access-npm-{os.getuid()}.lock"
-    with lock_path.open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not _installed():
-            done = subprocess.run(
-                [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-                cwd=NODE_DIR,
-                capture_output=True,
-                text=True,
-                timeout=300,
-                check=False,
-            )
-            if done.returncode != 0 or not _installed():
-                pytest.fail(
-                    f"`npm ci` in {NODE_DIR} failed (exit {done.returncode}); the npm registry "
-                    f"must be reachable:\n{done.stderr[-2000:]}",
-                    pytrace=False,
-                )
+    if not _installed():
+        pytest.fail(
+            f"the pinned npm clients are not installed in {NODE_DIR}/node_modules: run "
+            "`npm ci --prefix tests/node` from the repository root (as .ci/run does) first",
+            pytrace=False,
+        )
     return node
 
 

@@ -13,13 +13,17 @@ AUTH = dict.fromkeys(SECTIONS, Manage.AUTHORITATIVE)
 CONTEXT = LiveContext("app@x.com", org_admin=True)
 
 
-def big_plan(projects: int, members: int) -> Plan:
+def big_plan(projects: int, members: int, shared: bool = False) -> Plan:
+    """Each project adds its own members (``shared``: the same members everywhere)."""
     desired = tuple(
         Project(
             f"P{p:04d}",
             manage=AUTH,
             members=tuple(
-                UserMember(f"user{m:03d}@example.com", frozenset({"Viewer"}))
+                UserMember(
+                    f"user{m:03d}@example.com" if shared else f"user{m:03d}.{p}@example.com",
+                    frozenset({"Viewer"}),
+                )
                 for m in range(members)
             ),
         )
@@ -39,7 +43,7 @@ def test_summary_table_comes_first_then_one_collapsible_section_per_project() ->
     assert text.count("<details><summary>") == 3
     assert text.count("</details>") == 3
     assert "<code>P0001: +2 ~0 -0</code>" in text
-    assert "+ add member user001@example.com with roles [Viewer]" in text
+    assert "+ add member user001.1@example.com with roles [Viewer]" in text
     assert "Truncated" not in text
 
 

@@ -72,10 +72,8 @@ def test_key_lines_with_symbols_locations_and_field_deltas() -> None:
     assert "      permissions: [imodels_read]" in lines
     assert "  ~ update role 'Lead'  # a.yaml:9:7" in lines
     assert "      description: 'old text' -> 'new text'" in lines
-    assert (
-        "      permissions: [imodels_delete, imodels_read] -> [imodels_read, imodels_write]"
-        " (+imodels_write -imodels_delete)"
-    ) in lines
+    # Sets change as deltas only, never as full before/after lists (issue 16).
+    assert "      permissions: +imodels_write -imodels_delete" in lines
     assert "  + create group 'Team'  # a.yaml:12:7" in lines
     # One add request in the project: no request number to read past.
     assert "  + add member bob@x.com with roles [Viewer]  # a.yaml:20:9" in lines

@@ -426,3 +426,54 @@ def test_an_unknown_group_member_is_named_in_the_failure(emulator, make_target, 
         target.execute([create])
     assert caught.value.code == "TeamMemberNotFound"
     assert "ghost@nowhere.example is not known to the directory" in str(caught.value.message)
+
+
+def test_default_roles_are_never_touched_and_their_assignments_are_kept(
+    emulator, make_target, itwin
+) -> None:
+    """Default (platform) roles are hidden (C6): an authoritative roles section neither
+    deletes nor edits them, a member holding only one is left alone, and replacing a member's
+    roles keeps its Default role."""
+    http = emulator(
+        itwin(
+            "P-D",
+            roles=[
+                {
+                    "displayName": "Reader",
+                    "description": "Platform",
+                    "type": "Default",
+                    "permissions": ["imodels_read"],
+                },
+                {"displayName": "Viewer", "description": "Read", "permissions": ["imodels_read"]},
+            ],
+            members=[
+                {"email": "bob@contoso.com", "roles": ["Reader", "Viewer"]},
+                {"email": "carol@contoso.com", "roles": ["Reader"]},
+            ],
+        )
+    )
+    target = make_target(http)
+    live, _ = target.read(["P-D"])
+    project = live.projects[0]
+    assert [r.display_name for r in project.roles] == ["Viewer"]
+    assert {m.key: m.roles for m in project.members} == {"bob@contoso.com": roles("Viewer")}
+    desired = Project(
+        "P-D",
+        {"displayName": "Project P-D"},
+        manage={"roles": Manage.AUTHORITATIVE, "members": Manage.AUTHORITATIVE},
+        roles=(Role("Viewer", "Read", frozenset({"imodels_read"})), Role("Editor", "Edit")),
+        members=(UserMember("bob@contoso.com", roles("Editor")),),
+    )
+    ops = converge(target, State((desired,)))
+    assert {(op.kind, op.key) for op in ops} == {
+        (OpKind.CREATE_ROLE, "Editor"),
+        (OpKind.UPDATE_MEMBER, "bob@contoso.com"),
+    }
+    itwin_id = project.id
+    headers = {"Authorization": "Bearer alice-token"}
+    wire_roles = http.get(f"/accesscontrol/itwins/{itwin_id}/roles", headers=headers).json()
+    assert ("Reader", "Default") in {(r["displayName"], r["type"]) for r in wire_roles["roles"]}
+    users = http.get(f"/accesscontrol/itwins/{itwin_id}/members/users", headers=headers).json()
+    held = {u["email"]: sorted(r["displayName"] for r in u["roles"]) for u in users["members"]}
+    assert held["bob@contoso.com"] == ["Editor", "Reader"]
+    assert held["carol@contoso.com"] == ["Reader"]

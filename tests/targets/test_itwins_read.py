@@ -6,8 +6,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from starlette.testclient import TestClient
 
+from reconciler.emulator import create_app
 from reconciler.errors import ApiError
 from reconciler.model import SECTIONS, Group, GroupMember, Manage, Owner, Role, UserMember
 from reconciler.targets.itwins import ItwinsTarget
@@ -17,9 +20,7 @@ Seed = Callable[..., dict[str, Any]]
 
 
 def catalogue() -> frozenset[str]:
-    path = ROOT / "reconciler" / "emulator" / "permissions.txt"
-    if not path.exists():
-        path = Path("/work/notes/permissions.txt")
+    path = ROOT / "tests" / "fixtures" / "permissions.txt"
     return frozenset(line.strip() for line in path.read_text().splitlines() if line.strip())
 
 
@@ -117,6 +118,19 @@ def test_parent_id_becomes_the_parent_number(emulator, make_target, itwin) -> No
     assert state.projects[0].attributes["parent"] == "PRG-1"
 
 
+def test_the_implicit_account_parent_is_no_declared_parent(emulator, make_target, itwin) -> None:
+    """An iTwin created without a parent reads back with its Account iTwin as parentId (C10):
+    the model has no ``parent``, and the Account iTwin is not fetched to name it."""
+    http = emulator(itwin("P-9"))
+    headers = {"Authorization": "Bearer alice-token", "Prefer": "return=representation"}
+    raw = http.get("/itwins", params={"number": "P-9"}, headers=headers).json()
+    assert raw["iTwins"][0]["parentId"] == raw["iTwins"][0]["iTwinAccountId"]
+    target = make_target(http)
+    state, _ = target.read(["P-9"])
+    assert "parent" not in state.projects[0].attributes
+    assert target.requests == 10  # catalogue, org admin (2), find, six sections: no parent GET
+
+
 def test_non_owner_rights_come_from_its_permissions(emulator, make_target, bridge) -> None:
     bridge["roles"].append(
         {
@@ -149,16 +163,42 @@ def test_identity_from_config_marks_ownership(emulator, make_target, bridge) -> 
     assert context.rights["P-1"].owner
 
 
+def test_an_opaque_token_learns_its_identity_from_users_me(emulator, make_target, bridge) -> None:
+    """An opaque token (no email claim) and no config identity: GET /users/me says who it is,
+    once per target, so ownership is recognised (C12)."""
+    target = make_target(emulator(bridge), identity=None)
+    _, context = target.read(["P-1"])
+    assert context.identity == "alice@contoso.com"
+    assert context.rights["P-1"].owner
+    assert target.requests == 12  # + GET /users/me, - GET /{id}/permissions (an owner)
+    target.read(["P-1"])
+    assert target.requests == 12 + 8  # find, six sections, a group's invitations: no /users/me
+
+
+class NoUsersApi(httpx.BaseTransport):
+    """The emulator without the Users API (a host where GET /users/me answers 404)."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/users/me":
+            return httpx.Response(404, json={"error": {"code": "ResourceNotFound"}})
+        return self.inner.handle_request(request)
+
+
 def test_an_opaque_token_without_identity_reads_its_permissions(
     emulator, make_target, bridge
 ) -> None:
-    target = make_target(emulator(bridge), identity=None)
+    inner = emulator(bridge)
+    http = httpx.Client(transport=NoUsersApi(inner._transport), base_url=inner.base_url)
+    target = make_target(http, identity=None)
     _, context = target.read(["P-1"])
     assert context.identity is None
     assert not context.rights["P-1"].owner  # cannot tell without an identity
     assert context.rights["P-1"].permissions == catalogue()  # alice is an org admin
     assert context.org_admin
-    assert target.requests == 12
+    assert target.requests == 13  # + GET /users/me (404)
 
 
 def test_client_credentials_identity_and_org_admin_scope(emulator, bridge) -> None:
@@ -220,6 +260,12 @@ def test_an_unreadable_project_raises_an_api_error(emulator, make_target, bridge
         target.read(["P-1"])
     assert info.value.status == 403
     assert "bob-token" not in str(info.value)
+    # Listing roles is what failed: the one line says what reading a project needs.
+    assert str(info.value).endswith(
+        "-> 403 InsufficientPermissions: project P-1: bob@contoso.com may not list its roles; "
+        "reading a project needs administration_manage_roles there, ownership, or "
+        "organization administration"
+    )
 
 
 def test_people_invited_to_a_group_count_as_its_members(emulator, make_target, bridge) -> None:
@@ -234,3 +280,84 @@ def test_people_invited_to_a_group_count_as_its_members(emulator, make_target, b
     )  # xena is in another organization: invited, not added
     state, _ = target.read(["P-1"])
     assert state.projects[0].groups[0].members == {"dana@contoso.com", "xena@fabrikam.com"}
+
+
+def test_a_group_of_more_than_50_members_reads_whole(tmp_path: Path, make_target) -> None:
+    """Groups are listed with paging parameters, which lift the 50-item cap (C5)."""
+    emails = [f"user{i:02d}@contoso.com" for i in range(60)]
+    seed = {
+        "organizations": [{"name": "Contoso", "users": [
+            {"email": "alice@contoso.com", "orgAdmin": True}, *({"email": e} for e in emails)]}],
+        "tokens": {"alice-token": "alice@contoso.com"},
+        "itwins": [{"class": "Endeavor", "subClass": "Project", "number": "BIG-1",
+                    "displayName": "Big", "owners": ["alice@contoso.com"],
+                    "groups": [{"name": "All", "description": "everyone", "members": emails,
+                                "imsGroups": [f"IMS-{i}" for i in range(55)]}]}],
+    }  # fmt: skip
+    with TestClient(create_app(tmp_path / "big.db", seed=seed)) as http:
+        state, _ = make_target(http).read(["BIG-1"])
+    group = state.projects[0].groups[0]
+    assert group.members == frozenset(emails)
+    assert len(group.ims_groups) == 55
+
+
+def test_all_numbers_pages_past_1000_and_says_when_the_10000_cap_cuts_it(
+    tmp_path: Path, make_target, base_seed: dict[str, Any]
+) -> None:
+    """An org admin's listing (scope all) pages by 1,000 and stops at X-Max-Return's 10,000,
+    flagging the cut (C14); a smaller organization is listed whole, unflagged."""
+    base = dict(base_seed)
+    base["itwins"] = [
+        {"class": "Endeavor", "subClass": "Project", "number": f"N-{i:05d}", "displayName": "x"}
+        for i in range(10_001)
+    ]
+    with TestClient(create_app(tmp_path / "many.db", seed=base)) as http:
+        target = make_target(http)  # alice: org admin, member of none of them
+        numbers = target.all_numbers()
+        assert len(numbers) == 10_000
+        assert target.listing_truncated
+        assert "X-iTwin-Query-Scope: all" in target.listing_scope
+    small = {**base_seed, "itwins": base["itwins"][:1_500]}
+    with TestClient(create_app(tmp_path / "some.db", seed=small)) as http:
+        target = make_target(http)
+        assert len(target.all_numbers()) == 1_500
+        assert not target.listing_truncated
+
+
+def test_groups_it_may_not_list_read_as_none_and_changes_to_them_are_refused(
+    emulator, make_target, bridge
+) -> None:
+    """Bob manages roles and members but not groups: listing groups answers 403 (the contract
+    documents it for org admins only). The read goes on; a manifest not managing groups plans
+    normally, one managing them is blocked (permission-denied) before any write."""
+    from reconciler.guards import GuardSettings
+    from reconciler.model import Project, State
+    from reconciler.plan import OpKind, build_plan
+
+    bridge["roles"].append(
+        {
+            "displayName": "Admin",
+            "description": "Administers access",
+            "permissions": [
+                "administration_manage_roles",
+                "administration_invite_member",
+                "administration_remove_member",
+            ],
+        }
+    )
+    bridge["members"][0]["roles"] = ["Viewer", "Admin"]  # bob
+    target = make_target(emulator(bridge), token="bob-token")
+    live, context = target.read(["P-1"])
+    assert context.unreadable == {"P-1": frozenset({"groups"})}
+    assert live.projects[0].groups == ()
+    dana = UserMember("dana@contoso.com", frozenset({"Viewer"}))
+    members_only = Project("P-1", {}, manage={"members": Manage.ADDITIVE}, members=(dana,))
+    plan = build_plan(State((members_only,)), live, context, GuardSettings())
+    assert [op.kind for op in plan.operations] == [OpKind.ADD_MEMBER]
+    assert not plan.blocked
+    team = Group("Team", "The team", frozenset({"dana@contoso.com"}))
+    with_groups = Project("P-1", {}, manage={"groups": Manage.ADDITIVE}, groups=(team,))
+    plan = build_plan(State((with_groups,)), live, context, GuardSettings())
+    assert [op.kind for op in plan.operations] == [OpKind.CREATE_GROUP]
+    assert [v.guard for v in plan.blocked] == ["permission-denied"]
+    assert "to list the project's groups (refused: 403)" in plan.blocked[0].message

@@ -1,0 +1,190 @@
+"""Effective access: what each user and group of a project holds, and the project as a plan
+leaves it.
+
+Pure: no I/O. ``after_project`` replays a plan's operations on a live project;
+``access_by_subject`` says what every user (direct roles, the roles of groups listing them,
+ownership) and every group (its roles) holds. Shared by the access impact
+(``reconciler.impact``) and the policies (``reconciler.policies``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from reconciler.model import Group, GroupMember, Owner, Project, Role, UserMember
+from reconciler.operation import Operation, OpKind
+
+USER = "user"
+GROUP = "group"
+
+
+def email_domain(email: str) -> str:
+    return email.rpartition("@")[2].lower()
+
+
+def in_domains(email: str, domains: Collection[str]) -> bool:
+    """Is ``email`` in one of ``domains`` or a subdomain of one (apps.contoso.com is
+    contoso.com's: service applications have such emails)?"""
+    domain = email_domain(email)
+    return any(domain == d or domain.endswith("." + d) for d in domains)
+
+
+def outside(domains: Collection[str]) -> Callable[[str], bool]:
+    """A predicate: is this email outside the organization's ``domains``? (none: nobody is)."""
+    wanted = {d.lower().lstrip("@") for d in domains}
+    if not wanted:
+        return lambda email: False
+    return lambda email: "@" in email and not in_domains(email, wanted)
+
+
+# ------------------------------------------------------------------------------ after the plan
+
+
+def after_project(
+    live: Project | None,
+    number: str,
+    ops: Iterable[Operation],
+    is_external: Callable[[str], bool] = lambda email: False,
+) -> Project | None:
+    """The project as it will be once ``ops`` are applied to ``live`` (None: absent).
+
+    A member or owner added for someone ``is_external`` says is outside the organization is
+    pending (the API invites them); a re-invitation is pending.
+    """
+    project = live
+    roles: dict[str, Role] = {}
+    groups: dict[str, Group] = {}
+    members: dict[str, UserMember] = {}
+    group_members: dict[str, GroupMember] = {}
+    owners: dict[str, Owner] = {}
+
+    def load(p: Project) -> None:
+        roles.update((r.key, r) for r in p.roles)
+        groups.update((g.key, g) for g in p.groups)
+        members.update((m.key, m) for m in p.members)
+        group_members.update((m.key, m) for m in p.group_members)
+        owners.update((o.key, o) for o in p.owners)
+
+    if project is not None:
+        load(project)
+    for op in ops:
+        after: Mapping[str, Any] = op.after or {}
+        kind = op.kind
+        if kind is OpKind.CREATE_PROJECT:
+            project = Project(number)
+        elif kind is OpKind.DELETE_PROJECT:
+            return None
+        elif kind is OpKind.CREATE_ROLE:
+            roles[op.key] = Role(op.key, after.get("description"), _set(after, "permissions"))
+        elif kind is OpKind.UPDATE_ROLE and op.key in roles and "permissions" in after:
+            roles[op.key] = replace(roles[op.key], permissions=_set(after, "permissions"))
+        elif kind is OpKind.DELETE_ROLE:
+            roles.pop(op.key, None)
+        elif kind is OpKind.CREATE_GROUP:
+            groups[op.key] = Group(op.key, after.get("description"), _set(after, "members"))
+        elif kind is OpKind.UPDATE_GROUP and op.key in groups and "members" in after:
+            groups[op.key] = replace(groups[op.key], members=_set(after, "members"))
+        elif kind is OpKind.DELETE_GROUP:
+            groups.pop(op.key, None)
+            group_members.pop(op.key, None)  # a deleted group holds no roles any more
+        elif kind is OpKind.ADD_OWNER:
+            owners[op.key] = Owner(op.key, pending=is_external(op.key))
+        elif kind is OpKind.REMOVE_OWNER:
+            owners.pop(op.key, None)
+        elif kind is OpKind.ADD_MEMBER:
+            members[op.key] = UserMember(op.key, _set(after, "roles"), is_external(op.key))
+        elif kind is OpKind.UPDATE_MEMBER:
+            pending = members[op.key].pending if op.key in members else False
+            members[op.key] = UserMember(op.key, _set(after, "roles"), pending)
+        elif kind is OpKind.REINVITE_MEMBER:
+            members[op.key] = UserMember(op.key, _set(after, "roles"), pending=True)
+        elif kind in (OpKind.REMOVE_MEMBER, OpKind.CANCEL_INVITATION):
+            members.pop(op.key, None)
+        elif kind in (OpKind.ADD_GROUP_MEMBER, OpKind.UPDATE_GROUP_MEMBER):
+            group_members[op.key] = GroupMember(op.key, _set(after, "roles"))
+        elif kind is OpKind.REMOVE_GROUP_MEMBER:
+            group_members.pop(op.key, None)
+    if project is None:
+        return None
+    return replace(
+        project,
+        roles=tuple(roles.values()),
+        groups=tuple(groups.values()),
+        members=tuple(members.values()),
+        group_members=tuple(group_members.values()),
+        owners=tuple(owners.values()),
+    )
+
+
+def _set(after: Mapping[str, Any], key: str) -> frozenset[str]:
+    return frozenset(str(v) for v in after.get(key) or ())
+
+
+# ------------------------------------------------------------------------------ effective access
+
+
+@dataclass(frozen=True)
+class Access:
+    """One subject's effective access in one project.
+
+    ``permissions`` through roles; ``pending`` the subset held only through pending
+    invitations; ``owner`` "active", "pending" or "" (owners hold every permission).
+    ``roles`` maps each permission to the roles (and groups, as "role via group") granting it.
+    """
+
+    permissions: frozenset[str] = frozenset()
+    pending: frozenset[str] = frozenset()
+    owner: str = ""
+    via: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
+    members: tuple[str, ...] = field(default=(), compare=False)  # groups: their members
+
+
+def access_by_subject(project: Project | None) -> dict[tuple[str, str], Access]:
+    """Effective access of every user and group of ``project``, keyed by (USER|GROUP, name)."""
+    if project is None:
+        return {}
+    role_perms = {r.display_name: r.permissions for r in project.roles}
+    grants: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    pending_grants: dict[str, set[str]] = defaultdict(set)  # perms only through invitations
+    active_grants: dict[str, set[str]] = defaultdict(set)
+    result: dict[tuple[str, str], Access] = {}
+
+    def grant(who: str, role: str, how: str, pending: bool) -> None:
+        for permission in role_perms.get(role, ()):
+            grants[who][permission].append(how)
+            (pending_grants if pending else active_grants)[who].add(permission)
+
+    for m in project.members:
+        if m.email:
+            for role in m.roles:
+                grant(m.email, role, f"role {role!r}", m.pending)
+    groups = {g.name: g for g in project.groups}
+    for gm in project.group_members:
+        group = groups.get(gm.group)
+        via: dict[str, list[str]] = defaultdict(list)
+        perms: set[str] = set()
+        for role in gm.roles:
+            for permission in role_perms.get(role, ()):
+                perms.add(permission)
+                via[permission].append(f"role {role!r}")
+            for email in sorted(group.members) if group else ():
+                grant(email, role, f"role {role!r} via group {gm.group!r}", False)
+        result[(GROUP, gm.group)] = Access(
+            frozenset(perms),
+            via={p: tuple(v) for p, v in via.items()},
+            members=tuple(sorted(group.members)) if group else (),
+        )
+    owners = {o.email: o for o in project.owners if o.email}
+    for email in sorted(set(grants) | set(owners)):
+        owner = owners.get(email)
+        all_perms = frozenset(grants[email]) if email in grants else frozenset()
+        result[(USER, email)] = Access(
+            all_perms,
+            frozenset(pending_grants[email] - active_grants[email]),
+            "" if owner is None else ("pending" if owner.pending else "active"),
+            via={p: tuple(v) for p, v in grants[email].items()} if email in grants else {},
+        )
+    return result

@@ -1,0 +1,3 @@
+"""Suite-wide fixtures: the hermetic guard (no test reads a file another machine lacks)."""
+
+pytest_plugins = ["hermetic", "pytester"]
