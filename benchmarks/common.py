@@ -117,11 +117,18 @@ def start(db: Path, live: dict[str, Any], latency_ms: float) -> RunningEmulator:
     return start_background(str(db), seed=live, admin=True, faults=Faults(latency_ms=latency_ms))
 
 
-def config(directory: Path, concurrency: int, rate_limit: int) -> None:
+def config(directory: Path, concurrency: int, rate_limit: int | None) -> None:
+    """The config of a run; ``rate_limit`` None: the default against an emulator, no pace."""
+    budget = f"rateLimit: {rate_limit}\n" if rate_limit is not None else ""
     (directory / "itwin-access.yaml").write_text(
         "api: http://127.0.0.1:1\nidentity: alice@contoso.com\n"
-        f"concurrency: {concurrency}\nrateLimit: {rate_limit}\n"
+        f"concurrency: {concurrency}\n{budget}"
     )
+
+
+def rate_limits(text: str) -> list[int | None]:
+    """``--rate-limits 5000,none``: requests per minute, ``none`` for unpaced."""
+    return [None if x.strip().lower() in ("none", "unpaced") else int(x) for x in text.split(",")]
 
 
 @dataclass
@@ -183,19 +190,48 @@ def run_cli(emulator: RunningEmulator, *args: str) -> Measured:
     )  # fmt: skip
 
 
-def read_lower_bound(projects: int, members: int, page: int = 1000) -> int:
-    """Fewest requests that read P projects' access: the permission list, the iTwins list in
-    pages of 1,000, and per project its six lists (roles, users, group members, owners, groups,
-    invitations) in pages of ``page``."""
-    per_project = 5 + math.ceil(max(members, 1) / page)
+# What the benchmark manifests manage (``write_manifests``): roles, members, owners; no groups.
+MANAGED = ("roles", "members", "owners")
+
+
+def per_project_lists(managed: tuple[str, ...] = MANAGED) -> int:
+    """The fewest per-project lists that show the ``managed`` sections, derived from the API
+    (contract §4), not from our client: owners (a section, and the one list that tells an
+    owner, who holds every right, from a member: the rights read); roles (for members too: only
+    the roles list tells platform Default roles, C6, from the others); user members and group
+    members; groups; invitations (pending invitations count as members and as owners). A
+    section no manifest manages is not read."""
+    lists = 1  # owners
+    lists += "roles" in managed or "members" in managed
+    lists += 2 * ("members" in managed)
+    lists += "groups" in managed
+    lists += "members" in managed or "owners" in managed
+    return lists
+
+
+def read_lower_bound(
+    projects: int, members: int, page: int = 1000, managed: tuple[str, ...] = MANAGED
+) -> int:
+    """Fewest requests that read P projects' managed access: the permission list, the iTwins
+    list in pages of 1,000, and per project the lists of its managed sections
+    (``per_project_lists``), the members list in pages of ``page``. The caller owns every
+    project and none is created, so neither its permissions nor the org-admin probe are read."""
+    per_project = per_project_lists(managed)
+    if "members" in managed:
+        per_project += math.ceil(max(members, 1) / page) - 1
     return 1 + math.ceil(projects / 1000) + projects * per_project
 
 
 def time_lower_bound(
-    sequential: int, parallel: int, concurrency: int, latency_s: float, rate_per_min: int
+    sequential: int, parallel: int, concurrency: int, latency_s: float, rate_per_min: int | None
 ) -> tuple[float, float]:
     """(latency-bound seconds, rate-limit-bound seconds) for ``sequential`` requests one after
-    another then ``parallel`` requests ``concurrency`` at a time."""
+    another then ``parallel`` requests ``concurrency`` at a time (``rate_per_min`` None: no
+    rate bound). The rate bound counts a budget of one second's worth as a burst, as the
+    client's token bucket does."""
     by_latency = (sequential + math.ceil(parallel / concurrency)) * latency_s
-    by_rate = (sequential + parallel) / (rate_per_min / 60.0)
+    if rate_per_min is None:
+        return by_latency, 0.0
+    per_s = rate_per_min / 60.0
+    by_rate = max(sequential + parallel - math.ceil(per_s), 0) / per_s
     return by_latency, by_rate

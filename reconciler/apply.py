@@ -8,7 +8,11 @@ Execution (design.md §5, issue 6):
 - Within a project, phases (design.md §5: project, roles, groups, owners, adds and updates,
   removals, deletions, owner removals, project deletion) run in order. Add operations that
   carry a ``batch`` are grouped by (project, kind, batch) and sent in one ``Target.execute``
-  call: one API request; every other operation is a request of its own.
+  call: one API request; so are the operations a target with bulk jobs numbers into one job
+  (``job_batches``, optional: the iTwins backend's member adds, role changes and removals),
+  placed at the phase of the job's first operation; every other operation is a request of
+  its own. A job that did only some of its operations raises ``PartialFailure``: those it
+  names failed, the rest were applied.
 - The requests of one phase touch different objects and none needs another (every dependency
   below crosses phases), so they run concurrently, as do different projects: at most
   ``concurrency`` requests at a time in all.
@@ -24,13 +28,13 @@ wrong premise (a member given a role that does not exist, the last owner removed
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
-from reconciler.errors import ApiError, ItwinAccessError
+from reconciler.errors import ApiError, ItwinAccessError, PartialFailure
 from reconciler.model import LiveContext, State
 from reconciler.plan import Operation, OpKind
 
@@ -41,14 +45,23 @@ class Target(Protocol):
     """A backend (iTwins + Access Control, or the legacy Projects API) seen by the core.
 
     ``read`` returns the live State of the named projects (a project missing live is simply
-    absent from it) and the LiveContext the plan's preflight needs. ``execute`` performs one
+    absent from it) and the LiveContext the plan's preflight needs; ``sections`` (number ->
+    the sections its manifest manages) lets a backend read only those (issue 17), and
+    ``deleting`` names the projects declared ``state: absent``. ``execute`` performs one
     API request's worth of work: a single operation, or a batch of add operations of one
-    project sharing ``kind`` and ``batch``. It raises ``ApiError`` on failure and treats an
-    answer meaning "already so" (e.g. ``OwnerAlreadyExists``) as success, so re-runs converge.
+    project sharing ``kind`` and ``batch``, or the operations of one job (see
+    ``job_batches``, which a target may define: ``(operations) -> {id: job number}``). It
+    raises ``ApiError`` on failure (``PartialFailure`` when only some of a batch failed) and
+    treats an answer meaning "already so" (e.g. ``OwnerAlreadyExists``) as success, so re-runs
+    converge.
     """
 
     def read(
-        self, numbers: Sequence[str], progress: Progress | None = None
+        self,
+        numbers: Sequence[str],
+        progress: Progress | None = None,
+        sections: Mapping[str, Collection[str]] | None = None,
+        deleting: Collection[str] = (),
     ) -> tuple[State, LiveContext]: ...
 
     def execute(self, operations: Sequence[Operation]) -> None: ...
@@ -205,20 +218,29 @@ def blocked_by(op: Operation, failed: Operation) -> bool:
     return False
 
 
-def steps(operations: Sequence[Operation]) -> list[list[Operation]]:
+def steps(
+    operations: Sequence[Operation], jobs: Mapping[str, int] | None = None
+) -> list[list[Operation]]:
     """One project's operations as the requests that carry them, in execution order.
 
-    Sorted by ``sort_key``; operations with a ``batch`` are merged with the others of the same
-    kind and batch (at the position of the first), everything else is a step of its own.
+    Sorted by ``sort_key``; operations the target numbered into a bulk job (``jobs``: id ->
+    job number) are merged with the others of that job, whatever their kind; else operations
+    with a ``batch`` are merged with the others of the same kind and batch (at the position of
+    the first); everything else is a step of its own.
     """
     ordered = sorted(operations, key=lambda o: o.sort_key())
     result: list[list[Operation]] = []
-    batches: dict[tuple[str, OpKind, int], list[Operation]] = {}
+    batches: dict[tuple[str, str, int], list[Operation]] = {}
     for op in ordered:
-        if op.batch is None:
+        job = (jobs or {}).get(op.id)
+        if op.batch is None and job is None:
             result.append([op])
             continue
-        group_key = (op.project, op.kind, op.batch)
+        group_key = (
+            (op.project, "job", job)
+            if job is not None
+            else (op.project, op.kind.value, op.batch or 0)
+        )
         existing = batches.get(group_key)
         if existing is None:
             batches[group_key] = [op]
@@ -228,14 +250,16 @@ def steps(operations: Sequence[Operation]) -> list[list[Operation]]:
     return result
 
 
-def phases(operations: Sequence[Operation]) -> list[list[list[Operation]]]:
+def phases(
+    operations: Sequence[Operation], jobs: Mapping[str, int] | None = None
+) -> list[list[list[Operation]]]:
     """One project's requests (``steps``) in waves that run one after another: by phase
     (design.md §5), and within a phase, a request touching an object an earlier request of
     the phase touches waits for it (plans never hold two such operations, but a saved plan
     is data from outside: keep sort_key order for one object whatever it holds)."""
     waves: dict[tuple[int, int], list[list[Operation]]] = {}
     last_wave: dict[tuple[int, str], int] = {}  # (phase, key) -> wave that last touched it
-    for step in steps(operations):
+    for step in steps(operations, jobs):
         phase = step[0].phase
         wave = max((last_wave[(phase, op.key)] + 1 for op in step if (phase, op.key) in last_wave),
                    default=0)  # fmt: skip
@@ -305,7 +329,10 @@ def apply_plan(
     by_project: dict[str, list[Operation]] = {}
     for op in plan_operations:
         by_project.setdefault(op.project, []).append(op)
-    projects = {number: _Project(phases(ops)) for number, ops in sorted(by_project.items())}
+    # A target that sends some operations together in bulk jobs numbers them (issue 17).
+    batcher = getattr(target, "job_batches", None)
+    jobs: Mapping[str, int] = batcher(plan_operations) if callable(batcher) else {}
+    projects = {number: _Project(phases(ops, jobs)) for number, ops in sorted(by_project.items())}
     run = _Run(total=len(plan_operations), on_outcome=on_outcome, on_progress=on_progress)
     if run.on_progress is not None:
         run.on_progress(0, run.total)
@@ -351,6 +378,14 @@ def apply_plan(
                 project.in_flight -= 1
                 try:
                     future.result()
+                except PartialFailure as exc:
+                    for op in ops:
+                        error = exc.failures.get(op.id)
+                        if error is None:
+                            run.record(Outcome(op, Status.APPLIED))
+                        else:
+                            project.not_done.append((op, op.id))
+                            run.record(_failure(op, error))
                 except ItwinAccessError as exc:
                     for op in ops:
                         project.not_done.append((op, op.id))

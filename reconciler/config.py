@@ -65,7 +65,8 @@ class Config:
     auth: AuthSettings = field(default_factory=AuthSettings)
     guards: Guards = field(default_factory=Guards)
     concurrency: int = 8
-    rate_limit: int = 4500  # requests per minute
+    # requests per minute, or a tier (community, standard), or auto: by API (api/limits.py)
+    rate_limit: int | str = "auto"
     max_retry_after: float = 120.0  # seconds: the longest single wait before a retry
     max_wait: float = 900.0  # seconds: the longest total wait of one run (retries, 429s)
     lock: Path | None = None  # a lock file apply holds (runlock); None: no lock
@@ -157,7 +158,7 @@ def load_config(
         auth=auth,
         guards=guards,
         concurrency=int(data.get("concurrency", 8)),
-        rate_limit=int(data.get("rateLimit", 4500)),
+        rate_limit=data.get("rateLimit", "auto"),
         max_retry_after=float(data.get("maxRetryAfter", 120)),
         max_wait=float(data.get("maxWait", 900)),
         lock=base / data["lock"] if data.get("lock") else None,

@@ -209,7 +209,12 @@ def _owners(want: Project, live: Project, remove: bool, identity: str | None) ->
         for old in _undeclared(live.owners, want.owners):
             if identity is not None and old.key == identity:
                 continue  # the applying identity's own ownership is always kept (design.md §4)
-            before = {"id": old.id, "email": old.email, "pending": old.pending}
+            before = {
+                "id": old.id,
+                "email": old.email,
+                "pending": old.pending,
+                **_invitation_dates(old),
+            }
             ops.append(_op(OpKind.REMOVE_OWNER, live, old.key, before, None))
     return ops
 
@@ -276,7 +281,14 @@ def _member(member: UserMember) -> dict[str, Any]:
         "email": member.email,
         "roles": sorted(member.roles),
         "pending": member.pending,
+        **_invitation_dates(member),
     }
+
+
+def _invitation_dates(item: UserMember | Owner) -> dict[str, str]:
+    """A pending invitation's dates, for plans to show (``invitedOn``, ``expires``)."""
+    dates = {"invitedOn": item.invited_on, "expires": item.expires_on}
+    return {k: v for k, v in dates.items() if item.pending and v is not None}
 
 
 def _group_member(member: GroupMember) -> dict[str, Any]:

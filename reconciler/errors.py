@@ -8,6 +8,7 @@ exit code, so a traceback shown to a user is always a bug.
     ├── ConfigError                  itwin-access.yaml or the environment is wrong
     ├── ManifestError                manifests are invalid; carries every Problem found
     ├── ApiError                     an HTTP call failed after retries (method, path, status, code)
+    ├── PartialFailure               a bulk request did some of its operations (ids -> ApiError)
     ├── PlanError                    a saved plan is unreadable, or of another format_version
     │   └── StalePlanError           live state moved since the saved plan was made
     └── GuardBlocked                 a guard blocks the plan (exit 3)
@@ -15,6 +16,7 @@ exit code, so a traceback shown to a user is always a bug.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -84,6 +86,20 @@ class ApiError(ItwinAccessError):
         status_text = str(status) if status is not None else "no response"
         detail = ": ".join(x for x in (code, message) if x)
         super().__init__(f"{method} {path} -> {status_text}" + (f" {detail}" if detail else ""))
+
+
+class PartialFailure(ItwinAccessError):
+    """One request carried several operations and only some failed (a bulk job answered
+    ``PartialCompleted``): ``failures`` maps the failed operations' ids to their errors; the
+    others were done."""
+
+    def __init__(self, failures: Mapping[str, ApiError]) -> None:
+        self.failures = dict(failures)
+        first = next(iter(self.failures.values()), None)
+        super().__init__(
+            f"{len(self.failures)} operation(s) of one request failed"
+            + (f": {first}" if first else "")
+        )
 
 
 class PlanError(ItwinAccessError):

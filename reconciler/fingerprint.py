@@ -37,7 +37,14 @@ def _digest(facts: Any) -> str:
 
 
 def _facts(p: Project) -> dict[str, Any]:
-    facts = _sections(p)
+    facts = _all_facts(p)
+    # A live project read in part (issue 17: only the sections its manifest manages) carries
+    # only those in ``manage``; the others were not read, so they are not facts of it. (An
+    # empty ``manage``, as in a state built by hand, means every section.)
+    for section, keys in _SECTION_FACTS.items():
+        if p.manage and section not in p.manage:
+            for key in keys:
+                facts.pop(key)
     if p.duplicates:  # only when present, so fingerprints of other projects stay as they were
         facts["duplicates"] = sorted(
             [d.kind, d.name, d.id, d.keep, sorted(d.holders), sorted(d.roles)] for d in p.duplicates
@@ -45,7 +52,15 @@ def _facts(p: Project) -> dict[str, Any]:
     return facts
 
 
-def _sections(p: Project) -> dict[str, Any]:
+_SECTION_FACTS = {
+    "roles": ("roles",),
+    "groups": ("groups",),
+    "members": ("members", "groupMembers"),
+    "owners": ("owners",),
+}
+
+
+def _all_facts(p: Project) -> dict[str, Any]:
     return {
         "number": p.number,
         "id": p.id,

@@ -109,6 +109,10 @@ class UserMember:
     roles: frozenset[str] = frozenset()  # role display names
     pending: bool = field(default=False, compare=False)
     id: str | None = field(default=None, compare=False)  # member id; invitation id when pending
+    # A pending invitation's dates (ISO dates, from the earliest of the person's invitations
+    # and the latest expiry: accepting one accepts them all, contract C7).
+    invited_on: str | None = field(default=None, compare=False)
+    expires_on: str | None = field(default=None, compare=False)
     source: Source | None = field(default=None, compare=False, repr=False)
 
     @property
@@ -136,6 +140,8 @@ class Owner:
     pending: bool = field(default=False, compare=False)
     id: str | None = field(default=None, compare=False)
     source: Source | None = field(default=None, compare=False, repr=False)
+    invited_on: str | None = field(default=None, compare=False)  # as UserMember's
+    expires_on: str | None = field(default=None, compare=False)
 
     @property
     def key(self) -> str:
@@ -233,6 +239,14 @@ class State:
     def numbers(self) -> tuple[str, ...]:
         return tuple(p.number for p in self.projects)
 
+    def sections(self) -> dict[str, tuple[str, ...]]:
+        """number -> the sections each project manages: what a live read of it needs."""
+        return {p.number: tuple(s for s in SECTIONS if s in p.manage) for p in self.projects}
+
+    def deleting(self) -> tuple[str, ...]:
+        """Numbers of the projects declared ``state: absent``."""
+        return tuple(p.number for p in self.projects if p.state is ProjectState.ABSENT)
+
 
 @dataclass(frozen=True)
 class Rights:
@@ -257,6 +271,9 @@ class LiveContext:
     known_permissions: frozenset[str] | None = None
     rights: Mapping[str, Rights] = field(default_factory=dict)
     unknown_users: frozenset[str] = frozenset()  # group members' emails the directory lacks
+    # The applying identity is a service application: every member or owner it adds gets an
+    # invitation instead (contract C4), so plans say "invite".
+    service_app: bool = False
     # Project number -> sections the identity may not list (403), read as empty: e.g. groups,
     # which the contract lets only org admins list (C5); preflight refuses to change them.
     unreadable: Mapping[str, frozenset[str]] = field(default_factory=dict)

@@ -86,6 +86,9 @@ class Plan:
     problems: tuple[PlanProblem, ...] = ()  # preflight findings (errors and warnings)
     allow: tuple[str, ...] = ()  # the guards lifted when the plan was built
     identity: str | None = None  # the applying identity the plan was computed for
+    # number -> the sections read live (those its manifest manages), so that applying the saved
+    # plan re-reads the same and its fingerprints compare like with like. None: everything.
+    sections: Mapping[str, tuple[str, ...]] | None = None
     format_version: int = FORMAT_VERSION
 
     @property
@@ -133,6 +136,11 @@ class Plan:
             "summary": self.summary(),
             "blocked": bool(self.blocked),
             "fingerprints": dict(sorted(self.fingerprints.items())),
+            **(
+                {"sections": {k: list(v) for k, v in sorted(self.sections.items())}}
+                if self.sections is not None
+                else {}
+            ),
             "operations": [op.to_dict() for op in self.operations],
             "guards": [v.to_dict() for v in self.guards],
             "problems": [p.to_dict() for p in self.problems],
@@ -158,6 +166,7 @@ class Plan:
                 problems=tuple(PlanProblem.from_dict(p) for p in data.get("problems", ())),
                 allow=tuple(str(a) for a in data.get("allow", ())),
                 identity=data.get("identity"),
+                sections=_sections(data.get("sections")),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise PlanError(f"saved plan is malformed: {exc!s}") from exc
@@ -185,7 +194,7 @@ def build_plan(
     allowed = check_allow(allow)
     check_policy_allow(allowed, policies or Policies())
     live = {p.number: p for p in actual.projects}
-    changes = diff(desired, actual, context.identity)
+    changes = mark_invitations(diff(desired, actual, context.identity), context)
     changes.extend(repair_duplicates(changes, actual))
     changes.extend(implied_removals(changes, actual))
     operations, batch_problems = batch_adds(changes, members_per_batch)
@@ -214,7 +223,34 @@ def build_plan(
         problems=tuple(_ordered(problems)),
         allow=allowed,
         identity=context.identity,
+        sections=desired.sections(),
     )
+
+
+def mark_invitations(operations: Iterable[Operation], context: LiveContext) -> list[Operation]:
+    """Member and owner adds that the API will turn into invitations, marked ``invitation``
+    in ``after`` so that plans say "invite" (the person is a member once they accept).
+
+    Every add of a service application is one (contract C4). A user's add of someone outside
+    its organization is one too, but a plan cannot tell who is outside (email domains are no
+    proof), so those adds keep saying "add".
+    """
+    if not context.service_app:
+        return list(operations)
+    marked = []
+    for op in operations:
+        if op.kind in (OpKind.ADD_MEMBER, OpKind.ADD_OWNER):
+            op = replace(op, after={**(op.after or {}), "invitation": True})
+        marked.append(op)
+    return marked
+
+
+def _sections(data: Any) -> dict[str, tuple[str, ...]] | None:
+    if data is None:
+        return None
+    if not isinstance(data, Mapping):
+        raise TypeError("sections is not an object")
+    return {str(k): tuple(str(s) for s in v) for k, v in data.items()}
 
 
 def batch_adds(

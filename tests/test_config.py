@@ -45,7 +45,7 @@ def test_defaults_without_a_file(tmp_path: Path) -> None:
     assert config == Config()
     assert config.api == "https://api.bentley.com"
     assert config.backend == "itwins"
-    assert (config.concurrency, config.rate_limit) == (8, 4500)
+    assert (config.concurrency, config.rate_limit) == (8, "auto")
     assert config.guards.member_removal_percent == 25
     assert config.guards.member_removal_min_members == 8
     assert config.guards.max_member_removals == 50
@@ -174,6 +174,20 @@ def test_yml_extension_and_file_as_search_dir(tmp_path: Path) -> None:
     write(tmp_path, "backend: projects\n", name="itwin-access.yml")
     manifest = write(tmp_path, "projects: []\n", name="p.yaml")
     assert load_config(None, {}, manifest).backend == "projects"
+
+
+@pytest.mark.parametrize("value", ["community", "standard", 1200])
+def test_rate_limit_is_a_tier_or_a_number(tmp_path: Path, value: object) -> None:
+    write(tmp_path, f"rateLimit: {value}\n")
+    assert load_config(None, {}, tmp_path).rate_limit == value
+
+
+def test_an_unknown_rate_limit_tier_names_the_choices(tmp_path: Path) -> None:
+    write(tmp_path, "rateLimit: premium-plus\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(None, {}, tmp_path)
+    assert "`rateLimit` must be `community`, `standard` or a number" in str(info.value)
+    assert ":1:" in str(info.value)
 
 
 POLICIES = """\

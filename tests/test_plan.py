@@ -518,3 +518,23 @@ def test_applying_a_plan_converges_and_round_trips(
 def test_replace_keeps_operation_stable() -> None:
     op = Operation(OpKind.ADD_MEMBER, "P", "a@x.com", None, {"email": "a@x.com", "roles": ["V"]})
     assert replace(op, batch=3).id == op.id
+
+
+def test_a_plan_records_the_sections_it_read_and_fingerprints_only_those() -> None:
+    """Issue 17: a project read in part (only its managed sections) is fingerprinted over
+    those, and the saved plan says which, so ``apply --plan`` re-reads the same."""
+    desired = Project("A", manage={"members": Manage.AUTHORITATIVE})
+    part = Project("A", manage={"members": Manage.AUTHORITATIVE}, id="id-A")
+    plan = plan_of(desired, part)
+    assert plan.sections == {"A": ("members",)}
+    again = Plan.from_dict(json.loads(json.dumps(plan.to_dict())))
+    assert again.sections == {"A": ("members",)}
+    # an owner added by hand does not move a project whose owners are not managed
+    with_owner = replace(part, owners=(Owner("x@y.com", id="o1"),))
+    assert fingerprint(with_owner) == fingerprint(part)
+    whole = replace(part, manage=AUTH)
+    assert fingerprint(replace(whole, owners=(Owner("x@y.com", id="o1"),))) != fingerprint(whole)
+    # a plan saved before sections existed reads everything again
+    old = plan.to_dict()
+    del old["sections"]
+    assert Plan.from_dict(old).sections is None

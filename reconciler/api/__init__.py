@@ -29,12 +29,14 @@ from reconciler.api.client import (
 )
 from reconciler.api.concurrency import DEFAULT_CONCURRENCY, bounded_map
 from reconciler.api.itwins import ItwinsApi
-from reconciler.api.limits import RateLimiter, RetryPolicy
+from reconciler.api.limits import Pacer, Pacers, RateLimiter, RetryPolicy, pacer
 from reconciler.api.pacing import WAIT_CAP, AdaptivePacer, WaitBudget
 from reconciler.api.users import UsersApi
 from reconciler.errors import ConfigError
 
-DEFAULT_RATE_LIMIT = 4500  # requests per minute (BRIEF decision 5)
+# Issue 17: the pace follows the server (api/limits.py): Standard for Bentley's hosts, none for
+# an emulator that declares no limit.
+DEFAULT_RATE_LIMIT = "auto"
 
 __all__ = [
     "ACCEPT_V1",
@@ -49,6 +51,8 @@ __all__ = [
     "Auth",
     "ClientCredentials",
     "ItwinsApi",
+    "Pacer",
+    "Pacers",
     "RateLimiter",
     "RequestStats",
     "RetryPolicy",
@@ -59,6 +63,7 @@ __all__ = [
     "connect",
     "default_token_url",
     "email_from_token",
+    "pacer",
 ]
 
 
@@ -71,15 +76,16 @@ def connect(
     client_secret: str | None = None,
     token_url: str | None = None,
     scope: str = DEFAULT_SCOPE,
-    rate_limit: float | None = DEFAULT_RATE_LIMIT,
+    rate_limit: float | str | None = DEFAULT_RATE_LIMIT,
     retry: RetryPolicy | None = None,
     max_wait: float = DEFAULT_MAX_WAIT,
 ) -> ApiClient:
     """An ``ApiClient`` over ``http``: a given bearer ``token`` wins, else client credentials.
 
-    ``token_url`` defaults per ``default_token_url``; ``rate_limit`` is the starting pace in
-    requests per minute (None: unpaced until the server answers 429), which the client's
-    ``AdaptivePacer`` lowers on 429s; ``max_wait`` caps the seconds one run spends waiting.
+    ``token_url`` defaults per ``default_token_url``; ``rate_limit`` is requests per minute, a
+    tier (``community``, ``standard``), ``auto`` (by host, see ``limits.pacer``) or None (no
+    client-side pace); on top of it the client's ``AdaptivePacer`` slows down on 429s (and
+    their tier header) and speeds up again. ``max_wait`` caps the seconds one run waits.
     """
     root = (base_url if base_url is not None else str(http.base_url)).rstrip("/")
     auth: Auth
@@ -99,8 +105,8 @@ def connect(
         raise ConfigError(
             "no credentials: set ITWIN_ACCESS_TOKEN, or ITWIN_CLIENT_ID and ITWIN_CLIENT_SECRET"
         )
-    pacer = AdaptivePacer(rate_limit if rate_limit else None)
-    return ApiClient(http, auth, base_url=root, retry=retry, pacer=pacer, max_wait=max_wait)
+    adaptive = AdaptivePacer(limiter=pacer(rate_limit, root))
+    return ApiClient(http, auth, base_url=root, retry=retry, pacer=adaptive, max_wait=max_wait)
 
 
 def default_token_url(base_url: str) -> str:

@@ -143,6 +143,39 @@ class AccessControlApi:
     def cancel_invitation(self, itwin_id: str, invitation_id: str) -> None:
         self._send("DELETE", f"/{itwin_id}/members/invitations/{invitation_id}")
 
+    # ------------------------------------------------------------------ jobs
+
+    def create_job(self, itwin_id: str, actions: Mapping[str, Sequence[JSON]]) -> JSON:
+        """POST a bulk job (``assignRoles``, ``unassignRoles``, ``removeMembers``; at most
+        ``JOB_ACTIONS`` entries each); returns ``{"id","itwinId","status"}`` (C8: unwrapped;
+        an enveloped ``{"job": ...}`` is read too). Resent after an ambiguous failure like any
+        request: its actions are idempotent (assigning or unassigning again changes nothing),
+        except that removing again answers ``TeamMemberNotFound``, which the caller counts
+        as done."""
+        body = {"actions": {k: list(v) for k, v in actions.items() if v}}
+        return _job(self._send("POST", f"/{itwin_id}/jobs", body))
+
+    def get_job(self, itwin_id: str, job_id: str) -> JSON:
+        """The job with its ``error`` list (``Prefer: return=representation``, C8)."""
+        body = self.client.json(
+            "GET", f"{BASE}/{itwin_id}/jobs/{job_id}", accept=ACCEPT_V2,
+            prefer="return=representation",
+        )  # fmt: skip
+        return _job(body)
+
+    def job_actions(self, itwin_id: str, job_id: str) -> JSON:
+        """``{"assignRoles": [{email, roleIds, status, error?}], ...}``: each action's fate."""
+        return _obj(self._get(f"/{itwin_id}/jobs/{job_id}/actions"), "actions")
+
+
+# contract §4: at most 100 entries per action group of a job (and 100 role ids per entry).
+JOB_ACTIONS = 100
+
+
+def _job(body: JSON) -> JSON:
+    inner = body.get("job")
+    return inner if isinstance(inner, dict) else body
+
 
 def _obj(body: JSON, key: str) -> JSON:
     value = body.get(key)

@@ -19,7 +19,7 @@ from typing import Any, NotRequired, TypedDict, Unpack
 import httpx
 
 from reconciler.api.auth import Auth
-from reconciler.api.limits import RateLimiter, RetryPolicy, retry_after_seconds
+from reconciler.api.limits import Pacer, RetryPolicy, retry_after_seconds
 from reconciler.api.pacing import WAIT_CAP, AdaptivePacer, WaitBudget
 from reconciler.errors import ApiError
 
@@ -98,7 +98,7 @@ class ApiClient:
         *,
         base_url: str | None = None,
         retry: RetryPolicy | None = None,
-        limiter: RateLimiter | None = None,
+        limiter: Pacer | None = None,
         pacer: AdaptivePacer | None = None,
         max_wait: float = DEFAULT_MAX_WAIT,
     ) -> None:
@@ -107,21 +107,19 @@ class ApiClient:
         self.base_url = (base_url if base_url is not None else str(http.base_url)).rstrip("/")
         self.retry = retry or RetryPolicy()
         # Always a pacer: an unpaced one (start None) still slows down on the first 429.
+        # Always an adaptive pacer over the configured one (None: unpaced until a 429).
         self.pacer = pacer or AdaptivePacer(None, limiter=limiter)
-        if limiter is not None and pacer is None:
-            self.pacer.ceiling = limiter.per_minute
         self.budget = WaitBudget(max_wait)
         self.stats = RequestStats()
 
     @property
-    def limiter(self) -> RateLimiter | None:
-        """The pacer's token bucket (None: not paced yet)."""
-        return self.pacer.limiter
+    def limiter(self) -> Pacer | None:
+        """The configured pace (``limits.pacer``) under the adaptive one."""
+        return self.pacer.base
 
     @limiter.setter
-    def limiter(self, limiter: RateLimiter | None) -> None:
+    def limiter(self, limiter: Pacer | None) -> None:
         self.pacer = AdaptivePacer(None, limiter=limiter)
-        self.pacer.ceiling = limiter.per_minute if limiter is not None else None
 
     def __repr__(self) -> str:
         return f"ApiClient(base_url={self.base_url!r})"

@@ -1,4 +1,14 @@
-"""Client-side pacing: a rate limiter shared by all workers, and the retry/backoff policy."""
+"""Client-side pacing: a rate limiter shared by all workers, and the retry/backoff policy.
+
+The pace comes from the server's tier (contract C11; issue 17 item 4), not from a constant:
+``pacer(setting, base_url)`` builds the ``Pacer`` for a ``rateLimit`` setting —
+``"community"`` (500/minute and 5,000/hour), ``"standard"`` (5,000/minute: also Premium and
+Custom), a number of requests per minute, or ``"auto"``: Standard for Bentley's API hosts, no
+pacing for anything else (the embedded or a served emulator, which declares no limit by
+default: when one does limit, its 429s pause every worker). A ``Pacer`` is the replaceable
+piece: ``acquire()`` before each request, ``pause(seconds)`` when a server says to wait; an
+adaptive pacer (429s, ``ITwinPlatform-RateLimited-*``) plugs in by implementing both.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +20,17 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import httpx
+
+
+class Pacer(Protocol):
+    """What ``ApiClient`` needs of a pacer: wait for a slot; push every slot back."""
+
+    def acquire(self) -> float: ...
+
+    def pause(self, seconds: float) -> None: ...
 
 
 class RateLimiter:
@@ -25,17 +44,18 @@ class RateLimiter:
 
     def __init__(
         self,
-        per_minute: float,
+        per_minute: float | None,
         *,
         burst: int | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if per_minute <= 0:
+        # per_minute None: no pace of its own, yet ``pause`` still holds every worker back.
+        if per_minute is not None and per_minute <= 0:
             raise ValueError("rate limit must be positive")
         self.per_minute = per_minute
-        self._interval = 60.0 / per_minute
-        size = burst if burst is not None else max(1, math.ceil(per_minute / 60.0))
+        self._interval = 60.0 / per_minute if per_minute is not None else 0.0
+        size = burst if burst is not None else max(1, math.ceil((per_minute or 60) / 60.0))
         self._tau = (size - 1) * self._interval
         self._clock = clock
         self._sleep = sleep
@@ -68,6 +88,64 @@ class RateLimiter:
         """No slot is handed out for the next ``seconds``."""
         with self._lock:
             self._tat = max(self._tat, self._clock() + seconds + self._tau)
+
+
+class Pacers:
+    """Several limits at once (Community: per minute and per hour): a slot of each."""
+
+    def __init__(self, *limiters: RateLimiter) -> None:
+        self.limiters = limiters
+
+    def acquire(self) -> float:
+        return sum(limiter.acquire() for limiter in self.limiters)
+
+    def pause(self, seconds: float) -> None:
+        for limiter in self.limiters:
+            limiter.pause(seconds)
+
+
+# Contract C11: requests per minute, and per hour where the tier has an hourly cap too.
+TIERS: dict[str, tuple[float, float | None]] = {
+    "community": (500.0, 5000.0),
+    "standard": (5000.0, None),  # Premium and Custom have the same 5,000/minute
+}
+RATE_SETTINGS = ("auto", *TIERS)
+
+
+def is_bentley(base_url: str) -> bool:
+    """Whether ``base_url`` is one of Bentley's API hosts (with a dev-/qa- prefix or not)."""
+    host = httpx.URL(base_url).host if base_url else ""
+    return host == "bentley.com" or host.endswith(".bentley.com")
+
+
+def pacer(setting: float | str | None, base_url: str = "") -> RateLimiter | Pacers:
+    """The pacer for a ``rateLimit`` setting (see the module docstring); None: no pace."""
+    if setting == "auto":
+        setting = "standard" if is_bentley(base_url) else None
+    if isinstance(setting, str):
+        if setting not in TIERS:
+            raise ValueError(f"unknown rate-limit tier {setting!r}; expected {RATE_SETTINGS}")
+        minute, hour = TIERS[setting]
+        if hour is None:
+            return RateLimiter(minute)
+        # The hourly cap as a bucket of an hour's budget refilled evenly: a run may spend it
+        # at the minute rate, then goes at the hourly one.
+        return Pacers(RateLimiter(minute), RateLimiter(hour / 60.0, burst=int(hour)))
+    return RateLimiter(setting)
+
+
+def describe(setting: float | str | None, base_url: str = "") -> str:
+    """The pace in words, for the CLI's first line (e.g. ``standard (5,000/min)``)."""
+    resolved = setting
+    if setting == "auto":
+        resolved = "standard" if is_bentley(base_url) else None
+    if resolved is None:
+        return "unpaced"
+    if isinstance(resolved, str):
+        minute, hour = TIERS[resolved]
+        per_hour = f" and {hour:,.0f}/h" if hour else ""
+        return f"{resolved} ({minute:,.0f}/min{per_hour})"
+    return f"{resolved:,g}/min"
 
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})

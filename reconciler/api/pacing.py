@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 
-from reconciler.api.limits import RateLimiter
+from reconciler.api.limits import Pacer, RateLimiter
 
 WAIT_CAP = "WaitCapReached"
 # Contract C11: requests per minute of each subscription tier (the header's value).
@@ -39,25 +39,30 @@ UNPACED_START = 6000.0  # the pace an unpaced client falls back from on its firs
 class AdaptivePacer:
     """Multiplicative decrease on 429, additive increase on success, never above ``ceiling``.
 
-    ``start`` is the configured pace (a tier's budget or ``rateLimit``; None: no pacing until a
-    429). Thread-safe; ``clock`` and ``sleep`` are injectable for tests."""
+    ``limiter`` is the configured pace (``limits.pacer``: a tier's budget, a ``rateLimit``, or
+    None: unpaced until the server objects); it is always honoured. On top of it this keeps an
+    adaptive bucket, made at the first 429, that halves and recovers. ``start`` is the ceiling
+    (default: the configured pace's per minute). Thread-safe; ``clock`` and ``sleep`` are
+    injectable for tests. It is itself a ``limits.Pacer`` (``acquire``, ``pause``)."""
 
     def __init__(
         self,
-        start: float | None,
+        start: float | None = None,
         *,
         floor: float = FLOOR_PER_MINUTE,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
-        limiter: RateLimiter | None = None,
+        limiter: Pacer | None = None,
     ) -> None:
         self.floor = floor
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        self.ceiling: float | None = start
-        self.limiter = limiter
-        if self.limiter is None and start is not None:
+        self.base = limiter
+        configured = getattr(limiter, "per_minute", None)
+        self.ceiling: float | None = start if start is not None else configured
+        self.limiter: RateLimiter | None = None  # the adaptive bucket, from the first 429 on
+        if start is not None and limiter is None:
             self.limiter = RateLimiter(start, clock=clock, sleep=sleep)
         self._slowed_at = float("-inf")  # when the pace was last lowered
         self.slowdowns = 0
@@ -67,11 +72,20 @@ class AdaptivePacer:
         return self.limiter.per_minute if self.limiter is not None else None
 
     def acquire(self) -> float:
-        """Wait for a slot; returns the clock reading when the request may go."""
+        """Wait for a slot of the configured pace and of the adaptive one; returns the clock
+        reading when the request may go."""
+        if self.base is not None:
+            self.base.acquire()
         limiter = self.limiter
         if limiter is not None:
             limiter.acquire()
         return self._clock()
+
+    def pause(self, seconds: float) -> None:
+        if self.base is not None:
+            self.base.pause(seconds)
+        if self.limiter is not None:
+            self.limiter.pause(seconds)
 
     def rate_limited(self, sent_at: float, retry_after: float, headers: Mapping[str, str]) -> None:
         """A 429 answered a request sent at ``sent_at``: slow down, and pause ``retry_after``."""
@@ -85,14 +99,14 @@ class AdaptivePacer:
                 )
             limiter = self.limiter
             if sent_at >= self._slowed_at:  # the first 429 of this round: slow down once
-                current = limiter.per_minute
+                current = limiter.per_minute or UNPACED_START
                 if self.ceiling is not None:
                     current = min(current, self.ceiling)
                 limiter.set_rate(max(self.floor, current / 2.0))
                 self._slowed_at = self._clock()
                 self.slowdowns += 1
         if retry_after > 0:
-            limiter.pause(retry_after)
+            self.pause(retry_after)
 
     def succeeded(self) -> None:
         """A request went through: win back one request a minute, up to the ceiling."""
@@ -101,8 +115,9 @@ class AdaptivePacer:
             return
         with self._lock:
             top = self.ceiling if self.ceiling is not None else UNPACED_START
-            if limiter.per_minute < top:
-                limiter.set_rate(min(top, limiter.per_minute + 1.0))
+            current = limiter.per_minute or top
+            if current < top:
+                limiter.set_rate(min(top, current + 1.0))
 
 
 class WaitBudget:

@@ -25,12 +25,15 @@ from reconciler.api import WAIT_CAP
 from reconciler.apply import ApplyReport, Outcome, Status, apply_plan
 from reconciler.cli.plan import (
     _CONFIG,
+    _EXCLUDE,
     _NO_COLOR,
     _PROJECT,
+    _SHARD,
     EXIT_BLOCKED,
     EXIT_ERROR,
     EXIT_OK,
     EXIT_PARTIAL,
+    Choose,
     Output,
     compute_plan,
     connection,
@@ -48,7 +51,7 @@ from reconciler.errors import ItwinAccessError, PlanError, StalePlanError
 from reconciler.guards import check_allow, evaluate, rights_violations
 from reconciler.impact import compute_impact
 from reconciler.model import State
-from reconciler.plan import Plan, build_plan, state_fingerprint
+from reconciler.plan import OpKind, Plan, build_plan, state_fingerprint
 from reconciler.policies import check_policy_allow, evaluate_policies
 from reconciler.preflight import check_rights
 from reconciler.render import load_json, render_text
@@ -99,6 +102,8 @@ APPLIED_LISTED = 20
     default=None,
     help="Progress on stderr (default: reading, on a terminal; applying, always).",
 )
+@_EXCLUDE
+@_SHARD
 def apply_command(
     paths: tuple[Path, ...],
     plan_path: Path | None,
@@ -111,6 +116,8 @@ def apply_command(
     lock_path: Path | None,
     no_color: bool,
     progress: bool | None,
+    exclude: tuple[str, ...] = (),
+    shard: str | None = None,
 ) -> int:
     """Make live state match the manifests (or a saved plan).
 
@@ -122,13 +129,19 @@ def apply_command(
     allowed = check_allow(allow)  # an unknown guard name fails before anything is read
     if plan_path is None and not paths:
         raise click.UsageError("give the manifest PATHs, or --plan FILE")
-    if plan_path is not None and projects:
-        raise click.UsageError("--project cannot narrow a saved plan; plan again with --project")
+    if plan_path is not None and (projects or exclude or shard):
+        raise click.UsageError(
+            "--project, --exclude and --shard cannot narrow a saved plan; plan again with them"
+        )
     if plan_path is not None and verify and not paths:
         raise click.UsageError("--verify with --plan needs the manifest PATHs to compare with")
     saved = _read_saved(plan_path) if plan_path is not None else None
     config = load_setup(config_path, paths)
     desired = load_desired(paths, config, projects, output) if paths else None
+    if desired is not None:
+        desired, note = Choose(None, exclude, shard).apply(desired)
+        if note is not None:
+            output.err(note)
     lock = lock_path or config.lock
     held = (
         run_lock(lock, config.lock_timeout, on_wait=output.err)
@@ -197,7 +210,8 @@ def _check_saved(
     """Re-read the saved plan's projects: StalePlanError naming any that moved; then the guards
     again, on live state as it is now and with this run's ``--allow``."""
     numbers = sorted(saved.fingerprints)
-    actual, context = read_live(session, numbers, progress)
+    deleting = [op.project for op in saved.operations if op.kind is OpKind.DELETE_PROJECT]
+    actual, context = read_live(session, numbers, progress, saved.sections, deleting)
     stale = [n for n in numbers if state_fingerprint(actual, n) != saved.fingerprints[n]]
     if stale:
         raise StalePlanError(stale)
@@ -277,6 +291,9 @@ def _execute(
         bar.close()
         if journal is not None:
             journal.close()
+        # Said once per run, whatever the number of projects it concerns (issue 17: jobs).
+        for notice in getattr(session.target, "notices", ()):
+            output.err(f"Note: {notice}")
 
 
 def _report(report: ApplyReport, output: Output) -> int:
@@ -308,7 +325,7 @@ def _report(report: ApplyReport, output: Output) -> int:
 def _verify(session: Session, desired: State, report: ApplyReport, output: Output) -> int:
     touched = set(report.projects())
     scope = State(tuple(p for p in desired.projects if p.number in touched))
-    actual, context = read_live(session, scope.numbers(), None)
+    actual, context = read_live(session, scope.numbers(), None, scope.sections(), scope.deleting())
     again = build_plan(scope, actual, context, guard_settings(session.config))
     if again.is_empty:
         output.err(f"Verified: {len(touched)} project(s) match the manifests.")

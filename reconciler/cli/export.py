@@ -181,9 +181,10 @@ def write_adoption(
     actual: State,
     operations: Sequence[Operation],
     write_dir: Path,
+    identity: str | None = None,
 ) -> None:
     """``drift --write DIR``: the manifest edits that adopt live state."""
-    adoption = adoption_edits(paths, desired, actual, operations)
+    adoption = adoption_edits(paths, desired, actual, operations, identity)
     written = write_files(adoption.files, write_dir)
     for note in adoption.notes:
         output.err(f"note: {note}")

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
+from reconciler.cli.selection import Change, Shard, changes, select
 from reconciler.cli.session import Connection, Session, environment, open_session, read_config
 from reconciler.cli.terminal import Progress, scrub_userinfo, use_color
 from reconciler.config import Config
@@ -100,11 +101,16 @@ def load_desired(
 
 
 def read_live(
-    session: Session, numbers: Sequence[str], progress: bool | None
+    session: Session,
+    numbers: Sequence[str],
+    progress: bool | None,
+    sections: Mapping[str, Sequence[str]] | None = None,
+    deleting: Sequence[str] = (),
 ) -> tuple[State, LiveContext]:
+    """Read ``numbers`` live; ``sections`` (number -> managed sections) reads only those."""
     bar = Progress("Reading projects", enabled=progress, minimum=PROGRESS_MINIMUM)
     try:
-        return session.target.read(list(numbers), bar)
+        return session.target.read(list(numbers), bar, sections, deleting)
     finally:
         bar.close()
 
@@ -141,6 +147,29 @@ def guard_settings(config: Config) -> GuardSettings:
     )
 
 
+@dataclass(frozen=True)
+class Choose:
+    """The project-selecting options of a run (``reconciler.cli.selection``)."""
+
+    changed_since: str | None = None
+    exclude: tuple[str, ...] = ()
+    shard: str | None = None
+
+    def files(self, paths: Sequence[Path]) -> tuple[Sequence[Path], Change | None]:
+        """The manifest paths to load: with --changed-since, only what the change needs."""
+        if self.changed_since is None:
+            return paths, None
+        change = changes(paths, self.changed_since)
+        return (change.files if change.files is not None else paths), change
+
+    def apply(self, desired: State, change: Change | None = None) -> tuple[State, str | None]:
+        if change is None and not self.exclude and self.shard is None:
+            return desired, None
+        shard = Shard.parse(self.shard) if self.shard is not None else None
+        chosen = select(desired, change=change, exclude=self.exclude, shard=shard)
+        return chosen.desired, chosen.note
+
+
 @dataclass
 class Planned:
     desired: State
@@ -157,7 +186,9 @@ def compute_plan(
     progress: bool | None = None,
     output: Output,
 ) -> Planned:
-    actual, context = read_live(session, desired.numbers(), progress)
+    actual, context = read_live(
+        session, desired.numbers(), progress, desired.sections(), desired.deleting()
+    )
     check_live_permissions(desired, context, output)
     # A backend whose API adds fewer members per request says so (issue 7: Projects API, 1).
     per_batch = getattr(session.target, "members_per_request", None)
@@ -182,17 +213,21 @@ def render(
     saved_to: Path | None = None,
     extras: frozenset[str] | None = None,
     impact: Impact | None = None,
+    scope: str | None = None,
 ) -> str:
     """``extras``: for drift, the ids of the operations that remove unmanaged extras;
-    ``impact``: who gains or loses what (plan only)."""
+    ``impact``: who gains or loses what (plan only); ``scope``: which projects were planned
+    and why (the Markdown header says it)."""
     if fmt == "json":
         return render_json(plan, extras=extras, impact=impact)
     if fmt == "markdown":
         if saved_to is None:
-            return render_markdown(plan, drift=drift, extras=extras, impact=impact)
+            return render_markdown(plan, drift=drift, extras=extras, impact=impact, scope=scope)
         # A comment cut to size points at the saved plan this very run wrote.
         hint = f"The full plan is in the saved plan file `{saved_to.name}` (JSON)."
-        return render_markdown(plan, drift=drift, full_plan_hint=hint, extras=extras, impact=impact)
+        return render_markdown(
+            plan, drift=drift, full_plan_hint=hint, extras=extras, impact=impact, scope=scope
+        )
     return render_text(plan, drift=drift, color=color, extras=extras, impact=impact)
 
 
@@ -238,6 +273,27 @@ _PROJECT = click.option(
     "--project", "projects", multiple=True, metavar="NUMBER", help="Only this project (repeatable)."
 )
 _NO_COLOR = click.option("--no-color", is_flag=True, help="No ANSI colour (also: NO_COLOR).")
+# Selecting projects (issue 17; reconciler/cli/selection.py).
+_CHANGED_SINCE = click.option(
+    "--changed-since",
+    "changed_since",
+    metavar="REF",
+    help="Plan only the projects whose manifest entries changed since git REF (and those "
+    "using a changed role set).",
+)
+_EXCLUDE = click.option(
+    "--exclude",
+    "exclude",
+    multiple=True,
+    metavar="NUMBER",
+    help="Leave out projects whose number matches this glob (repeatable).",
+)
+_SHARD = click.option(
+    "--shard",
+    "shard",
+    metavar="I/N",
+    help="Only shard I of N of the projects, split by a stable hash of their number.",
+)
 _PROGRESS = click.option(
     "--progress/--no-progress",
     default=None,
@@ -260,6 +316,9 @@ _PROGRESS = click.option(
 @click.option("--allow", multiple=True, metavar="GUARD", help="Lift a guard (repeatable).")
 @_NO_COLOR
 @_PROGRESS
+@_CHANGED_SINCE
+@_EXCLUDE
+@_SHARD
 def plan_command(
     paths: tuple[Path, ...],
     config_path: Path | None,
@@ -270,6 +329,9 @@ def plan_command(
     allow: tuple[str, ...],
     no_color: bool,
     progress: bool | None,
+    changed_since: str | None = None,
+    exclude: tuple[str, ...] = (),
+    shard: str | None = None,
 ) -> int:
     """Read live state, diff it against the manifests, print the plan.
 
@@ -280,6 +342,7 @@ def plan_command(
     return _plan_or_drift(
         paths, config_path, out_path, fmt, projects, allow, no_color, progress,
         drift=False, detailed=detailed_exitcode,
+        choose=Choose(changed_since, exclude, shard),
     )  # fmt: skip
 
 
@@ -298,6 +361,8 @@ def plan_command(
     help="Write manifest edits adopting the live state under DIR (the manifest directory "
     "itself to edit in place), ready for a pull request.",
 )
+@_EXCLUDE
+@_SHARD
 def drift_command(
     paths: tuple[Path, ...],
     config_path: Path | None,
@@ -306,6 +371,8 @@ def drift_command(
     no_color: bool,
     progress: bool | None,
     write_dir: Path | None,
+    exclude: tuple[str, ...] = (),
+    shard: str | None = None,
 ) -> int:
     """Report what was changed outside the manifests, and unmanaged extras.
 
@@ -315,6 +382,7 @@ def drift_command(
     return _plan_or_drift(
         paths, config_path, None, fmt, projects, (), no_color, progress,
         drift=True, detailed=True, write_dir=write_dir,
+        choose=Choose(None, exclude, shard),
     )  # fmt: skip
 
 
@@ -331,10 +399,18 @@ def _plan_or_drift(
     drift: bool,
     detailed: bool,
     write_dir: Path | None = None,
+    choose: Choose | None = None,
 ) -> int:
     output = Output()
     config = load_setup(config_path, paths)
-    desired = load_desired(paths, config, projects, output)
+    choose = choose or Choose()
+    if choose.shard is not None:
+        Shard.parse(choose.shard)  # a bad --shard fails before anything is read
+    load, change = choose.files(paths)
+    desired = load_desired(load, config, projects, output)
+    desired, note = choose.apply(desired, change)
+    if note is not None and fmt != "markdown":
+        output.err(note)
     with open_session(config, connection()) as session:
         output.secrets = session.secrets()
         planned = compute_plan(session, desired, allow=allow, progress=progress, output=output)
@@ -350,8 +426,9 @@ def _plan_or_drift(
         # Issue 16: who gains or loses which access, first in every format.
         impact = compute_impact(plan.operations, planned.actual, config.policies.domains)
     text = render(
-        plan, fmt, drift=drift, color=color, saved_to=out_path, extras=extras, impact=impact
-    )
+        plan, fmt, drift=drift, color=color, saved_to=out_path, extras=extras, impact=impact,
+        scope=note,
+    )  # fmt: skip
     output.out(text, nl=False)
     if out_path is not None:
         write_saved_plan(plan, out_path, output)
@@ -361,7 +438,13 @@ def _plan_or_drift(
 
         if write_dir is not None:
             write_adoption(
-                output, paths, planned.desired, planned.actual, plan.operations, write_dir
+                output,
+                paths,
+                planned.desired,
+                planned.actual,
+                plan.operations,
+                write_dir,
+                planned.context.identity,
             )
         return EXIT_CHANGES if not plan.is_empty else EXIT_OK
     if plan.blocked:

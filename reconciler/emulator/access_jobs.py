@@ -1,13 +1,22 @@
-"""Access Control v2 jobs (contract §4): bulk assignRoles / unassignRoles / removeMembers.
+"""Access Control v2 jobs (contract §4 and C8): bulk assignRoles / unassignRoles / removeMembers.
+
+C8: ``POST`` answers 201 with the job unwrapped, ``{"id","itwinId","status"}``; ``GET`` likewise,
+plus ``error`` with ``Prefer: return=representation``. A malformed email or an unknown role id
+anywhere in the job is refused at creation (422), not run as a failed action. [I] Permission:
+``administration_invite_member``, plus ``administration_remove_member`` when ``unassignRoles``
+or ``removeMembers`` is present; owners and organization administrators always.
 
 [I] Jobs run synchronously when created, so a new job is already ``Completed``,
 ``PartialCompleted`` (some actions failed) or ``Failed`` (all failed); ``GET .../actions``
-shows each action with its own ``status`` and, when it failed, its ``error``.
+shows each action with its own ``status`` and, when it failed, its ``error`` (whose ``target``
+is the action's email). What can still fail at run time: removing or unassigning someone who is
+no member (``TeamMemberNotFound``).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from typing import Any
 
@@ -19,6 +28,8 @@ from reconciler.emulator.access_members import adds_directly
 from reconciler.emulator.clock import iso
 from reconciler.emulator.errors import (
     MSG_BAD_BODY,
+    MSG_BAD_EMAIL,
+    MSG_INVALID_REQUEST,
     MSG_MEMBER_NOT_FOUND,
     MSG_ROLE_NOT_FOUND,
     MSG_TOO_MANY,
@@ -39,6 +50,9 @@ KINDS = ("assignRoles", "unassignRoles", "removeMembers")
 MAX_PER_ACTION = 100
 
 
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
 def _validate(body: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     actions = body.get("actions")
     if actions is None:
@@ -55,6 +69,8 @@ def _validate(body: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         for i, item in enumerate(items):
             if not isinstance(item.get("email"), str) or not item["email"].strip():
                 raise missing(CODE, f"actions.{kind}[{i}].email")
+            if not _EMAIL.match(item["email"].strip()):
+                raise invalid(CODE, "InvalidProperty", MSG_BAD_EMAIL, f"actions.{kind}[{i}].email")
             if kind != "removeMembers":
                 ids = item.get("roleIds")
                 if not isinstance(ids, list) or not ids or len(ids) > MAX_PER_ACTION:
@@ -89,9 +105,6 @@ def _run_one(
     email = item["email"].strip()
     # removeMembers carries no roles: whatever it sends as roleIds is ignored.
     ids = [str(r) for r in item.get("roleIds") or []] if kind != "removeMembers" else []
-    unknown = [r for r in ids if r not in roles]
-    if unknown:
-        return detail("RoleNotFound", MSG_ROLE_NOT_FOUND, email)
     user = records.find_user(req.db, email)
     current = _member_roles(req.db, itwin["id"], user["id"]) if user is not None else None
     if kind == "assignRoles":
@@ -114,15 +127,29 @@ def _run_one(
     return None
 
 
+def _check_roles(actions: dict[str, list[dict[str, Any]]], roles: RoleMap) -> None:
+    """C8: an unknown role id anywhere is a 422 at creation."""
+    for kind in ("assignRoles", "unassignRoles"):
+        for i, item in enumerate(actions.get(kind, [])):
+            for j, role_id in enumerate(item["roleIds"]):
+                if str(role_id) not in roles:
+                    raise ApiError(
+                        422, CODE, MSG_INVALID_REQUEST,
+                        details=[detail("RoleNotFound", MSG_ROLE_NOT_FOUND,
+                                        f"actions.{kind}[{i}].roleIds[{j}]")],
+                    )  # fmt: skip
+
+
 def create_job(req: Req) -> Response:
     itwin = ac_itwin(req.db, req.params["itwin_id"])
     held = permissions_of(req.db, req.caller, itwin)
     actions = _validate(req.json_object())
-    if "assignRoles" in actions and "administration_invite_member" not in held:
+    if "administration_invite_member" not in held:
         raise forbidden()
     if set(actions) - {"assignRoles"} and "administration_remove_member" not in held:
         raise forbidden()
     roles = role_map(req.db, itwin)
+    _check_roles(actions, roles)
     errors: list[dict[str, str]] = []
     done: dict[str, list[dict[str, Any]]] = {}
     total = 0
@@ -145,7 +172,7 @@ def create_job(req: Req) -> Response:
         "INSERT INTO jobs(id, itwin_id, status, created, actions, errors) VALUES (?,?,?,?,?,?)",
         (job_id, itwin["id"], status, iso(req.now), json.dumps(done), json.dumps(errors)),
     )
-    return json_response({"job": {"id": job_id, "itwinId": itwin["id"], "status": status}}, 201)
+    return json_response({"id": job_id, "itwinId": itwin["id"], "status": status}, 201)
 
 
 def _job(req: Req) -> sqlite3.Row:
@@ -164,7 +191,7 @@ def get_job(req: Req) -> Response:
     job: dict[str, Any] = {"id": row["id"], "itwinId": row["itwin_id"], "status": row["status"]}
     if req.representation:
         job["error"] = json.loads(row["errors"])
-    return json_response({"job": job})
+    return json_response(job)
 
 
 def get_job_actions(req: Req) -> Response:

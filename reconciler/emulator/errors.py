@@ -32,6 +32,7 @@ MSG_OUT_OF_RANGE = "Value outside of valid range."
 MSG_TOO_MANY = "Collection size exceeds maximum size."
 MSG_BAD_BODY = "Failed to parse request body or collection is empty."
 MSG_INVALID_REQUEST = "Request body or query is invalid."
+MSG_BAD_EMAIL = "Provided email is invalid."
 
 
 def detail(code: str, message: str, target: str | None = None) -> dict[str, str]:

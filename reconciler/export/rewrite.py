@@ -1,11 +1,13 @@
-"""Manifest edits that adopt live state (``drift --write DIR``).
+"""Manifest edits that adopt live state (``drift --write DIR``), as minimal edits.
 
-For every project with drift, the manifest file that declares it is rewritten with that project's
-entry describing the live state (``drift.adopt_project``); everything else in the file (other
-projects, role sets, key order) is kept. The files are written under DIR at their path relative to
-the manifest root they were read from, so ``drift --write manifests/`` edits them in place, ready
-for a pull request. YAML comments inside a rewritten file are lost (PyYAML keeps none); the
-leading comment block (e.g. the schema modeline) is kept.
+For every project with drift, the manifest file that declares it is edited so that the project's
+entry describes the live state (``drift.adopt_project``), changing only the entries that differ:
+comments, key order, quoting, flow/block style and ``use:`` role-set references survive
+(``reconciler.export.roundtrip``). A role set whose definition differs from the live roles of a
+project using it is edited in its own file, not expanded into the project. The applying identity
+(a service application owns the iTwins it creates) is never written as an owner. The files are
+written under DIR at their path relative to the manifest root they were read from, so
+``drift --write manifests/`` edits them in place, ready for a pull request.
 
 Which projects are not adopted, and why:
 - declared but missing live: adopting would delete the declaration; the entry is removed, and
@@ -26,9 +28,13 @@ from reconciler.config import CONFIG_FILENAMES
 from reconciler.errors import ItwinAccessError
 from reconciler.export.documents import RoleDef, project_mapping, role_def
 from reconciler.export.drift import adopt_project, adoption_notes
-from reconciler.export.yamlout import dump
+from reconciler.export.roundtrip import Document, YAMLError, merge, set_keys
+from reconciler.export.yamlout import Flow
 from reconciler.model import Project, ProjectState, State
 from reconciler.plan import Operation
+
+# libyaml's loader where PyYAML was built with it: reading every file is the slow part.
+_FastLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass
@@ -58,22 +64,16 @@ def manifest_files(paths: Sequence[Path]) -> dict[Path, str]:
     return found
 
 
-def _load(path: Path) -> tuple[list[str], dict[str, Any]]:
+def _load(path: Path) -> Document:
     try:
-        text = path.read_text(encoding="utf-8")
-        data = yaml.safe_load(text) or {}
-    except (OSError, yaml.YAMLError) as exc:
+        document = Document(path.read_text(encoding="utf-8"))
+    except (OSError, YAMLError) as exc:
         raise ItwinAccessError(
             f"{path}: cannot re-read the manifest to adopt drift: {exc}"
         ) from exc
-    header = []
-    for line in text.splitlines():
-        if not line.startswith("#"):
-            break
-        header.append(line[1:].removeprefix(" "))
-    if not isinstance(data, dict):
+    if document.data is None or not isinstance(document.data, dict):
         raise ItwinAccessError(f"{path}: not a manifest mapping; cannot adopt drift into it")
-    return header, data
+    return document
 
 
 def _role_sets(documents: Iterable[Mapping[str, Any]]) -> dict[str, list[RoleDef | None]]:
@@ -121,49 +121,146 @@ def _kept_uses(
     return kept, frozenset(covered)
 
 
-def _adopted_entry(
-    entry: dict[str, Any], want: Project, live: Project, sets: Mapping[str, list[RoleDef | None]]
-) -> dict[str, Any]:
-    adopted = adopt_project(want, live)
+class _Tree:
+    """The manifest files: read fast (PyYAML) to find role sets and who uses them, and loaded for
+    round-trip editing (ruamel.yaml, several times slower) only when one is edited."""
+
+    def __init__(self, files: Mapping[Path, str]) -> None:
+        self.files = files
+        self.plain = {path: _plain(path) for path in files}
+        self.documents: dict[Path, Document] = {}
+        self.set_files = {
+            str(name): path
+            for path, data in self.plain.items()
+            for name in (data.get("roleSets") or {})
+        }
+
+    def document(self, path: Path) -> Document:
+        if path not in self.documents:
+            self.documents[path] = _load(path)
+        return self.documents[path]
+
+    def users_of(self, name: str) -> list[str]:
+        users = []
+        for data in self.plain.values():
+            for entry in data.get("projects") or []:
+                roles = entry.get("roles") or [] if isinstance(entry, dict) else []
+                if any(isinstance(r, dict) and r.get("use") == name for r in roles):
+                    users.append(str(entry.get("number")))
+        return users
+
+
+def _plain(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_FastLoader)
+    except (OSError, yaml.YAMLError) as exc:
+        raise ItwinAccessError(
+            f"{path}: cannot re-read the manifest to adopt drift: {exc}"
+        ) from exc
+    if not isinstance(data, dict):
+        raise ItwinAccessError(f"{path}: not a manifest mapping; cannot adopt drift into it")
+    return data
+
+
+def _adopt_role_sets(
+    entry: Mapping[str, Any],
+    adopted: Project,
+    sets: dict[str, list[RoleDef | None]],
+    tree: _Tree,
+    result: Adoption,
+) -> set[Path]:
+    """Edit each role set the entry uses to say this project's live roles; the files touched."""
+    live = {r.display_name: role_def(r) for r in adopted.roles}
+    touched: set[Path] = set()
+    for item in entry.get("roles") or []:
+        if not (isinstance(item, dict) and "use" in item):
+            continue
+        name = str(item["use"])
+        path = tree.set_files.get(name)
+        definitions = sets.get(name)
+        if path is None or definitions is None or None in definitions:
+            continue
+        if all(d is not None and _provided(d, live) for d in definitions):
+            continue
+        new_roles: list[dict[str, Any]] = []
+        new_defs: list[RoleDef | None] = []
+        for definition in definitions:
+            assert definition is not None
+            have = live.get(definition[0])
+            if have is None:
+                continue  # deleted live: the role set no longer provides it
+            role: dict[str, Any] = {"displayName": have[0]}
+            if definition[1] is not None and have[1] is not None:
+                role["description"] = have[1]
+            role["permissions"] = Flow(sorted(have[2]))
+            new_roles.append(role)
+            new_defs.append((have[0], role.get("description"), have[2]))
+        role_sets = tree.document(path).data["roleSets"]
+        merged = merge(role_sets[name], new_roles)
+        if merged is not role_sets[name]:
+            role_sets[name] = merged
+        sets[name] = new_defs
+        touched.add(path)
+        others = [n for n in tree.users_of(name) if n != adopted.number]
+        if others:
+            result.notes.append(
+                f"role set {name!r} edited to match project {adopted.number}'s live roles; "
+                f"also used by {len(others)} other project(s) ({', '.join(others[:5])}"
+                f"{', ...' if len(others) > 5 else ''}), whose plans will show the change"
+            )
+    return touched
+
+
+def _provided(definition: RoleDef, live: Mapping[str, RoleDef]) -> bool:
+    have = live.get(definition[0])
+    # A role set's role without description leaves the description unmanaged.
+    return have is not None and have[2] == definition[2] and definition[1] in (None, have[1])
+
+
+def _adopt_entry(
+    entry: Any,
+    want: Project,
+    adopted: Project,
+    sets: Mapping[str, list[RoleDef | None]],
+) -> None:
     uses, shared = _kept_uses(entry, adopted, sets) if "roles" in want.manage else ([], frozenset())
     fresh = project_mapping(adopted, uses, shared).mapping
-    out: dict[str, Any] = {}
-    for key, value in entry.items():  # keep the author's key order, `manage` and unmanaged keys
-        if key in fresh and key != "manage":
-            out[key] = fresh[key]
-        elif key in want.attributes:
-            continue  # the attribute is unset live: drop it
-        else:
-            out[key] = value
-    for key, value in fresh.items():
-        if key not in out and key != "manage":
-            out[key] = value
-    return out
+    fresh.pop("manage", None)  # the author's `manage` stays as written
+    for key in [k for k in entry if k in want.attributes and k not in fresh]:
+        del entry[key]  # the attribute is unset live
+    set_keys(entry, fresh)
 
 
 def adoption_edits(
-    paths: Sequence[Path], desired: State, actual: State, operations: Iterable[Operation]
+    paths: Sequence[Path],
+    desired: State,
+    actual: State,
+    operations: Iterable[Operation],
+    identity: str | None = None,
 ) -> Adoption:
-    """The rewritten manifest files that make the drifted projects describe live state."""
+    """The edited manifest files that make the drifted projects describe live state.
+
+    ``identity`` (an email) is the applying identity: never adopted as an owner.
+    """
     drifted = sorted({op.project for op in operations})
     result = Adoption()
     if not drifted:
         return result
     files = manifest_files(paths)
-    loaded = {path: _load(path) for path in files}
-    sets = _role_sets(doc for _, doc in loaded.values())
+    tree = _Tree(files)
+    sets = _role_sets(tree.plain.values())
     live = {p.number: p for p in actual.projects}
+    me = identity.casefold() if identity else None
     touched: set[Path] = set()
     for number in drifted:
         want = desired.project(number)
         if want is None or want.source is None:
             continue
         path = Path(want.source.file).resolve()
-        if path not in loaded:
+        if path not in files:
             result.notes.append(f"project {number}: declared in {want.source.file}, not adopted")
             continue
-        doc = loaded[path][1]
-        entries = doc.get("projects") or []
+        entries = tree.document(path).data.get("projects") or []
         index = next((i for i, e in enumerate(entries) if str(e.get("number")) == number), None)
         if index is None:
             continue
@@ -180,11 +277,19 @@ def adoption_edits(
                 f"{files[path]} (restore it to recreate the project instead)"
             )
         else:
-            entries[index] = _adopted_entry(entries[index], want, have, sets)
+            adopted = adopt_project(want, have)
+            if me is not None:
+                owners = tuple(o for o in adopted.owners if (o.email or "").casefold() != me)
+                adopted = adopted.evolve(owners=owners)
+            if "roles" in want.manage:
+                touched |= _adopt_role_sets(entries[index], adopted, sets, tree, result)
+            _adopt_entry(entries[index], want, adopted, sets)
             result.notes += adoption_notes(want, have)
         result.adopted.append(number)
         touched.add(path)
     for path in sorted(touched):
-        header, doc = loaded[path]
-        result.files[files[path]] = dump(doc, header)
+        document = tree.document(path)
+        text = document.render()
+        if text != document.text:
+            result.files[files[path]] = text
     return result

@@ -72,6 +72,9 @@ def describe(op: Operation, identity: str | None = None) -> Described:
     headline = f"{verb} {noun} {name}".rstrip()
     details: list[str] = []
     kind = op.kind
+    if after.get("invitation"):
+        # The API sends an invitation; the person is a member (owner) once they accept it.
+        headline = f"invite {name}" + (" as owner" if kind is OpKind.ADD_OWNER else "")
     if kind in (OpKind.ADD_MEMBER, OpKind.ADD_GROUP_MEMBER):
         headline += f" with roles {_list(after.get('roles'))}"
     elif kind in (OpKind.REMOVE_MEMBER, OpKind.CANCEL_INVITATION, OpKind.REMOVE_GROUP_MEMBER):
@@ -101,6 +104,10 @@ def describe(op: Operation, identity: str | None = None) -> Described:
             details.append(f"{field}: {_delta(field, before.get(field), new)}")
     if kind is OpKind.REINVITE_MEMBER:
         details.append("pending invitation: cancelled and sent again with the new roles")
+    if before.get("pending") and before.get("expires"):
+        details.append(
+            f"pending invitation sent {before.get('invitedOn') or '?'}, expires {before['expires']}"
+        )
     where = op.source or (NOT_IN_MANIFESTS if action(kind) == "remove" else "")
     if op.cause:
         where = f"{NOT_IN_MANIFESTS}; {caused_by(op)}"

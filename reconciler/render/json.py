@@ -12,6 +12,9 @@ Document (format_version 1)::
       "summary": {"add": N, "change": N, "remove": N},
       "blocked": true | false,                  # some guard violation is not lifted
       "fingerprints": {"<project number>": "<sha256 of its live state>", ...},
+      "sections": {"<project number>": ["roles", "members", ...], ...},
+                                                # the sections read live, those the manifest
+                                                # manages (absent: every section was read)
       "operations": [                           # in apply order (design.md §5)
         {"id": "<number>/<kind>/<key>", "kind": "add_member", "project": "<number>",
          "key": "<object key>", "before": {...} | null, "after": {...} | null,

@@ -45,7 +45,10 @@ def render_markdown(
     full_plan_hint: str = DEFAULT_HINT,
     extras: Collection[str] | None = None,
     impact: Impact | None = None,
+    scope: str | None = None,
 ) -> str:
+    """``scope``: which projects were planned and why (``--changed-since``, ``--exclude``,
+    ``--shard``), a line under the headline."""
     counts = plan.summary()
     split = frozenset(extras or ()) if drift and extras is not None else None
     heading = title or ("itwin-access drift" if drift else "itwin-access plan")
@@ -66,6 +69,8 @@ def render_markdown(
         head.append(
             f"**{verb}: {tally}** in {len(plan.projects())} project(s){_new_deleted(plan)}."
         )
+    if scope:
+        head.extend(["", f"_{_inline(scope)}_"])
     blocks: list[str] = ["\n".join(head) + "\n"]
     if impact is not None and not plan.is_empty:
         blocks.append(impact_markdown(impact))  # issue 16: who gains or loses what, first

@@ -15,6 +15,7 @@ from reconciler.api import (
     DEFAULT_RATE_LIMIT,
     AccessControlApi,
     ApiClient,
+    ClientCredentials,
     ItwinsApi,
     UsersApi,
     connect,
@@ -43,7 +44,7 @@ class ClientTarget:
         client_secret: str | None = None,
         token_url: str | None = None,
         scope: str = "itwin-platform",
-        rate_limit: float | None = DEFAULT_RATE_LIMIT,
+        rate_limit: float | str | None = DEFAULT_RATE_LIMIT,
         **options: Any,
     ) -> Self:
         """A target over ``http`` at ``base_url`` (default: the client's own base URL);
@@ -67,6 +68,10 @@ class ClientTarget:
     def requests(self) -> int:
         """HTTP requests sent so far (retries included), token requests included."""
         return self.client.stats.requests + self.client.auth.token_requests
+
+    def service_app(self) -> bool:
+        """Whether the client signs in as a service application (client credentials)."""
+        return isinstance(self.client.auth, ClientCredentials)
 
     def identity(self) -> str | None:
         """The applying identity, learnt once per target: the config's ``identity`` (an

@@ -12,13 +12,18 @@ Finding projects by number (few list calls, never one per project when many are 
 - at most ``lookup_threshold`` numbers (default 2): one exact ``number=`` query each, because a
   single project's plan should not page through a 10,000-iTwin organisation.
 
-Then, per project found (projects missing live cost nothing more), six reads — roles, user
-members, group members, owners, groups, invitations — all through one bounded pool shared by
-every project; then, only where needed, the caller's permissions (skipped where it is an owner:
-owners hold every permission, contract §4) and the pending invitations of each group (people
-invited to a group count as its members, as invited users count as members). Once per target:
-the permission catalogue (1 request) and whether the caller is an organization administrator
-(2). Parent ids become parent numbers from the iTwins already listed, else one
+Then, per project found (projects missing live cost nothing more), the lists of the sections
+its manifest manages (``lists_for``; issue 17: a section no manifest manages is never read) —
+roles; user members and group members; groups; owners; invitations — all through one bounded
+pool shared by every project; then, only where needed, the caller's permissions (skipped where
+it is an owner: owners hold every permission, contract §4) and the pending invitations of each
+group (people invited to a group count as its members, as invited users count as members).
+The owners list is read for every project, managed or not: it is also how the caller's rights
+are learnt in one request in the usual case (the applying identity owns its projects, C3);
+only where it owns nothing does ``GET .../permissions`` follow. Once per target: the permission
+catalogue (1 request), and whether the caller is an organization administrator (2) only when
+something needs it (``_needs_org_admin``: a project to create or delete, or one it does not
+own). Parent ids become parent numbers from the iTwins already listed, else one
 ``GET /itwins/{id}`` per unknown parent.
 
 Requests are counted by ``ItwinsTarget.requests`` (retries and token requests included).
@@ -27,7 +32,7 @@ Requests are counted by ``ItwinsTarget.requests`` (retries and token requests in
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from reconciler.api import (
@@ -39,7 +44,7 @@ from reconciler.api import (
 )
 from reconciler.api.itwins import MAX_RETURN
 from reconciler.errors import ApiError, ItwinAccessError
-from reconciler.model import LiveContext, Project, Rights, State
+from reconciler.model import SECTIONS, LiveContext, Manage, Project, Rights, State
 from reconciler.plan import Operation
 from reconciler.targets import itwins_wire as wire
 from reconciler.targets.common import ClientTarget, holds_every_permission
@@ -51,6 +56,34 @@ Progress = Callable[[int, int], None]
 
 # The six per-project lists, in the order they are read.
 _SECTIONS = ("roles", "users", "group_rows", "owners", "groups", "invitations")
+
+
+# What self-protection needs of a project whose caller is no owner (see ``read``).
+_SELF_SECTIONS = frozenset({"roles", "members", "groups"})
+_SELF_LISTS = ("roles", "users", "group_rows", "groups")
+
+
+def lists_for(managed: Collection[str] | None) -> tuple[str, ...]:
+    """The per-project lists to read for the manifest sections ``managed`` (None: every list).
+
+    ``owners`` always (it doubles as the rights read, see the module docstring); ``roles`` for
+    roles, and for members too (members embed their roles' names, but only the roles list says
+    which are platform Default roles, C6, which a plan must neither show nor remove);
+    ``users`` and ``group_rows`` for members; ``groups`` for groups; ``invitations`` for
+    members or owners, since pending invitations count as both.
+    """
+    if managed is None:
+        return _SECTIONS
+    wanted = {"owners"}
+    if "roles" in managed:
+        wanted.add("roles")
+    if "members" in managed:
+        wanted.update(("roles", "users", "group_rows"))
+    if "groups" in managed:
+        wanted.add("groups")
+    if "members" in managed or "owners" in managed:
+        wanted.add("invitations")
+    return tuple(s for s in _SECTIONS if s in wanted)
 
 
 class ItwinsTarget(ClientTarget):
@@ -65,6 +98,7 @@ class ItwinsTarget(ClientTarget):
         lookup_threshold: int = 2,
         query_scope: str | None = "auto",
         detect_org_admin: bool = True,
+        jobs: bool = True,
     ) -> None:
         super().__init__(client, identity=identity)
         self.itwins = ItwinsApi(client)
@@ -82,24 +116,44 @@ class ItwinsTarget(ClientTarget):
         self._numbers: dict[str, str] = {}  # iTwin id -> number, of every iTwin seen
         self.listing_truncated = False  # all_numbers stopped at the X-Max-Return cap
         self.ambiguous_numbers: dict[str, list[str]] = {}  # all_numbers: number -> subClasses
-        self.writer = Writer(self.itwins, self.access, self._find_one)
+        # jobs: member adds, role changes and removals of a project in bulk jobs (issue 17)
+        self.writer = Writer(self.itwins, self.access, self._find_one, jobs=jobs)
 
     # ------------------------------------------------------------------ read
 
     def read(
-        self, numbers: Sequence[str], progress: Progress | None = None
+        self,
+        numbers: Sequence[str],
+        progress: Progress | None = None,
+        sections: Mapping[str, Collection[str]] | None = None,
+        deleting: Collection[str] = (),
     ) -> tuple[State, LiveContext]:
+        """The live State of ``numbers``. ``sections`` (number -> manifest sections managed)
+        limits what is read of each project (a number left out of it: everything; None:
+        everything everywhere); ``deleting``: numbers declared ``state: absent`` (deleting a
+        project needs organization administration, so the probe is read for them)."""
         identity = self.identity()
         if self._known is None:
             self._known = frozenset(self.access.all_permissions())
         known = self._known
-        org_admin = self.org_admin(known) if self.detect_org_admin else False
         found = self.find(numbers)
+        missing = set(numbers) - found.keys()
+        if missing and self._org_admin is None and self.detect_org_admin and self.org_admin(known):
+            # An organization administrator also finds projects it is no member of: creating
+            # one of the same number would clash (409 iTwinExists).
+            found.update(self.find(sorted(missing)))
         itwins = [found[n] for n in sorted(found)]
         parents = self._parent_numbers(itwins)
 
-        tasks = [(itwin, section) for itwin in itwins for section in _SECTIONS]
-        left = {str(itwin["id"]): len(_SECTIONS) for itwin in itwins}
+        def managed(itwin: JSON) -> Collection[str] | None:
+            number = str(itwin.get("number"))
+            return None if sections is None or number not in sections else sections[number]
+
+        def lists(itwin: JSON) -> tuple[str, ...]:
+            return lists_for(managed(itwin))
+
+        tasks = [(itwin, section) for itwin in itwins for section in lists(itwin)]
+        left = {str(itwin["id"]): len(lists(itwin)) for itwin in itwins}
         done = [0]
         total = len(itwins)
         if progress is not None:
@@ -138,9 +192,11 @@ class ItwinsTarget(ClientTarget):
                 progress(count, total)
             return rows
 
-        results = bounded_map(fetch, tasks, self.concurrency)
-        n = len(_SECTIONS)
-        raw = [dict(zip(_SECTIONS, results[i * n : i * n + n], strict=True)) for i in range(total)]
+        results = iter(bounded_map(fetch, tasks, self.concurrency))
+        raw: list[dict[str, list[JSON]]] = []
+        for itwin in itwins:
+            got = {section: next(results) for section in lists(itwin)}
+            raw.append({section: got.get(section, []) for section in _SECTIONS})
 
         # Second wave, only where needed: the caller's permissions where it is no owner
         # (owners hold them all), and pending invitations of each group (outsiders, and
@@ -149,9 +205,34 @@ class ItwinsTarget(ClientTarget):
             identity is not None and any(email_of(o.get("email")) == identity for o in r["owners"])
             for r in raw
         ]
+        org_admin = False
+        if self.detect_org_admin and self._needs_org_admin(numbers, found, owner, deleting):
+            org_admin = self.org_admin(known)
+        elif self._org_admin is not None:
+            org_admin = self._org_admin
+        # Self-protection (guards) works out what a non-owner, non-org-admin keeps from the
+        # roles it holds directly and through groups: where one of those sections is managed,
+        # read the others too, so a plan cannot take the caller's own rights away unseen.
+        protect = [
+            (i, section)
+            for i, itwin in enumerate(itwins)
+            if identity is not None and not owner[i] and not org_admin
+            and managed(itwin) is not None
+            and set(managed(itwin) or ()) & _SELF_SECTIONS
+            for section in _SELF_LISTS
+            if section not in lists(itwin)
+        ]  # fmt: skip
+        for (i, section), listed in zip(
+            protect,
+            bounded_map(lambda t: self._visible(str(itwins[t[0]]["id"]), t[1]), protect,
+                        self.concurrency),
+            strict=True,
+        ):  # fmt: skip
+            raw[i][section] = listed
         extra: list[tuple[int, str | None]] = [(i, None) for i in range(total) if not owner[i]]
         for i, r in enumerate(raw):
-            extra.extend((i, str(g["id"])) for g in r["groups"] if isinstance(g.get("id"), str))
+            if "groups" in lists(itwins[i]):  # invitations of the groups it manages
+                extra.extend((i, str(g["id"])) for g in r["groups"] if isinstance(g.get("id"), str))
 
         def fetch_extra(task: tuple[int, str | None]) -> list[Any]:
             i, group_id = task
@@ -175,6 +256,12 @@ class ItwinsTarget(ClientTarget):
         for i, itwin in enumerate(itwins):
             parent = parents.get(_declared_parent(itwin) or "")
             live = wire.project(itwin, parent, group_invitations=group_invitations[i], **raw[i])
+            only = managed(itwin)
+            if only is not None:
+                # The sections not read are not in this state (nor in its fingerprint: a hand
+                # edit of a section no manifest manages does not make a saved plan stale).
+                kept = [s for s in SECTIONS if s in only]
+                live = live.evolve(manage=dict.fromkeys(kept, Manage.AUTHORITATIVE))
             projects.append(live)
             invitations = raw[i]["invitations"]
             owner_invitations = [x for x in invitations if wire.is_owner_invitation(x)]
@@ -196,9 +283,23 @@ class ItwinsTarget(ClientTarget):
             org_admin=org_admin,
             known_permissions=known,
             rights=rights,
+            service_app=self.service_app(),
             unreadable={n: frozenset(v) for n, v in unreadable.items()},
         )
         return State(tuple(projects)), context
+
+    @staticmethod
+    def _needs_org_admin(
+        numbers: Collection[str],
+        found: Mapping[str, JSON],
+        owner: Sequence[bool],
+        deleting: Collection[str],
+    ) -> bool:
+        """Whether any plan of these projects could depend on the caller administering its
+        organization: one to create (rights on the account) or delete (org admins only), or
+        one it does not own (C1: an org admin adds and removes owners without being one, and
+        self-protection lets it drop its own roles). An owner of everything needs no probe."""
+        return bool(set(numbers) - found.keys()) or bool(deleting) or not all(owner)
 
     def all_numbers(self) -> list[str]:
         """Numbers of every iTwin the caller can see, Account iTwins excepted (``export
@@ -237,6 +338,17 @@ class ItwinsTarget(ClientTarget):
         if self._org_admin is None:
             self._org_admin = holds_every_permission(self.client, known)
         return self._org_admin
+
+    def _visible(self, itwin_id: str, section: str) -> list[JSON]:
+        """A list read only for self-protection. Groups the caller may not list (that needs
+        administration_manage_groups) show nothing, rather than failing the plan; any other
+        refusal fails it, as guessing the caller's roles would be unsafe."""
+        try:
+            return self._section(itwin_id, section)
+        except ApiError as exc:
+            if exc.status != 403 or section != "groups":
+                raise
+            return []
 
     def _section(self, itwin_id: str, section: str) -> list[JSON]:
         if section == "roles":
@@ -323,6 +435,16 @@ class ItwinsTarget(ClientTarget):
 
     def execute(self, operations: Sequence[Operation]) -> None:
         self.writer.execute(operations)
+
+    def job_batches(self, operations: Sequence[Operation]) -> dict[str, int]:
+        """Operation id -> job number in its project, for what ``apply`` should send together
+        (``itwins_jobs``); empty when jobs are off."""
+        return self.writer.job_batches(operations)
+
+    @property
+    def notices(self) -> tuple[str, ...]:
+        """What the run should tell the user once (e.g. jobs fell back to single requests)."""
+        return tuple(self.writer.notices)
 
 
 def _declared_parent(itwin: Mapping[str, Any]) -> str | None:

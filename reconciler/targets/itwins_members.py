@@ -126,6 +126,7 @@ class MemberWrites:
         except ApiError as exc:
             if not gone(exc):
                 raise
+        self._cancel_shadowed(itwin_id, op.key)  # the person's other pending invitations
         email = str(after.get("email") or op.key).lower()
         self._post_members(itwin_id, {email: sorted(after.get("roles") or [])})
 
@@ -152,11 +153,13 @@ class MemberWrites:
                     raise
 
     def cancel_invitation(self, op: Operation) -> None:
+        itwin_id = self.project_id(op)
         try:
-            self.access.cancel_invitation(self.project_id(op), str((op.before or {})["id"]))
+            self.access.cancel_invitation(itwin_id, str((op.before or {})["id"]))
         except ApiError as exc:
             if not gone(exc):
                 raise
+        self._cancel_shadowed(itwin_id, op.key)  # the person's other pending invitations
 
     # ------------------------------------------------------------------ group members
 

@@ -134,39 +134,64 @@ def to_members(
         email = email_of(invitation.get("email"))
         if email is None:
             continue
-        if email in members:
-            member = members[email]
-            if not member.pending:
-                extra = roles_of(invitation, names, hidden)
-                members[email] = replace(member, roles=member.roles | extra)
-            continue
-        if not roles_of(invitation, names, hidden):
-            continue  # only Default roles (or none): not ours
-        members[email] = UserMember(
-            email=email,
-            roles=roles_of(invitation, names, hidden),
-            pending=True,
-            id=text(invitation.get("id")),
-        )
+        roles = roles_of(invitation, names, hidden)
+        invited, expires = _dates(invitation)
+        seen = members.get(email)
+        if seen is None:
+            if not roles:
+                continue  # only Default roles (or none): not ours
+            members[email] = UserMember(
+                email=email,
+                roles=roles,
+                pending=True,
+                id=text(invitation.get("id")),
+                invited_on=invited,
+                expires_on=expires,
+            )
+        elif seen.pending:
+            # Another pending invitation of the same person: accepting merges them all
+            # (contract C7), so they count as one with every role; the first one's id is the
+            # member's, the others are cancelled with it (``shadowed_invitations``).
+            members[email] = replace(
+                seen,
+                roles=seen.roles | roles,
+                invited_on=min(filter(None, (seen.invited_on, invited)), default=None),
+                expires_on=max(filter(None, (seen.expires_on, expires)), default=None),
+            )
+        else:
+            members[email] = replace(seen, roles=seen.roles | roles)
     return list(members.values())
+
+
+def _dates(invitation: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """The invitation's creation and expiry dates (YYYY-MM-DD)."""
+    created = text(invitation.get("createdDate"))
+    expires = text(invitation.get("expirationDate"))
+    return (created[:10] if created else None, expires[:10] if expires else None)
 
 
 def shadowed_invitations(
     users: Iterable[Mapping[str, Any]], invitations: Iterable[Mapping[str, Any]]
 ) -> dict[str, list[str]]:
-    """Ids of the pending invitations of people who are members (or owners) already, by email.
+    """Ids of the pending invitations of people who are members (or owners) already, or that
+    follow a person's first pending invitation (which ``to_members`` shows), by email.
 
     ``to_members`` (``to_owners``) shows the member, not these; but accepted later, one would
     bring back a removed member or owner or add its roles, so removing or re-roling that member
     (removing that owner) cancels them too.
     """
     emails = {e for u in users if (e := email_of(u.get("email")))}
+    first: set[str] = set()  # people whose first pending invitation stands for them
     out: dict[str, list[str]] = {}
     for invitation in invitations:
         email = email_of(invitation.get("email"))
         invitation_id = text(invitation.get("id"))
-        if email in emails and invitation_id and _pending(invitation):
+        if email is None or not invitation_id or not _pending(invitation):
+            continue
+        if email in emails or email in first:
             out.setdefault(email, []).append(invitation_id)
+        else:
+            first.add(email)
     return out
 
 
@@ -221,7 +246,14 @@ def to_owners(
     for invitation in invitations:
         email = email_of(invitation.get("email"))
         if email is not None and email not in owners and _pending(invitation):
-            owners[email] = Owner(email=email, pending=True, id=text(invitation.get("id")))
+            invited, expires = _dates(invitation)
+            owners[email] = Owner(
+                email=email,
+                pending=True,
+                id=text(invitation.get("id")),
+                invited_on=invited,
+                expires_on=expires,
+            )
     return list(owners.values())
 
 

@@ -24,6 +24,7 @@ from reconciler.model import Project
 from reconciler.plan import Operation, OpKind
 from reconciler.targets import itwins_wire as wire
 from reconciler.targets.itwins_duplicates import keep_first
+from reconciler.targets.itwins_jobs import JobWrites
 from reconciler.targets.itwins_members import MemberWrites, gone
 
 JSON = dict[str, Any]
@@ -35,10 +36,15 @@ def _ambiguous(exc: ApiError) -> bool:
     return exc.status is None or exc.status >= 500
 
 
-class Writer(MemberWrites):
+class Writer(MemberWrites, JobWrites):
     """Operation handlers plus the per-project id caches they share (thread-safe)."""
 
-    def __init__(self, itwins: ItwinsApi, access: AccessControlApi, find_one: FindOne) -> None:
+    def __init__(
+        self, itwins: ItwinsApi, access: AccessControlApi, find_one: FindOne, jobs: bool = True
+    ) -> None:
+        self.jobs_enabled = jobs  # member changes through bulk jobs (itwins_jobs)
+        self.notices: list[str] = []  # said once, by the CLI, after the run
+        self._job_ops: set[str] = set()
         self.itwins = itwins
         self.access = access
         self.find_one = find_one
@@ -78,6 +84,9 @@ class Writer(MemberWrites):
     def execute(self, operations: Sequence[Operation]) -> None:
         if not operations:
             return
+        if self.is_job(operations):
+            self.run_job(operations)
+            return
         op = operations[0]
         kind = op.kind
         if len(operations) > 1 and any(
@@ -91,6 +100,10 @@ class Writer(MemberWrites):
         else:
             for single in operations:
                 self._HANDLERS[single.kind](self, single)
+
+    def run_one(self, op: Operation) -> None:
+        """One operation by its own endpoint (a job's fallback)."""
+        self._HANDLERS[op.kind](self, op)
 
     # ------------------------------------------------------------------ ids
 

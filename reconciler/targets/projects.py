@@ -18,7 +18,7 @@ guards, renderers and journal drive it. What differs is only the wire:
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from reconciler.api import DEFAULT_CONCURRENCY, AccessControlApi, ApiClient, bounded_map
@@ -76,8 +76,17 @@ class ProjectsTarget(ClientTarget):
         return sorted(set(numbers))
 
     def read(
-        self, numbers: Sequence[str], progress: Progress | None = None
+        self,
+        numbers: Sequence[str],
+        progress: Progress | None = None,
+        sections: Mapping[str, Collection[str]] | None = None,
+        deleting: Collection[str] = (),
     ) -> tuple[State, LiveContext]:
+        """The same two lists per project whatever is managed (roles and members, the only
+        sections this API has). ``sections`` and ``deleting`` are accepted for ``Target`` and
+        not used: the legacy backend keeps its read as it was (issue 17 is about the iTwins
+        backend; reading only members where roles are not managed is left to do)."""
+        del sections, deleting
         identity = self.identity()
         found = self.find(numbers)
         rows = [found[n] for n in sorted(found)]

@@ -273,3 +273,20 @@ def test_non_json_success_body_is_an_api_error() -> None:
     client, _ = make_client(lambda _r: httpx.Response(200, text="oops"))
     with pytest.raises(ApiError, match="not JSON"):
         client.json("GET", "/x", accept=ACCEPT_V2)
+
+
+def test_an_unpaced_client_still_pauses_every_worker_on_retry_after() -> None:
+    """Issue 17: no pace of its own against a server declaring no limit, yet a 429's
+    Retry-After holds back the whole run, not only the request told."""
+    now = [100.0]
+    waits: list[float] = []
+    limiter = RateLimiter(None, clock=lambda: now[0], sleep=waits.append)
+    assert limiter.acquire() == 0.0
+    assert waits == []
+    handler, _ = sequence(
+        httpx.Response(429, headers={"Retry-After": "2"}), httpx.Response(200, json={})
+    )
+    client, _ = make_client(handler)
+    client.limiter = limiter
+    client.json("GET", "/x", accept=ACCEPT_V2)
+    assert waits[-1] == pytest.approx(2.0, abs=0.05)

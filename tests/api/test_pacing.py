@@ -73,7 +73,9 @@ def test_a_huge_retry_after_is_capped_for_the_request_and_for_every_worker() -> 
     client = _client(_then_ok(httpx.Response(429, headers={"Retry-After": "100000"})), sleeps)
     assert client.json("GET", "/x", accept=ACCEPT_V2) == {"ok": 1}
     assert 120.0 <= sleeps[0] <= 120.0 + client.retry.base
-    limiter = client.limiter  # the pacer paces from the first 429 on, paused at most the cap
+    limiter = (
+        client.pacer.limiter
+    )  # the adaptive bucket, from the first 429 on, paused at most the cap
     assert limiter is not None
     assert limiter.acquire() <= 120.0 + 1
 

@@ -17,11 +17,15 @@ def test_job_assigns_unassigns_and_removes(emu: Emu, client: TestClient) -> None
     }
     r = client.post(f"{AC}/{itwin['id']}/jobs", json={"actions": actions}, headers=h("alice-token"))
     assert r.status_code == 201
-    job = r.json()["job"]
+    job = r.json()  # C8: unwrapped, no {"job": ...} envelope
+    assert set(job) == {"id", "itwinId", "status"}
     assert (job["itwinId"], job["status"]) == (itwin["id"], "PartialCompleted")
+    r = client.get(f"{AC}/{itwin['id']}/jobs/{job['id']}", headers=h("alice-token"))
+    assert r.json() == job  # no error list without Prefer: return=representation
     r = client.get(f"{AC}/{itwin['id']}/jobs/{job['id']}",
                    headers=h("alice-token", Prefer="return=representation"))  # fmt: skip
-    assert r.json()["job"]["error"][0]["code"] == "TeamMemberNotFound"
+    assert r.json()["error"][0]["code"] == "TeamMemberNotFound"
+    assert r.json()["error"][0]["target"] == "nobody@contoso.com"
     r = client.get(f"{AC}/{itwin['id']}/jobs/{job['id']}/actions", headers=h("alice-token"))
     assert [x["status"] for x in r.json()["actions"]["removeMembers"]] == ["Completed", "Failed"]
     members = client.get(f"{AC}/{itwin['id']}/members/users", headers=h("alice-token")).json()
@@ -70,3 +74,41 @@ def test_v1_members_shape(emu: Emu, client: TestClient) -> None:
     # v1 roles answer as v2.
     r = client.get(f"{AC}/{itwin['id']}/roles", headers=h("alice-token", 1))
     assert r.json()["roles"][0]["id"] == role
+
+
+def test_job_refuses_bad_emails_and_unknown_roles_at_creation(emu: Emu, client: TestClient) -> None:
+    """C8: invalid emails or unknown role ids are a 422 at creation, and nothing runs."""
+    itwin = emu.itwin()
+    a = emu.role(itwin["id"], "A")
+    url = f"{AC}/{itwin['id']}/jobs"
+    bad_email = {"assignRoles": [{"email": "bob@contoso.com", "roleIds": [a]},
+                                 {"email": "not-an-email", "roleIds": [a]}]}  # fmt: skip
+    r = client.post(url, json={"actions": bad_email}, headers=h("alice-token"))
+    assert (r.status_code, error_target(r)) == (422, "actions.assignRoles[1].email")
+    unknown_role = {"assignRoles": [{"email": "bob@contoso.com", "roleIds": [a, "nope"]}]}
+    r = client.post(url, json={"actions": unknown_role}, headers=h("alice-token"))
+    assert (r.status_code, error_target(r)) == (422, "actions.assignRoles[0].roleIds[1]")
+    assert r.json()["error"]["details"][0]["code"] == "RoleNotFound"
+    members = client.get(f"{AC}/{itwin['id']}/members/users", headers=h("alice-token")).json()
+    assert members["members"] == []  # bob was not added by either refused job
+
+
+def test_job_permissions(emu: Emu, client: TestClient) -> None:
+    """C8 [I]: administration_invite_member always, plus administration_remove_member when
+    unassignRoles or removeMembers is present."""
+    itwin = emu.itwin()
+    viewer = emu.role(itwin["id"], "Viewer")
+    inviter = emu.role(itwin["id"], "Inviter", ["administration_invite_member"])
+    remover = emu.role(itwin["id"], "Remover", ["administration_remove_member"])
+    bob = emu.member(itwin["id"], "bob@contoso.com", [inviter])
+    url = f"{AC}/{itwin['id']}/jobs"
+    assign = {"assignRoles": [{"email": "carol@contoso.com", "roleIds": [viewer]}]}
+    remove = {"removeMembers": [{"email": "carol@contoso.com"}]}
+    assert client.post(url, json={"actions": assign}, headers=h("bob-token")).status_code == 201
+    assert client.post(url, json={"actions": remove}, headers=h("bob-token")).status_code == 403
+    # removing alone still needs the invite permission
+    r = client.patch(f"{AC}/{itwin['id']}/members/users/{bob['id']}",
+                     json={"roleIds": [remover]}, headers=h("alice-token"))  # fmt: skip
+    assert r.status_code == 200
+    assert client.post(url, json={"actions": remove}, headers=h("bob-token")).status_code == 403
+    assert client.post(url, json={"actions": remove}, headers=h("alice-token")).status_code == 201

@@ -32,10 +32,12 @@ def test_json_is_the_plan_dict_and_loads_back_to_the_same_plan() -> None:
         "summary",
         "blocked",
         "fingerprints",
+        "sections",  # the sections read live, per project (issue 17)
         "operations",
         "guards",
         "problems",
     }
+    assert data["sections"] == {"P": ["roles", "groups", "members", "owners"]}
     assert load_json(text) == plan
 
 

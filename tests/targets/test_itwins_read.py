@@ -66,12 +66,12 @@ def test_read_maps_the_live_project_to_the_model(emulator, make_target, bridge) 
 def test_one_project_costs_the_fewest_requests(emulator, make_target, bridge) -> None:
     target = make_target(emulator(bridge))
     target.read(["P-1"])
-    # permissions catalogue + org admin (2) + find by number + six lists + the invitations of
-    # its one group; alice owns it, so no "my permissions"
-    assert target.requests == 11
-    assert target.client.stats.by_method == {"GET": 11}
-    target.read(["P-1"])  # the catalogue and org-admin facts are read once per target
-    assert target.requests == 11 + 8
+    # permissions catalogue + find by number + six lists + the invitations of its one group;
+    # alice owns it, so no "my permissions", and nothing needs the org-admin probe (issue 17)
+    assert target.requests == 9
+    assert target.client.stats.by_method == {"GET": 9}
+    target.read(["P-1"])  # the catalogue is read once per target
+    assert target.requests == 9 + 8
 
 
 def test_a_missing_project_costs_no_per_project_reads(emulator, make_target, bridge) -> None:
@@ -79,7 +79,9 @@ def test_a_missing_project_costs_no_per_project_reads(emulator, make_target, bri
     state, context = target.read(["NOPE"])
     assert state.projects == ()
     assert context.rights == {}
-    assert target.requests == 4
+    # catalogue + find; a project to create needs the org-admin probe (2), and an org admin
+    # looks again with X-iTwin-Query-Scope: all, for a project of that number it is no member of
+    assert target.requests == 5
 
 
 def test_many_numbers_are_found_with_one_list_call(emulator, make_target, itwin) -> None:
@@ -87,7 +89,8 @@ def test_many_numbers_are_found_with_one_list_call(emulator, make_target, itwin)
     target = make_target(http)
     state, _ = target.read([f"N-{i}" for i in range(5)] + ["ABSENT"])
     assert state.numbers() == tuple(f"N-{i}" for i in range(5))
-    assert target.requests == 3 + 1 + 6 * 5
+    # catalogue, one list; ABSENT is missing: probe (2) and one more list with scope all
+    assert target.requests == 1 + 1 + 2 + 1 + 6 * 5
 
 
 def test_number_lookup_and_listing_agree(emulator, make_target, bridge, itwin) -> None:
@@ -128,7 +131,8 @@ def test_the_implicit_account_parent_is_no_declared_parent(emulator, make_target
     target = make_target(http)
     state, _ = target.read(["P-9"])
     assert "parent" not in state.projects[0].attributes
-    assert target.requests == 10  # catalogue, org admin (2), find, six sections: no parent GET
+    # catalogue, find, six sections: no parent GET (and no org-admin probe: alice owns it)
+    assert target.requests == 8
 
 
 def test_non_owner_rights_come_from_its_permissions(emulator, make_target, bridge) -> None:
@@ -170,9 +174,11 @@ def test_an_opaque_token_learns_its_identity_from_users_me(emulator, make_target
     _, context = target.read(["P-1"])
     assert context.identity == "alice@contoso.com"
     assert context.rights["P-1"].owner
-    assert target.requests == 12  # + GET /users/me, - GET /{id}/permissions (an owner)
+    # catalogue, find, six sections, a group's invitations + GET /users/me; an owner: no
+    # GET /{id}/permissions and no org-admin probe
+    assert target.requests == 10
     target.read(["P-1"])
-    assert target.requests == 12 + 8  # find, six sections, a group's invitations: no /users/me
+    assert target.requests == 10 + 8  # find, six sections, a group's invitations: no /users/me
 
 
 class NoUsersApi(httpx.BaseTransport):
@@ -361,3 +367,91 @@ def test_groups_it_may_not_list_read_as_none_and_changes_to_them_are_refused(
     assert [op.kind for op in plan.operations] == [OpKind.CREATE_GROUP]
     assert [v.guard for v in plan.blocked] == ["permission-denied"]
     assert "to list the project's groups (refused: 403)" in plan.blocked[0].message
+
+
+# ---------------------------------------------------------------- issue 17: read what is managed
+
+
+def test_only_the_lists_of_managed_sections_are_read(emulator, make_target, bridge) -> None:
+    target = make_target(emulator(bridge))
+    state, context = target.read(["P-1"], sections={"P-1": ("roles", "members", "owners")})
+    # catalogue + find + roles, users, group members, owners, invitations: no groups list and
+    # no invitations of its groups, since no manifest manages groups
+    assert target.requests == 7
+    project = state.projects[0]
+    assert set(project.manage) == {"roles", "members", "owners"}
+    assert project.groups == ()
+    assert project.group_members == (GroupMember("Team", frozenset({"Editor"})),)
+    # role names come from the members' embedded roles: the roles list is not needed for them
+    assert project.members == (
+        UserMember("bob@contoso.com", frozenset({"Viewer"})),
+        UserMember("carol@contoso.com", frozenset({"Viewer", "Editor"})),
+        UserMember("xena@fabrikam.com", frozenset({"Viewer"})),
+    )
+    assert context.rights["P-1"].owner
+
+
+def test_attributes_only_reads_just_the_owners_for_rights(emulator, make_target, bridge) -> None:
+    target = make_target(emulator(bridge))
+    state, context = target.read(["P-1"], sections={"P-1": ()})
+    assert target.requests == 3  # catalogue + find + owners (alice owns it: all her rights)
+    assert state.projects[0].members == ()
+    assert state.projects[0].roles == ()
+    assert context.rights["P-1"].owner
+
+
+def test_lists_for_each_section() -> None:
+    from reconciler.targets.itwins import lists_for
+
+    assert lists_for(None) == ("roles", "users", "group_rows", "owners", "groups", "invitations")
+    assert lists_for(()) == ("owners",)
+    assert lists_for(("groups",)) == ("owners", "groups")
+    assert lists_for(("owners",)) == ("owners", "invitations")
+    # members need the roles list too: only it says which roles are Default (C6), to hide
+    assert lists_for(("members",)) == ("roles", "users", "group_rows", "owners", "invitations")
+
+
+def test_a_project_the_caller_does_not_own_reads_the_org_admin_probe(
+    emulator, make_target, bridge
+) -> None:
+    bridge["owners"] = ["carol@contoso.com"]
+    target = make_target(emulator(bridge))
+    _, context = target.read(["P-1"], sections={"P-1": ("roles",)})
+    # catalogue + find (alice is no member: not found) + probe (2) + find with scope all, then
+    # roles + owners, and since she owns nothing, her permissions (an org admin keeps every
+    # right whatever her roles, so self-protection needs no more)
+    assert target.requests == 8
+    assert context.org_admin
+    assert not context.rights["P-1"].owner
+
+
+def test_a_non_owner_reads_what_self_protection_needs(emulator, make_target, bridge) -> None:
+    """Members managed, roles not: a caller who owns nothing still gets the roles read, so a
+    plan re-roling itself out of the permissions it uses is blocked, not applied."""
+    from reconciler.model import Project, State
+    from reconciler.plan import GuardSettings, build_plan
+
+    bridge["roles"].append(
+        {"displayName": "Admin", "description": "Administers access",
+         "permissions": ["administration_invite_member", "administration_remove_member",
+                         "administration_manage_roles"]}
+    )  # fmt: skip
+    bridge["members"][0]["roles"] = ["Admin"]  # bob
+    target = make_target(emulator(bridge), token="bob-token")
+    managed = {"members": Manage.AUTHORITATIVE}
+    state, context = target.read(["P-1"], sections={"P-1": ("members",)})
+    live = state.projects[0]
+    assert live.role("Admin") is not None  # read for self-protection, though not managed
+    assert set(live.manage) == {"members"}
+    desired = Project(
+        "P-1",
+        manage=managed,
+        members=(
+            UserMember("bob@contoso.com", frozenset({"Viewer"})),  # bob drops his own Admin
+            UserMember("carol@contoso.com", frozenset({"Viewer", "Editor"})),
+            UserMember("xena@fabrikam.com", frozenset({"Viewer"})),
+        ),
+        group_members=(GroupMember("Team", frozenset({"Editor"})),),
+    )
+    plan = build_plan(State((desired,)), state, context, GuardSettings())
+    assert [v.guard for v in plan.blocked] == ["self-protection"]
