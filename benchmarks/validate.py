@@ -1,6 +1,7 @@
 """Benchmark: validate a generated tree of 1,000 projects x 100 members (target: under 3 s).
 
     python benchmarks/validate.py [--projects 1000] [--members 100] [--profile]
+    python benchmarks/validate.py --shapes   # the shapes that were quadratic (issue 12)
 
 Writes one file per project (plus one role-set file) into a temp dir, then times
 ``load_manifests`` in-process and the real CLI (``itwin-access validate DIR``) as a subprocess.
@@ -74,7 +75,12 @@ def main() -> int:
     parser.add_argument("--projects", type=int, default=1000)
     parser.add_argument("--members", type=int, default=100)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--shapes", action="store_true", help="time the hostile shapes of issue 12 instead"
+    )
     args = parser.parse_args()
+    if args.shapes:
+        return run_shapes()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         generate(root, args.projects, args.members)
@@ -108,6 +114,47 @@ def main() -> int:
             f"(exit {proc.returncode})"
         )
         print(proc.stdout.strip() or proc.stderr.strip()[:500])
+    return 0
+
+
+# Shapes that once took quadratic time (issue 12): validate must stay linear in each.
+def many_role_sets(n: int) -> str:
+    return "roleSets:\n" + "".join(f"  rs{i}:\n    - displayName: R{i}\n" for i in range(n))
+
+
+def many_unknown_keys(n: int) -> str:
+    return "projects:\n  - number: U-1\n" + "".join(f"    bogus{i}: 1\n" for i in range(n))
+
+
+def many_unknown_roles(n: int) -> str:
+    text = "projects:\n  - number: K-1\n    roles:\n"
+    text += "".join(f"      - displayName: Role{i:04d}\n" for i in range(n))
+    text += "    members:\n"
+    return text + "".join(
+        f"      - email: u{i}@x.com\n        roles: [Nope{i:04d}x]\n" for i in range(n)
+    )
+
+
+def run_shapes() -> int:
+    shapes = (
+        ("role sets", many_role_sets, (10_000, 40_000)),
+        ("unknown keys", many_unknown_keys, (5_000, 20_000)),
+        ("members naming unknown roles (against as many roles)", many_unknown_roles,
+         (250, 1_000)),
+    )  # fmt: skip
+    for name, make, sizes in shapes:
+        for n in sizes:
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / "shape.yaml"
+                path.write_text(make(n))
+                start, cpu = time.perf_counter(), time.process_time()
+                result = load_manifests([path])
+                wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+                size = path.stat().st_size / 1e6
+                print(
+                    f"{n:>6} {name} ({size:.1f} MB): {wall:.2f} s wall, {cpu:.2f} s CPU, "
+                    f"{len(result.problems)} problems"
+                )
     return 0
 
 

@@ -75,6 +75,10 @@ class Config:
     concurrency: int = 8
     # requests per minute, or a tier (community, standard), or auto: by API (api/limits.py)
     rate_limit: int | str = "auto"
+    max_retry_after: float = 120.0  # seconds: the longest single wait before a retry
+    max_wait: float = 900.0  # seconds: the longest total wait of one run (retries, 429s)
+    lock: Path | None = None  # a lock file apply holds (runlock); None: no lock
+    lock_timeout: float = 600.0  # seconds apply waits for the lock
     emulator: EmulatorSettings = field(default_factory=EmulatorSettings)
     policies: Policies = field(default_factory=Policies)  # issue 16: checked on every plan
     path: Path | None = None  # the config file read, if any
@@ -214,6 +218,10 @@ def load_config(
         guards=guards,
         concurrency=int(data.get("concurrency", 8)),
         rate_limit=data.get("rateLimit", "auto"),
+        max_retry_after=float(data.get("maxRetryAfter", 120)),
+        max_wait=float(data.get("maxWait", 900)),
+        lock=base / data["lock"] if data.get("lock") else None,
+        lock_timeout=float(data.get("lockTimeout", 600)),
         emulator=emulator,
         policies=policies,
         path=file,

@@ -46,6 +46,10 @@ def _facts(p: Project) -> dict[str, Any]:
         if p.manage and section not in p.manage:
             for key in keys:
                 facts.pop(key)
+    if p.duplicates:  # only when present, so fingerprints of other projects stay as they were
+        facts["duplicates"] = sorted(
+            [d.kind, d.name, d.id, d.keep, sorted(d.holders), sorted(d.roles)] for d in p.duplicates
+        )
     return facts
 
 

@@ -6,9 +6,10 @@ Pure, and never raising for a violation: a blocked plan still prints, and lists 
 Liftable with ``--allow NAME``: ``member-removals`` (in a project with at least
 ``member_removal_min_members`` members, removing more than ``member_removal_percent`` % of them;
 in the whole plan, removing more than ``max_member_removals``), ``role-deletions`` (any),
-``project-deletions`` (any). Never liftable: ``last-owner`` (a project's owners never drop below
-one) and ``self-protection`` (the applying identity never removes its own ownership or
-membership, nor the administration permissions this plan uses). Pending invitations count as
+``project-deletions`` (any). Never liftable: ``last-owner`` (a project's accepted owners never
+drop below one; an owner this plan adds may stay an invitation) and ``self-protection`` (the
+applying identity never removes its own ownership or membership, nor the administration
+permissions this plan uses). Pending invitations count as
 members everywhere here.
 """
 
@@ -23,6 +24,7 @@ from reconciler.errors import PlanError
 from reconciler.model import LiveContext, Project, Rights, State
 from reconciler.operation import MEMBER_REMOVALS, Operation, OpKind
 from reconciler.preflight import ORG_ADMIN, OWNER, WARNING, PlanProblem, required
+from reconciler.visible import visible
 
 MEMBER_REMOVALS_GUARD = "member-removals"
 ROLE_DELETIONS = "role-deletions"
@@ -60,6 +62,10 @@ class GuardViolation:
     numbers: Mapping[str, Any] = field(default_factory=dict)
     allowed: bool = False  # lifted by --allow
     lift: bool | None = None  # policies (``policy:NAME``): whether the rule says it is liftable
+
+    def __post_init__(self) -> None:
+        # Messages name live roles and projects: control characters are shown, never sent.
+        object.__setattr__(self, "message", visible(self.message))
 
     @property
     def liftable(self) -> bool:
@@ -225,22 +231,31 @@ def _member_removals(
 
 
 def _last_owner(number: str, live: Project, ops: Sequence[Operation]) -> list[GuardViolation]:
+    """Only accepted owners count: an owner added by this plan may become a pending invitation
+    (C4, or an external user) that is never accepted, so removing the last accepted owner waits
+    until a new owner has accepted."""
     removed = {op.key for op in ops if op.kind is OpKind.REMOVE_OWNER}
-    if not removed:
-        return []
-    # Conservative: a pending owner invitation is not an owner yet.
     owners = {o.key for o in live.owners if not o.pending}
-    added = {op.key for op in ops if op.kind is OpKind.ADD_OWNER}
-    remaining = (owners - removed) | added
-    if remaining:
+    if not removed & owners or owners - removed:
         return []
+    waiting = sorted(
+        {op.key for op in ops if op.kind is OpKind.ADD_OWNER}
+        | {o.key for o in live.owners if o.pending and o.key not in removed}
+    )
+    if waiting:
+        why = (
+            "; an owner added or invited counts only once accepted, so keep the current owner(s) "
+            "in the manifest until " + ", ".join(waiting) + " has accepted, then remove them"
+        )
+    else:
+        why = "; declare another owner, and remove these once it has accepted"
     return [
         GuardViolation(
             LAST_OWNER,
-            f"project {number} would be left without an owner "
-            f"({len(removed)} removed of {len(owners)}, none added)",
+            f"project {number} would be left without an accepted owner "
+            f"({len(removed & owners)} removed of {len(owners)}){why}",
             number,
-            {"owners": len(owners), "removed": len(removed)},
+            {"owners": len(owners), "removed": len(removed & owners), "waiting": len(waiting)},
         )
     ]
 

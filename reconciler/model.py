@@ -148,6 +148,24 @@ class Owner:
         return user_key(self.email, self.id)
 
 
+@dataclass(frozen=True)
+class Duplicate:
+    """A live role or group sharing its name with the one the project keeps under that name
+    (two runs racing each created it, issue 12). Only live states carry them; the plan merges
+    them away (``reconciler.repair``).
+
+    ``holders`` (roles): keys of the user members, invitations and groups holding this role
+    but not the kept one, whose assignment moves to the kept one. ``roles`` (groups): the roles
+    this group holds as a member, which move to the kept group."""
+
+    kind: str  # "role" or "group"
+    name: str
+    id: str
+    keep: str  # the id of the one kept under ``name``
+    holders: frozenset[str] = frozenset()
+    roles: frozenset[str] = frozenset()
+
+
 _K = TypeVar("_K", Role, Group, UserMember, GroupMember, Owner)
 
 
@@ -170,6 +188,7 @@ class Project:
     owners: tuple[Owner, ...] = ()
     id: str | None = field(default=None, compare=False)
     source: Source | None = field(default=None, compare=False, repr=False)
+    duplicates: tuple[Duplicate, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         # Normalise so equality is order-independent and the object is truly read-only.

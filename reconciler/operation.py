@@ -153,6 +153,9 @@ class Operation:
     source: str | None = None
     project_id: str | None = None  # live iTwin/project id; None when created by this plan
     batch: int | None = None  # add operations: index of the API request that carries it
+    # The id of the operation that makes the API do this anyway (a member whose only roles a
+    # role deletion removes, ``reconciler.cascade``); None for a declared change.
+    cause: str | None = None
 
     @property
     def id(self) -> str:
@@ -176,6 +179,7 @@ class Operation:
             "source": self.source,
             "project_id": self.project_id,
             "batch": self.batch,
+            "cause": self.cause,
         }
 
     @classmethod
@@ -190,6 +194,7 @@ class Operation:
             source=_opt_str(data.get("source")),
             project_id=_opt_str(data.get("project_id")),
             batch=_opt_int(data.get("batch")),
+            cause=_opt_str(data.get("cause")),
         )
         if "id" in data and data["id"] != op.id:
             raise ValueError(f"operation id {data['id']!r} does not match its content ({op.id})")

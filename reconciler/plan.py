@@ -3,8 +3,10 @@
 Pure: no I/O. A plan is data first; text, Markdown and JSON renderers and the saved-plan file
 are all derived from ``Plan.to_dict()``.
 
-``build_plan`` = ``diff`` (what changes) + §5 order + batching of member adds to the API's
-50-role-assignment limit + fingerprints of every desired project read live + guards + preflight.
+``build_plan`` = ``diff`` (what changes) + merging live duplicates (``reconciler.repair``) +
+the removals role deletions cause (``reconciler.cascade``) + §5 order + batching of member
+adds to the API's 50-role-assignment limit + fingerprints of every desired project read live
++ guards + preflight.
 Operation kinds, order and payloads live in ``reconciler.operation`` and are re-exported here.
 """
 
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reconciler.binding import PlanTarget, content_digest
+from reconciler.cascade import implied_removals
 from reconciler.diff import diff
 from reconciler.errors import PlanError
 from reconciler.facts import Facts, project_facts
@@ -26,7 +29,7 @@ from reconciler.guards import (
     evaluate,
     rights_violations,
 )
-from reconciler.model import LiveContext, Project, State
+from reconciler.model import LiveContext, Manage, Project, State
 from reconciler.operation import (
     ADDS,
     CHANGES,
@@ -38,7 +41,14 @@ from reconciler.operation import (
     action,
 )
 from reconciler.policies import Policies, check_policy_allow, evaluate_policies
-from reconciler.preflight import ERROR, PlanProblem, check_manifest_facts, check_rights
+from reconciler.preflight import (
+    ERROR,
+    WARNING,
+    PlanProblem,
+    check_manifest_facts,
+    check_rights,
+)
+from reconciler.repair import repair_duplicates
 
 __all__ = [
     "ADDS",
@@ -212,9 +222,10 @@ def build_plan(
     allowed = check_allow(allow)
     check_policy_allow(allowed, policies or Policies())
     live = {p.number: p for p in actual.projects}
-    operations, batch_problems = batch_adds(
-        mark_invitations(diff(desired, actual, context.identity), context), members_per_batch
-    )
+    changes = mark_invitations(diff(desired, actual, context.identity), context)
+    changes.extend(repair_duplicates(changes, actual))
+    changes.extend(implied_removals(changes, actual))
+    operations, batch_problems = batch_adds(changes, members_per_batch)
     guards, guard_problems = evaluate(operations, actual, context, settings, allowed)
     rights = check_rights(operations, context)
     guards.extend(rights_violations(rights, allowed))
@@ -225,6 +236,7 @@ def build_plan(
             )
         )
     problems = [
+        *_kept_owners(desired, actual, context.identity),
         *check_manifest_facts(desired, context),
         *rights,
         *batch_problems,
@@ -324,6 +336,34 @@ def batch_adds(
         members += 1
         result.append(replace(op, batch=batch))
     return result, problems
+
+
+KEPT = "kept"  # problem code: something the manifests drop that self-protection keeps
+
+
+def _kept_owners(desired: State, actual: State, identity: str | None) -> list[PlanProblem]:
+    """A warning per project whose manifest drops the applying identity's own ownership, which
+    ``diff`` never removes: the plan must not claim live state matches the manifests."""
+    if identity is None:
+        return []
+    found = []
+    for want in desired.projects:
+        live = actual.project(want.number)
+        if live is None or want.managed("owners") is not Manage.AUTHORITATIVE:
+            continue
+        declared = {o.key for o in want.owners}
+        if identity not in declared and any(o.key == identity for o in live.owners):
+            found.append(
+                PlanProblem(
+                    KEPT,
+                    f"project {want.number}: owner {identity} is kept although the manifest does "
+                    "not list it: the applying identity never removes its own ownership "
+                    "(self-protection); list it in `owners`, or remove it as another owner",
+                    WARNING,
+                    want.number,
+                )
+            )
+    return found
 
 
 def _fingerprint(project: Project | None, number: str) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 
 from reconciler.model import LiveContext, ProjectState, Rights, State
 from reconciler.operation import Operation, OpKind
+from reconciler.visible import visible
 
 ERROR = "error"
 WARNING = "warning"
@@ -69,6 +70,12 @@ class PlanProblem:
     source: str | None = None  # "file:line:col" of the declaration concerned
     operations: tuple[str, ...] = field(default=())  # ids of the operations concerned
     brief: str | None = None  # a short form shown beside each operation concerned
+
+    def __post_init__(self) -> None:
+        # Messages name live roles and projects: control characters are shown, never sent.
+        object.__setattr__(self, "message", visible(self.message))
+        if self.brief is not None:
+            object.__setattr__(self, "brief", visible(self.brief))
 
     def __str__(self) -> str:
         where = f"{self.source}: " if self.source else ""

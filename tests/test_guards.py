@@ -182,8 +182,13 @@ def test_last_owner_blocks_and_cannot_be_lifted() -> None:
     assert "cannot be allowed" in str(v)
     with pytest.raises(PlanError, match="cannot be allowed"):
         plan(desired, actual, allow=("last-owner",))
-    # a replacement owner in the same plan keeps the project owned
-    assert guards(plan([want(owners=(Owner("new@x.com"),))], actual)) == []
+    # a replacement owner in the same plan does not count until accepted (issue 12 item 1)
+    (waiting,) = plan([want(owners=(Owner("new@x.com"),))], actual).blocked
+    assert waiting.guard == "last-owner"
+    assert "until new@x.com has accepted" in waiting.message
+    # once accepted (read live as an owner), the old one may go
+    accepted = [live(owners=(Owner("zed@x.com", id="o1"), Owner("new@x.com", id="o3")))]
+    assert guards(plan([want(owners=(Owner("new@x.com"),))], accepted)) == []
 
 
 def test_the_identitys_own_ownership_is_kept_so_last_owner_never_trips_on_it() -> None:
@@ -260,7 +265,8 @@ def test_self_protection_sees_roles_held_through_groups_and_role_deletion() -> N
         )
     ]
     p = plan(desired, actual, context=RIGHTS, allow=("role-deletions",))
-    assert guards(p) == ["self-protection"]
+    # (the group's removal the role deletion causes needs a permission RIGHTS lacks, too)
+    assert guards(p) == ["self-protection", "permission-denied"]
     # leaving the group has the same effect
     left = [
         want(

@@ -20,10 +20,18 @@ from reconciler.api.auth import (
     StaticToken,
     email_from_token,
 )
-from reconciler.api.client import ACCEPT_V1, ACCEPT_V2, ApiClient, RequestEvent, RequestStats
+from reconciler.api.client import (
+    ACCEPT_V1,
+    ACCEPT_V2,
+    DEFAULT_MAX_WAIT,
+    ApiClient,
+    RequestEvent,
+    RequestStats,
+)
 from reconciler.api.concurrency import DEFAULT_CONCURRENCY, bounded_map
 from reconciler.api.itwins import ItwinsApi
 from reconciler.api.limits import Pacer, Pacers, RateLimiter, RetryPolicy, pacer
+from reconciler.api.pacing import WAIT_CAP, AdaptivePacer, WaitBudget
 from reconciler.api.users import UsersApi
 from reconciler.errors import ConfigError
 
@@ -35,8 +43,11 @@ __all__ = [
     "ACCEPT_V1",
     "ACCEPT_V2",
     "DEFAULT_CONCURRENCY",
+    "DEFAULT_MAX_WAIT",
     "DEFAULT_RATE_LIMIT",
+    "WAIT_CAP",
     "AccessControlApi",
+    "AdaptivePacer",
     "ApiClient",
     "Auth",
     "ClientCredentials",
@@ -49,6 +60,7 @@ __all__ = [
     "RetryPolicy",
     "StaticToken",
     "UsersApi",
+    "WaitBudget",
     "bounded_map",
     "connect",
     "default_token_url",
@@ -68,12 +80,14 @@ def connect(
     scope: str = DEFAULT_SCOPE,
     rate_limit: float | str | None = DEFAULT_RATE_LIMIT,
     retry: RetryPolicy | None = None,
+    max_wait: float = DEFAULT_MAX_WAIT,
 ) -> ApiClient:
     """An ``ApiClient`` over ``http``: a given bearer ``token`` wins, else client credentials.
 
     ``token_url`` defaults per ``default_token_url``; ``rate_limit`` is requests per minute, a
     tier (``community``, ``standard``), ``auto`` (by host, see ``limits.pacer``) or None (no
-    client-side pace; a server's 429 still pauses every worker).
+    client-side pace); on top of it the client's ``AdaptivePacer`` slows down on 429s (and
+    their tier header) and speeds up again. ``max_wait`` caps the seconds one run waits.
     """
     root = (base_url if base_url is not None else str(http.base_url)).rstrip("/")
     auth: Auth
@@ -93,7 +107,8 @@ def connect(
         raise ConfigError(
             "no credentials: set ITWIN_ACCESS_TOKEN, or ITWIN_CLIENT_ID and ITWIN_CLIENT_SECRET"
         )
-    return ApiClient(http, auth, base_url=root, retry=retry, limiter=pacer(rate_limit, root))
+    adaptive = AdaptivePacer(limiter=pacer(rate_limit, root))
+    return ApiClient(http, auth, base_url=root, retry=retry, pacer=adaptive, max_wait=max_wait)
 
 
 def default_token_url(base_url: str) -> str:

@@ -22,6 +22,7 @@ import httpx
 
 from reconciler.api.auth import Auth
 from reconciler.api.limits import Pacer, RetryPolicy, retry_after_seconds
+from reconciler.api.pacing import WAIT_CAP, AdaptivePacer, WaitBudget
 from reconciler.errors import ApiError
 
 log = logging.getLogger("reconciler.api")
@@ -60,6 +61,10 @@ class PageOptions(TypedDict):
 
 # Failures that prove the request never reached the server: safe to resend any request.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# 429s do not use up a request's attempts (the pacer slows down instead; the wait budget bounds
+# them); this bounds them too, against a server answering 429 with no Retry-After forever.
+MAX_RATE_LIMITED = 64
+DEFAULT_MAX_WAIT = 900.0  # seconds (config ``maxWait``)
 
 
 @dataclass(frozen=True)
@@ -119,16 +124,30 @@ class ApiClient:
         base_url: str | None = None,
         retry: RetryPolicy | None = None,
         limiter: Pacer | None = None,
+        pacer: AdaptivePacer | None = None,
+        max_wait: float = DEFAULT_MAX_WAIT,
     ) -> None:
         self.http = http
         self.auth = auth
         self.base_url = (base_url if base_url is not None else str(http.base_url)).rstrip("/")
         self.retry = retry or RetryPolicy()
-        self.limiter = limiter
+        # Always a pacer: an unpaced one (start None) still slows down on the first 429.
+        # Always an adaptive pacer over the configured one (None: unpaced until a 429).
+        self.pacer = pacer or AdaptivePacer(None, limiter=limiter)
+        self.budget = WaitBudget(max_wait)
         self.stats = RequestStats()
         # Optional: called once per HTTP request sent (retries included), from the sending
         # thread; for `-v` logs. Must not raise.
         self.on_request: Callable[[RequestEvent], None] | None = None
+
+    @property
+    def limiter(self) -> Pacer | None:
+        """The configured pace (``limits.pacer``) under the adaptive one."""
+        return self.pacer.base
+
+    @limiter.setter
+    def limiter(self, limiter: Pacer | None) -> None:
+        self.pacer = AdaptivePacer(None, limiter=limiter)
 
     def __repr__(self) -> str:
         return f"ApiClient(base_url={self.base_url!r})"
@@ -143,8 +162,11 @@ class ApiClient:
         url = self.base_url + path
         renewed = False
         attempt = 0
+        limited = 0  # 429s so far: they do not use up attempts
         waited, why = 0.0, None  # before the next request: back-off, and what caused it
         while True:
+            if self.budget.exhausted:
+                raise self._wait_cap(method, path, None, 0.0)
             sent = dict(headers or {})
             sent["Accept"] = options["accept"]
             sent["Authorization"] = f"Bearer {self._token(method, path)}"
@@ -153,11 +175,10 @@ class ApiClient:
             sent.setdefault("X-Correlation-Id", str(uuid.uuid4()))
             if prefer:
                 sent["Prefer"] = prefer
-            if self.limiter is not None:
-                paced = time.monotonic()
-                self.limiter.acquire()
-                waited += time.monotonic() - paced
-            self.stats.count(method, retry=attempt > 0 or renewed)
+            paced = time.monotonic()
+            sent_at = self.pacer.acquire()
+            waited += time.monotonic() - paced
+            self.stats.count(method, retry=attempt > 0 or renewed or limited > 0)
             started = time.monotonic()
             try:
                 response = self.http.request(method, url, params=params, json=json, headers=sent)
@@ -185,16 +206,25 @@ class ApiClient:
             if status == 401 and not renewed and self.auth.invalidate():
                 renewed = True  # the token may have expired early: renew once, then give up
                 continue
-            # A 429 was refused before acting, so it is always safe; a 5xx may hide a success.
-            retryable = status == 429 or (status in self.retry.statuses and ambiguous_retry)
+            if status == 429 and limited < MAX_RATE_LIMITED:
+                # Refused before acting, so always safe to resend: slow every worker down, wait
+                # (capped), and try again without using up an attempt.
+                retry_after = retry_after_seconds(response)
+                if retry_after is not None:
+                    retry_after = min(retry_after, self.retry.max_retry_after)
+                self.pacer.rate_limited(sent_at, retry_after or 0.0, response.headers)
+                waited += self._wait(method, path, limited, retry_after, "429", status)
+                limited += 1
+                continue
+            # A 5xx may hide a success: resent only when the caller allows it.
+            retryable = status in self.retry.statuses and ambiguous_retry and status != 429
             if retryable and attempt + 1 < self.retry.attempts:
                 retry_after = retry_after_seconds(response)
-                if status == 429 and retry_after and self.limiter is not None:
-                    self.limiter.pause(retry_after)
-                waited += self._wait(method, path, attempt, retry_after, str(status))
+                waited += self._wait(method, path, attempt, retry_after, str(status), status)
                 attempt += 1
                 continue
             if 200 <= status < 300:
+                self.pacer.succeeded()
                 log.debug("%s %s -> %s", method, path, status)
                 return response
             raise self.error(method, path, response)
@@ -263,9 +293,17 @@ class ApiClient:
                 attempt += 1
 
     def _wait(
-        self, method: str, path: str, attempt: int, retry_after: float | None, why: str
+        self,
+        method: str,
+        path: str,
+        attempt: int,
+        retry_after: float | None,
+        why: str,
+        status: int | None = None,
     ) -> float:
         delay = self.retry.delay(attempt, retry_after)
+        if not self.budget.take(delay):
+            raise self._wait_cap(method, path, status, delay)
         log.info("%s %s: %s, retry %d in %.2fs", method, path, why, attempt + 1, delay)
         self.retry.sleep(delay)
         return delay
@@ -303,6 +341,18 @@ class ApiClient:
                 retry_of=why,
                 error=error,
             )
+        )
+
+    def _wait_cap(self, method: str, path: str, status: int | None, delay: float) -> ApiError:
+        budget = self.budget
+        return ApiError(
+            method,
+            path,
+            status,
+            WAIT_CAP,
+            f"the run stopped at its wait cap: {budget.spent:.0f} s spent waiting on retries "
+            f"and rate limits, and waiting {delay:.0f} s more would pass the cap of "
+            f"{budget.limit:g} s (`maxWait` in itwin-access.yaml); run again later to finish",
         )
 
     def error(self, method: str, path: str, response: httpx.Response) -> ApiError:

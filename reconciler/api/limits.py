@@ -15,6 +15,7 @@ from __future__ import annotations
 import email.utils
 import math
 import random
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -60,6 +61,16 @@ class RateLimiter:
         self._sleep = sleep
         self._lock = threading.Lock()
         self._tat = 0.0  # theoretical arrival time of the next request
+
+    def set_rate(self, per_minute: float) -> None:
+        """A new pace from now on (``AdaptivePacer``); the burst stays as it was."""
+        if not per_minute > 0 or per_minute == float("inf"):
+            raise ValueError("rate limit must be positive and finite")
+        with self._lock:
+            burst = self._tau / self._interval + 1
+            self.per_minute = per_minute
+            self._interval = 60.0 / per_minute
+            self._tau = (min(burst, max(1.0, math.ceil(per_minute / 60.0))) - 1) * self._interval
 
     def acquire(self) -> float:
         """Wait for a slot; returns the seconds waited."""
@@ -166,18 +177,28 @@ class RetryPolicy:
         return min(retry_after, self.max_retry_after) + self.rng.uniform(0.0, self.base)
 
 
+# RFC 9110 §10.2.3: delay-seconds is 1*DIGIT; anything else (a sign, a fraction, an exponent,
+# nan, inf) is not a delay. Ten digits are more than any cap.
+_DELAY_SECONDS = re.compile(r"[0-9]{1,10}")
+
+
 def retry_after_seconds(response: httpx.Response) -> float | None:
-    """``Retry-After`` as seconds (delta-seconds or an HTTP date), None when absent or bad."""
+    """``Retry-After`` as seconds: delta-seconds (digits only) or an HTTP date; None when
+    absent or malformed (then the client's own backoff applies). Callers cap the value."""
     value = response.headers.get("Retry-After")
     if value is None:
         return None
     value = value.strip()
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
+    if _DELAY_SECONDS.fullmatch(value):
+        return float(int(value))
+    if not value[:1].isalpha():  # an HTTP date starts with the day's name
+        return None
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    return max(when.timestamp() - time.time(), 0.0)
+    try:
+        seconds = when.timestamp() - time.time()
+    except (OverflowError, ValueError, OSError):
+        return None
+    return max(seconds, 0.0) if math.isfinite(seconds) else None

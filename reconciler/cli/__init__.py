@@ -17,9 +17,15 @@ import click
 
 from reconciler import __version__
 from reconciler.cli.commands import LazyGroup
-from reconciler.cli.terminal import EXIT_TERMINATED, Terminated, sigterm_as_interrupt
+from reconciler.cli.terminal import (
+    EXIT_TERMINATED,
+    Terminated,
+    scrub_userinfo,
+    sigterm_as_interrupt,
+)
 from reconciler.cli.verbose import verbose_options
 from reconciler.errors import ApiError, ItwinAccessError
+from reconciler.visible import visible
 
 EXIT_INTERRUPTED = 130
 # A usage error exits 1 like any other error, not click's 2: for `plan --detailed-exitcode` and
@@ -37,7 +43,7 @@ _CREDENTIALS_HINT = (
 def error_line(exc: ItwinAccessError) -> str:
     """The one stderr line for an error we raised on purpose."""
     hint = _CREDENTIALS_HINT if isinstance(exc, ApiError) and exc.status == 401 else ""
-    return f"Error: {exc}{hint}"
+    return visible(scrub_userinfo(f"Error: {exc}{hint}"))
 
 
 def usage_error_line(exc: click.UsageError) -> str:

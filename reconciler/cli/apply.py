@@ -7,15 +7,18 @@ confirmation).
 
 Safety, in order: a saved plan is refused as edited when its digest does not match, and
 refused before any request when the config or environment names another API, backend or
-identity than the one it was made against (``reconciler.cli.target``); its projects are read
-again and its operations recomputed from the facts it stores: identical operations proceed,
-different ones are refused, listing what moved fact by fact; guards are checked again on live
-state read now, with the allowances the plan recorded; the plan is printed; nothing is written
-without a "yes" on a terminal or ``--auto-approve``; a journal line is flushed per outcome.
+identity than the one it was made against (``reconciler.cli.target``); with ``--lock`` (or
+``lock`` in the config) the lock is held from before the read to the end, so concurrent runs
+never interleave; a saved plan's projects are read again and its operations recomputed from
+the facts it stores: identical operations proceed, different ones are refused, listing what
+moved fact by fact; guards are checked again on live state read now (for a saved plan, with the
+allowances it recorded); the plan is printed; nothing is written without a "yes" on a terminal
+or ``--auto-approve``; a journal line is flushed per outcome.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import sys
 import threading
@@ -25,6 +28,7 @@ from pathlib import Path
 import click
 
 from reconciler import facts
+from reconciler.api import WAIT_CAP
 from reconciler.apply import ApplyReport, Outcome, Status, apply_plan
 from reconciler.cli.plan import (
     _CONFIG,
@@ -47,6 +51,7 @@ from reconciler.cli.plan import (
     report_blocked,
     use_color_stdout,
 )
+from reconciler.cli.runlock import run_lock
 from reconciler.cli.session import Session, open_session
 from reconciler.cli.target import bind_saved, describe_target
 from reconciler.cli.terminal import (
@@ -105,6 +110,13 @@ APPLIED_LISTED = 20
 @click.option(
     "--verify", is_flag=True, help="Re-read the touched projects afterwards; fail if they differ."
 )
+@click.option(
+    "--lock",
+    "lock_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Hold this lock file while reading, planning and writing (default: `lock` in the "
+    "config); runs sharing it never interleave.",
+)
 @_NO_COLOR
 @click.option(
     "--progress/--no-progress",
@@ -123,6 +135,7 @@ def apply_command(
     allow: tuple[str, ...],
     journal_path: Path | None,
     verify: bool,
+    lock_path: Path | None,
     no_color: bool,
     progress: bool | None,
     exclude: tuple[str, ...] = (),
@@ -162,7 +175,13 @@ def apply_command(
         desired, note = Choose(None, exclude, shard).apply(desired)
         if note is not None:
             output.err(note)
-    with open_session(config, connection(), request_logger(output.err)) as session:
+    lock = lock_path or config.lock
+    held = (
+        run_lock(lock, config.lock_timeout, on_wait=output.err)
+        if lock is not None
+        else contextlib.nullcontext()
+    )
+    with held, open_session(config, connection(), request_logger(output.err)) as session:
         output.secrets = session.secrets()
         if saved is not None:
             plan, actual = _check_saved(session, saved, progress, output)
@@ -385,6 +404,10 @@ def _report(report: ApplyReport, output: Output) -> int:
         output.err(f"  applied {o.operation.id}")
     if len(applied) > APPLIED_LISTED:
         output.err(f"  ... and {len(applied) - APPLIED_LISTED} more applied (see --journal)")
+    capped = next((o for o in report.failed if o.code == WAIT_CAP), None)
+    if capped is not None:
+        # One line, last, for the reason the run ended (the failures above all say it).
+        output.err(f"Stopped: {capped.message}")
     return EXIT_PARTIAL if any(o.status is not Status.APPLIED for o in report.outcomes) else 0
 
 

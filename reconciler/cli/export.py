@@ -21,13 +21,16 @@ from reconciler.cli.verbose import request_logger, verbose_options
 from reconciler.errors import ItwinAccessError
 from reconciler.export import PROJECTS_DIR, export_state, write_files
 from reconciler.export.rewrite import adoption_edits
+from reconciler.manifest.build import text_problem
 from reconciler.model import State
 from reconciler.plan import Operation
+from reconciler.visible import visible
 
 if TYPE_CHECKING:
     from reconciler.cli.plan import Output
 
 EXIT_OK = 0
+MAX_NUMBER = 255  # the manifest schema's maxLength of `number`
 
 
 def all_numbers(target: Any) -> list[str]:
@@ -50,6 +53,23 @@ def listing_warnings(target: Any, identity: str | None, count: int) -> list[str]
     if count == 0:
         out.append(f"no project to export: {who} sees none among {scope}")
     return out
+
+
+def refused_numbers(target: Any) -> dict[str, str]:
+    """The listed numbers ``export --all`` cannot export, with why: a number naming several
+    iTwins (a Project and a Program) cannot be told apart (the target's ``ambiguous_numbers``)."""
+    ambiguous: dict[str, list[str]] = getattr(target, "ambiguous_numbers", {})
+    return {
+        n: f"names {len(k)} live iTwins ({', '.join(sorted(k))}); give them distinct numbers"
+        for n, k in ambiguous.items()
+    }
+
+
+def unexportable(number: str) -> str | None:
+    """Why ``number`` cannot be the key of a valid manifest, or None."""
+    if len(number) > MAX_NUMBER:
+        return f"is {len(number)} characters long; a manifest takes at most {MAX_NUMBER}"
+    return text_problem(number)
 
 
 @click.command("export")
@@ -96,7 +116,17 @@ def export_command(
     config = read_config(config_path, (), environment(connection()))
     with open_session(config, connection(), request_logger(output.err)) as session:
         output.secrets = session.secrets()
-        numbers = list(dict.fromkeys(projects)) if projects else all_numbers(session.target)
+        refused: dict[str, str] = {}
+        if projects:
+            numbers = list(dict.fromkeys(projects))
+        else:
+            numbers = all_numbers(session.target)
+            refused = refused_numbers(session.target)
+        for number in numbers:
+            why = unexportable(number)
+            if why is not None:
+                refused[number] = why
+        numbers = [n for n in numbers if n not in refused]
         actual, context = read_live(session, numbers, progress)
     missing = sorted(set(numbers) - set(actual.numbers()))
     if missing:
@@ -119,6 +149,8 @@ def export_command(
         warnings += listing_warnings(session.target, context.identity, len(actual.projects))
     for warning in warnings:
         output.err(f"warning: {warning}")
+    for number, why in sorted(refused.items()):
+        output.err(f"warning: project {visible(number)!s} not exported: its number {why}")
     for stale in _stale_files(out_dir, result.files):
         output.err(
             f"warning: {stale} was not written by this export (a project not exported, or no "
@@ -128,6 +160,7 @@ def export_command(
         f"Exported {len(actual.projects)} project(s) from the {config.backend} backend to "
         f"{out_dir} ({len(written)} file(s)). Check them with: itwin-access plan {out_dir}"
         + (f" --config {config.path}" if config.path is not None else "")
+        + (f"; {len(refused)} could not be exported (warnings above)" if refused else "")
     )
     return EXIT_OK
 

@@ -10,6 +10,7 @@ The machinery here (config -> manifests -> session -> live read -> plan) is shar
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -20,7 +21,7 @@ import click
 from reconciler.cli.selection import Change, Shard, changes, select
 from reconciler.cli.session import Connection, Session, environment, open_session, read_config
 from reconciler.cli.target import describe_target
-from reconciler.cli.terminal import Progress, use_color
+from reconciler.cli.terminal import Progress, scrub_userinfo, use_color
 from reconciler.cli.verbose import request_logger, verbose_options
 from reconciler.config import Config
 from reconciler.errors import ItwinAccessError, ManifestError, Severity
@@ -54,7 +55,7 @@ class Output:
         for secret in self.secrets:
             if secret:
                 text = text.replace(secret, "***")
-        return text
+        return scrub_userinfo(text)
 
     def out(self, text: str, nl: bool = True) -> None:
         click.echo(self.scrub(text), nl=nl)
@@ -246,7 +247,11 @@ def write_saved_plan(plan: Plan, path: Path, output: Output) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
+        tmp.unlink(missing_ok=True)
+        # 0600 from the start: a plan names every member of every project it covers.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
         tmp.replace(path)  # never a half-written plan beside a good one
     except OSError as exc:
         raise ItwinAccessError(f"cannot write the plan to {path}: {exc.strerror}") from exc

@@ -12,6 +12,7 @@ Tests inject an ``httpx.Client`` (e.g. Starlette's ``TestClient`` over the emula
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -135,7 +136,8 @@ def open_session(
             token_url=config.token_url_for(base_url),
             scope=config.scope,
             rate_limit=config.rate_limit,
-            retry=RETRY,
+            retry=dataclasses.replace(RETRY, max_retry_after=config.max_retry_after),
+            max_wait=config.max_wait,
         )
         client.on_request = on_request
         target = target_class(client, identity=config.identity, concurrency=config.concurrency)

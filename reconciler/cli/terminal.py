@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -135,7 +136,9 @@ class Journal:
 
     def __init__(self, path: Path) -> None:
         try:
-            self._file: IO[str] = path.open("a", encoding="utf-8")
+            # 0600 when created: the journal names every member the apply touched.
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+            self._file: IO[str] = os.fdopen(fd, "a", encoding="utf-8")
         except OSError as exc:
             raise ItwinAccessError(f"cannot open journal {path}: {exc.strerror}") from exc
         self._lock = threading.Lock()
@@ -169,3 +172,11 @@ def _utc_now() -> str:
 def confirm(question: str) -> bool:
     """Ask on the terminal; only called when stdin is one."""
     return click.confirm(question, default=False, err=True)
+
+
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@")
+
+
+def scrub_userinfo(text: str) -> str:
+    """``https://user:pass@host`` -> ``https://***@host``: a URL's credentials never print."""
+    return _USERINFO.sub(r"\1***@", text)

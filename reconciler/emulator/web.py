@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import re
 import sqlite3
 import threading
@@ -196,14 +197,18 @@ class Req:
         if not self.body.strip():
             return None
         try:
-            return json.loads(self.body)
-        except ValueError:
+            body = json.loads(self.body, parse_constant=_no_constant, parse_float=_finite)
+            _check_strings(body)
+        except (ValueError, RecursionError):
+            # Malformed, NaN/Infinity, a number out of range, nesting deeper than the parser
+            # goes, or a lone surrogate (no UTF-8 form to store): all one 422, never a 500.
             raise ApiError(
                 422,
                 self.invalid_code,
                 MSG_INVALID_REQUEST,
                 details=[detail("InvalidRequestBody", MSG_BAD_BODY)],
             ) from None
+        return body
 
     def json_object(self) -> dict[str, Any]:
         """The JSON body, which must be an object."""
@@ -280,6 +285,44 @@ class _Dropped(Response):
                 "headers": [(b"content-length", b"64"), (b"content-type", b"application/json")],
             }
         )
+
+
+# [I] the contract names no body limit; 1 MiB is far above any request of the APIs (the
+# largest, 50 members with their roles, is a few kB). docs/emulator.md records it.
+MAX_BODY_BYTES = 1024 * 1024
+MSG_TOO_LARGE = "The request body is too large."
+
+
+def _declared_length(request: Request) -> int:
+    try:
+        return int(request.headers.get("content-length") or 0)
+    except ValueError:
+        return 0
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+def _check_strings(body: Any) -> None:
+    """ValueError for a string (or key) with no UTF-8 form: a lone surrogate like "\\ud800"."""
+    stack = [body]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            item.encode("utf-8")  # UnicodeEncodeError is a ValueError
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def _fault_response(kind: str) -> Response:
@@ -389,7 +432,11 @@ def op(
             if isinstance(resolved, ApiError):
                 return resolved.response()
             caller_obj = resolved
+        if writes and _declared_length(request) > MAX_BODY_BYTES:
+            return ApiError(413, "RequestTooLarge", MSG_TOO_LARGE).response()
         body = await request.body() if writes else b""
+        if len(body) > MAX_BODY_BYTES:
+            return ApiError(413, "RequestTooLarge", MSG_TOO_LARGE).response()
         try:
             if writes:
                 with emu.store.write() as db:

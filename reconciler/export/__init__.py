@@ -11,6 +11,8 @@ Pure apart from ``write_files``: the text is computed in memory, so it can be te
 
 from __future__ import annotations
 
+import errno
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,13 +77,39 @@ def _role_sets_text(role_sets: list[RoleSet]) -> str:
 
 
 def write_files(files: Mapping[str, str], out_dir: Path) -> list[Path]:
-    """Write ``files`` under ``out_dir`` (created as needed); returns the paths written."""
+    """Write ``files`` under ``out_dir`` (created as needed); returns the paths written.
+
+    Never through a symlink: a link already inside ``out_dir`` (a folder or a file) could
+    point anywhere, so every folder below ``out_dir`` must be a real one and every file is
+    opened with O_NOFOLLOW; a path that would leave ``out_dir`` is refused."""
     written = []
     try:
+        if files:
+            out_dir.mkdir(parents=True, exist_ok=True)
         for rel, text in sorted(files.items()):
-            path = out_dir / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
+            parts = Path(rel).parts
+            if Path(rel).is_absolute() or ".." in parts or not parts:
+                raise ItwinAccessError(f"refusing to write {rel!r}: it is not inside {out_dir}")
+            folder = out_dir
+            for part in parts[:-1]:
+                folder = folder / part
+                if folder.is_symlink():
+                    raise ItwinAccessError(
+                        f"refusing to write under {folder}: it is a symbolic link (remove it)"
+                    )
+                folder.mkdir(exist_ok=True)
+            path = folder / parts[-1]
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
+            try:
+                fd = os.open(path, flags, 0o644)
+            except OSError as exc:
+                if exc.errno == errno.ELOOP:
+                    raise ItwinAccessError(
+                        f"refusing to write {path}: it is a symbolic link (remove it)"
+                    ) from None
+                raise
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
             written.append(path)
     except OSError as exc:
         raise ItwinAccessError(

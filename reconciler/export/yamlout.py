@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+from reconciler.visible import visible
+
 
 class Flow(list[Any]):
     """A list written in flow style: ``[a, b, c]``."""
@@ -41,5 +43,7 @@ def dump(document: Mapping[str, Any], comments: Iterable[str] = ()) -> str:
         allow_unicode=True,
         width=100,
     )
-    header = "".join(f"# {line}\n" if line else "#\n" for line in comments)
+    # A comment line holds live text (a project number): a newline, ESC or NUL in it must not
+    # end the comment and inject YAML, so it is written escaped (visible).
+    header = "".join(f"# {visible(line)}\n" if line else "#\n" for line in comments)
     return header + body

@@ -10,7 +10,9 @@ additive or unmanaged section the name may exist live, which only ``plan`` can k
 
 from __future__ import annotations
 
+import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +40,8 @@ PROJECTS_BUILTIN_ROLE = "Team Member"
 MAX_GROUP_ITEMS = 50
 
 # Deliberately simple: catches typos (missing @ or domain, spaces), not every RFC 5322 corner.
-_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+# fullmatch, not `$`: "a@b.com\n" must not pass (`$` matches before a final newline).
+_EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 
 # What the legacy Projects API cannot express (design.md §2).
 _PROJECTS_BACKEND_SECTIONS = ("groups", "owners")
@@ -50,11 +53,32 @@ _PROJECTS_BACKEND_ATTRIBUTES = {
 }
 
 
+def _case(first: str, again: str) -> str:
+    """Said when two names are duplicates only because the platform ignores case."""
+    return f" as '{first}'; names are compared ignoring case" if first != again else ""
+
+
 @dataclass
 class _RoleSet:
     name: str
     source: Source
     roles: list[Role]
+
+
+def _quoted(value: str) -> str:
+    """'value', escaped like repr when it holds a character that would break the line."""
+    return f"'{value}'" if value.isprintable() else repr(value)
+
+
+def text_problem(value: str) -> str | None:
+    """Why a name can never converge, or None: the platform strips names (so "Team " is read
+    back as "Team" and recreated on every apply) and control characters have no place in one."""
+    bad = next((c for c in value if unicodedata.category(c) == "Cc"), None)
+    if bad is not None:
+        return f"contains the control character U+{ord(bad):04X}; remove it"
+    if value != value.strip():
+        return "has leading or trailing spaces, which the platform strips; remove them"
+    return None
 
 
 def _src(doc: Document, container: object, part: str | int, path: str) -> Source:
@@ -70,7 +94,8 @@ class Builder:
         self.problems: list[Problem] = []
         self.role_sets: dict[str, _RoleSet] = {}
         self.projects: dict[str, Project] = {}
-        self._project_sources: dict[str, Source] = {}
+        # casefolded number -> (number as declared, where)
+        self._project_sources: dict[str, tuple[str, Source]] = {}
 
     # ------------------------------------------------------------------ reporting
     def error(self, where: Source, message: str, severity: Severity = Severity.ERROR) -> None:
@@ -96,17 +121,19 @@ class Builder:
                 )
                 continue
             roles: list[Role] = []
-            seen: dict[str, Source] = {}
+            seen: dict[str, tuple[str, Source]] = {}
             for index in range(len(items)):
                 role = self.role(doc, items, index, f"{path}[{index}]")
-                if role.display_name in seen:
+                key = role.display_name.casefold()
+                if key in seen:
+                    first, where = seen[key]
                     self.error(
                         role.source or source,
                         f"duplicate role '{role.display_name}' in role set '{name}' "
-                        f"(also at {seen[role.display_name]})",
+                        f"(also at {where}{_case(first, role.display_name)})",
                     )
                     continue
-                seen[role.display_name] = role.source or source
+                seen[key] = (role.display_name, role.source or source)
                 roles.append(role)
             self.role_sets[name] = _RoleSet(name, source, roles)
 
@@ -122,12 +149,23 @@ class Builder:
                     f"unknown permission '{permission}'{suggest(permission, KNOWN_PERMISSIONS)} "
                     "(not in the shipped list; plan checks the live list)",
                 )
+        self.check_text(doc, item, "displayName", f"{path}.displayName", "role name")
         return Role(
             display_name=item["displayName"],
             description=item.get("description"),
             permissions=frozenset(permissions),
             source=source,
         )
+
+    def check_text(
+        self, doc: Document, container: Any, part: str | int, path: str, what: str
+    ) -> bool:
+        """An error when the string at ``container[part]`` cannot be a name (``text_problem``)."""
+        value = container[part]
+        problem = text_problem(value) if isinstance(value, str) else None
+        if problem is not None:
+            self.error(_src(doc, container, part, path), f"{what} {value!r} {problem}")
+        return problem is None
 
     # ------------------------------------------------------------------ projects
     def claim_number(self, doc: Document, projects: list[Any], index: int) -> bool:
@@ -137,15 +175,19 @@ class Builder:
         if not isinstance(number, str):
             return True
         path = f"projects[{index}]"
-        if number in self._project_sources:
+        if not self.check_text(doc, data, "number", f"{path}.number", "project number"):
+            return False
+        # The platform compares numbers ignoring case: "BR-1" and "br-1" are one project.
+        if number.casefold() in self._project_sources:
+            other, where_first = self._project_sources[number.casefold()]
             where = _src(doc, data, "number", f"{path}.number")
+            case = f" as '{other}'; numbers are compared ignoring case" if other != number else ""
             self.error(
                 where,
-                f"duplicate project number '{number}' (also declared at "
-                f"{self._project_sources[number]})",
+                f"duplicate project number '{number}' (also declared at {where_first}{case})",
             )
             return False
-        self._project_sources[number] = _src(doc, projects, index, path)
+        self._project_sources[number.casefold()] = (number, _src(doc, projects, index, path))
         return True
 
     def add_project(
@@ -186,6 +228,22 @@ class Builder:
         owners = self.project_owners(doc, data, path)
 
         attributes = {name: data[name] for name in PROJECT_ATTRIBUTES if name in data}
+        for name, value in attributes.items():
+            where = f"{path}.{name}"
+            if isinstance(value, float) and not math.isfinite(value):
+                self.error(
+                    _src(doc, data, name, where),
+                    f"{name} must be a finite number, not {value!r}; give a number",
+                )
+            elif isinstance(value, str) and name != "parent":
+                self.check_text(doc, data, name, where, name)
+        parent = attributes.get("parent")
+        if isinstance(parent, str) and parent.casefold() == number.casefold():
+            self.error(
+                _src(doc, data, "parent", f"{path}.parent"),
+                f"project '{number}' cannot be its own parent; name another project or remove "
+                "`parent`",
+            )
         state = ProjectState(data.get("state", ProjectState.PRESENT.value))
         self.projects[number] = Project(
             number=number,
@@ -199,6 +257,35 @@ class Builder:
             owners=tuple(owners),
             source=source,
         )
+
+    def check_parents(self) -> None:
+        """A chain of declared parents that comes back to where it started never converges
+        (the platform refuses a cycle); said once per cycle, at its first project."""
+        parents = {
+            number.casefold(): str(p.attributes["parent"]).casefold()
+            for number, p in self.projects.items()
+            if isinstance(p.attributes.get("parent"), str)
+        }
+        by_key = {number.casefold(): p for number, p in self.projects.items()}
+        reported: set[str] = set()
+        for start in sorted(parents):
+            chain = [start]
+            node = parents.get(start)
+            while node is not None and node not in chain and node in parents:
+                chain.append(node)
+                node = parents.get(node)
+            if node != start or len(chain) < 2 or reported & set(chain):
+                continue
+            reported |= set(chain)
+            names = [by_key[k].number for k in chain]
+            first = by_key[start]
+            assert first.source is not None
+            self.error(
+                first.source,
+                "parents form a cycle: "
+                + " -> ".join([*names, names[0]])
+                + "; break it by changing one `parent`",
+            )
 
     def check_backend(self, doc: Document, data: dict[str, Any], path: str) -> None:
         if self.backend != "projects":
@@ -255,7 +342,7 @@ class Builder:
     ) -> list[Role]:
         items: list[dict[str, Any]] = data.get("roles", [])
         roles: list[Role] = []
-        seen: dict[str, Source] = {}
+        seen: dict[str, tuple[str, Source]] = {}
         for index, item in enumerate(items):
             item_path = f"{path}.roles[{index}]"
             if "use" in item:
@@ -274,29 +361,35 @@ class Builder:
                 role = self.role(doc, items, index, item_path)
                 expanded = [(role, role.source or _src(doc, items, index, item_path))]
             for role, where in expanded:
-                if role.display_name in seen:
+                key = role.display_name.casefold()
+                if key in seen:
+                    first, first_at = seen[key]
                     self.error(
                         where,
                         f"duplicate role '{role.display_name}' in project '{number}' "
-                        f"(also at {seen[role.display_name]})",
+                        f"(also at {first_at}{_case(first, role.display_name)})",
                     )
                     continue
-                seen[role.display_name] = where
+                seen[key] = (role.display_name, where)
                 roles.append(role)
         return roles
 
     def project_groups(self, doc: Document, data: dict[str, Any], path: str) -> list[Group]:
         items: list[dict[str, Any]] = data.get("groups", [])
         groups: list[Group] = []
-        seen: dict[str, Source] = {}
+        seen: dict[str, tuple[str, Source]] = {}
         for index, item in enumerate(items):
             item_path = f"{path}.groups[{index}]"
             source = _src(doc, items, index, item_path)
             name: str = item["name"]
-            if name in seen:
-                self.error(source, f"duplicate group '{name}' (also at {seen[name]})")
+            self.check_text(doc, item, "name", f"{item_path}.name", "group name")
+            if name.casefold() in seen:
+                first, first_at = seen[name.casefold()]
+                self.error(
+                    source, f"duplicate group '{name}' (also at {first_at}{_case(first, name)})"
+                )
                 continue
-            seen[name] = source
+            seen[name.casefold()] = (name, source)
             emails = self.emails(
                 doc, item.get("members", []), f"{item_path}.members", "group member"
             )
@@ -426,10 +519,10 @@ class Builder:
         self, doc: Document, container: Any, part: str | int, path: str, what: str
     ) -> str | None:
         value: str = container[part]
-        if not _EMAIL.match(value):
+        if not _EMAIL.fullmatch(value):
             self.error(
                 _src(doc, container, part, path),
-                f"malformed {what} email '{value}' (expected name@domain.tld)",
+                f"malformed {what} email {_quoted(value)} (expected name@domain.tld)",
             )
             return None
         return value.lower()

@@ -8,6 +8,7 @@ YAML nodes kept per container (keyed by the container's ``id``; the containers l
 from __future__ import annotations
 
 import difflib
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,14 +33,24 @@ class Document:
     _maps: dict[int, yaml.MappingNode] = field(default_factory=dict, repr=False)
     _seqs: dict[int, list[yaml.Node]] = field(default_factory=dict, repr=False)
 
+    _index: dict[int, dict[str, tuple[yaml.Node, yaml.Node]]] = field(
+        default_factory=dict, repr=False
+    )
+
     def _entry(self, container: object, name: str) -> tuple[yaml.Node, yaml.Node] | None:
-        node = self._maps.get(id(container))
-        if node is None:
-            return None
-        for key_node, value_node in node.value:
-            if key_node.value == name:
-                return key_node, value_node
-        return None
+        # Indexed once per mapping: a scan per lookup made a file of 40,000 role sets or
+        # 20,000 unknown keys quadratic (issue 12). The first of a repeated key wins, as before.
+        index = self._index.get(id(container))
+        if index is None:
+            node = self._maps.get(id(container))
+            if node is None:
+                return None
+            index = {}
+            for key_node, value_node in node.value:
+                if isinstance(key_node.value, str):
+                    index.setdefault(key_node.value, (key_node, value_node))
+            self._index[id(container)] = index
+        return index.get(name)
 
     def locate(self, path: tuple[PathPart, ...], key: bool = False) -> Pos:
         """Position of the value at ``path`` (of its key when ``key``); the nearest known parent
@@ -106,10 +117,28 @@ def pos(node: yaml.Node) -> Pos:
     return (mark.line + 1, mark.column + 1)
 
 
+# difflib compares the word with every choice; past this many choices only those sharing the
+# word's first letter are compared, so 1,000 misspelt roles against 1,000 roles stay fast.
+_FULL_SCAN = 64
+
+
+@functools.lru_cache(maxsize=64)
+def _choices(choices: frozenset[str]) -> tuple[dict[str, str], dict[str, list[str]]]:
+    by_lower = {choice.lower(): choice for choice in sorted(choices, reverse=True)}
+    by_first: dict[str, list[str]] = {}
+    for lower in sorted(by_lower):
+        by_first.setdefault(lower[:1], []).append(lower)
+    return by_lower, by_first
+
+
 def suggest(word: str, choices: list[str] | tuple[str, ...] | set[str] | frozenset[str]) -> str:
     """``; did you mean 'x'?`` or ``""``: a case-insensitive match first, then difflib's."""
-    by_lower = {choice.lower(): choice for choice in sorted(choices, reverse=True)}
-    if word.lower() in by_lower:
-        return f"; did you mean '{by_lower[word.lower()]}'?"
-    match = difflib.get_close_matches(word.lower(), sorted(by_lower), n=1, cutoff=0.6)
+    by_lower, by_first = _choices(frozenset(choices))
+    lower = word.lower()
+    if lower in by_lower:
+        return f"; did you mean '{by_lower[lower]}'?"
+    pool = sorted(by_lower) if len(by_lower) <= _FULL_SCAN else by_first.get(lower[:1], [])
+    if len(pool) > _FULL_SCAN:  # still many: compare only names of a similar length
+        pool = [c for c in pool if abs(len(c) - len(lower)) <= max(2, len(lower) // 3)]
+    match = difflib.get_close_matches(lower, pool, n=1, cutoff=0.6)
     return f"; did you mean '{by_lower[match[0]]}'?" if match else ""

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.plan import Operation, OpKind, Plan, PlanProblem, action
+from reconciler.visible import visible
 
 SYMBOL = {"add": "+", "change": "~", "remove": "-"}
 NOT_IN_MANIFESTS = "not in manifests"
@@ -108,7 +109,29 @@ def describe(op: Operation, identity: str | None = None) -> Described:
             f"pending invitation sent {before.get('invitedOn') or '?'}, expires {before['expires']}"
         )
     where = op.source or (NOT_IN_MANIFESTS if action(kind) == "remove" else "")
-    return Described(SYMBOL[action(kind)], headline, tuple(details), where)
+    if op.cause:
+        where = f"{NOT_IN_MANIFESTS}; {caused_by(op)}"
+    # Names come from live state too: control characters are shown, never sent (visible).
+    return Described(
+        SYMBOL[action(kind)],
+        visible(headline),
+        tuple(visible(d) for d in details),
+        visible(where),
+    )
+
+
+def caused_by(op: Operation) -> str:
+    """Why an operation the manifests did not ask for is in the plan (``Operation.cause``)."""
+    cause = op.cause or ""
+    _, sep, role = cause.rpartition(f"/{OpKind.DELETE_ROLE.value}/")
+    _, gsep, group = cause.rpartition(f"/{OpKind.DELETE_GROUP.value}/")
+    if action(op.kind) != "remove" and (sep or gsep):
+        return (
+            f"moves what {'role' if sep else 'group'} {role or group!r} held before it is deleted"
+        )
+    if sep:
+        return f"deleting role {role!r} removes it (its only role)"
+    return f"caused by {cause}"
 
 
 def _name(op: Operation, before: Mapping[str, Any]) -> str:

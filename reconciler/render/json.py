@@ -26,7 +26,8 @@ Document (format_version 2)::
         {"id": "<number>/<kind>/<key>", "kind": "add_member", "project": "<number>",
          "key": "<object key>", "before": {...} | null, "after": {...} | null,
          "source": "file:line:col" | null, "project_id": "<live id>" | null,
-         "batch": 0 | null}, ...
+         "batch": 0 | null,
+         "cause": "<id of the role deletion that removes this member anyway>" | null}, ...
       ],
       "guards": [{"guard", "message", "project", "numbers", "allowed", "liftable"}, ...],
       "problems": [{"code", "message", "severity", "project", "source", "operations",
@@ -103,7 +104,9 @@ def render_json(
             "changed": changed,
             "extras": extra,
         }
-    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    # ASCII only: names read live may hold bidi controls or separators that a terminal or a
+    # CI log would act on; escaped, the data is the same and nothing unsafe is printed.
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
 
 
 def load_json(text: str) -> Plan:

@@ -26,7 +26,8 @@ from reconciler.render.aggregate import SharedChange, projects_lines, shared_cha
 from reconciler.render.describe import describe, listed_problems
 from reconciler.render.header import lifted_markdown, target_markdown
 from reconciler.render.impact_markdown import impact_markdown
-from reconciler.render.text import CHANGED, EXTRAS, NO_CHANGES, NO_DRIFT
+from reconciler.render.text import CHANGED, EXTRAS, no_changes
+from reconciler.visible import visible
 
 MAX_CHARS = 60_000
 MAX_ROWS = 100  # summary-table rows and listed guards/problems before "... and N more"
@@ -55,7 +56,7 @@ def render_markdown(
     head = [*target_markdown(plan), f"### {_inline(heading)}", ""]
     tally = f"{counts['add']} to add, {counts['change']} to change, {counts['remove']} to remove"
     if plan.is_empty:
-        head.append(f"**{NO_DRIFT if drift else NO_CHANGES}**")
+        head.append(f"**{no_changes(plan, drift)}**")
     elif split is not None:
         n_extras = sum(1 for op in plan.operations if op.id in split)
         head.append(
@@ -194,13 +195,17 @@ def _sections(
             if not own:
                 continue  # every change of this project is shown once above
             also = f" ({once} shown once above)" if once else ""
-            summary = html.escape(f"{number}: +{c['add']} ~{c['change']} -{c['remove']}{also}")
+            summary = html.escape(
+                visible(f"{number}: +{c['add']} ~{c['change']} -{c['remove']}{also}")
+            )
             lines = op_lines(own)
         else:
             changed = [op for op in ops if op.id not in split]
             extra = [op for op in ops if op.id in split]
             plural = "s" if len(extra) != 1 else ""
-            summary = html.escape(f"{number}: {len(changed)} changed, {len(extra)} extra{plural}")
+            summary = html.escape(
+                visible(f"{number}: {len(changed)} changed, {len(extra)} extra{plural}")
+            )
             lines = []
             for label, group in ((CHANGED, changed), (EXTRAS, extra)):
                 if group:

@@ -24,6 +24,7 @@ from reconciler.render.aggregate import SharedChange, projects_lines, shared_cha
 from reconciler.render.describe import describe, listed_problems
 from reconciler.render.header import lifted_text, target_text
 from reconciler.render.impact_text import impact_text_lines
+from reconciler.visible import visible
 
 _ANSI = {"+": "32", "~": "33", "-": "31", "!": "31;1", "bold": "1", "dim": "2"}
 
@@ -31,6 +32,19 @@ NO_CHANGES = "No changes. Live state matches the manifests."
 NO_DRIFT = "No drift. Live state matches the manifests."
 CHANGED = "changed outside the manifests"
 EXTRAS = "unmanaged extras (live, in no manifest; applying the manifests removes them)"
+
+
+def no_changes(plan: Plan, drift: bool = False) -> str:
+    """The empty plan's headline; it does not claim a match while something the manifests drop
+    is kept on purpose (self-protection), and counts what was kept."""
+    kept = sum(1 for p in plan.problems if p.code == "kept")
+    if not kept:
+        return NO_DRIFT if drift else NO_CHANGES
+    word = "drift" if drift else "changes"
+    return (
+        f"No {word} to make, but live state differs from the manifests: {kept} owner(s) kept "
+        "by self-protection (listed under Problems)."
+    )
 
 
 def render_text(
@@ -55,7 +69,7 @@ def render_text(
     lifted = [paint("!", line) if line.startswith("  !") else line for line in lifted_text(plan)]
     if plan.is_empty:
         lines += lifted
-        lines.append(NO_DRIFT if drift else NO_CHANGES)
+        lines.append(no_changes(plan, drift))
     else:
         if impact is not None:  # issue 16: who gains or loses what, first
             lines += [*impact_text_lines(impact), ""]
@@ -78,7 +92,7 @@ def render_text(
             if not ops:
                 continue
             pid = next((op.project_id for op in ops if op.project_id), None)
-            header = f"project {number}" + (f" (id {pid})" if pid else " (new)")
+            header = visible(f"project {number}" + (f" (id {pid})" if pid else " (new)"))
             if len(ops) < len(all_ops):
                 header += f" ({len(all_ops) - len(ops)} shown once above)"
             lines += ["", paint("bold", header)]

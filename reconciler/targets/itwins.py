@@ -115,6 +115,7 @@ class ItwinsTarget(ClientTarget):
         self._lock = threading.Lock()
         self._numbers: dict[str, str] = {}  # iTwin id -> number, of every iTwin seen
         self.listing_truncated = False  # all_numbers stopped at the X-Max-Return cap
+        self.ambiguous_numbers: dict[str, list[str]] = {}  # all_numbers: number -> subClasses
         # jobs: member adds, role changes and removals of a project in bulk jobs (issue 17)
         self.writer = Writer(self.itwins, self.access, self._find_one, jobs=jobs)
 
@@ -310,7 +311,7 @@ class ItwinsTarget(ClientTarget):
             if self._known is None:
                 self._known = frozenset(self.access.all_permissions())
             self.org_admin(self._known)
-        numbers: set[str] = set()
+        kinds: dict[str, list[str]] = {}
         listed = 0
         for page in self.itwins.list_pages(query_scope=self._scope()):
             listed += len(page)
@@ -318,9 +319,11 @@ class ItwinsTarget(ClientTarget):
                 self._seen(itwin)
                 number = itwin.get("number")
                 if isinstance(number, str) and number and itwin.get("class") != "Account":
-                    numbers.add(number)
+                    kinds.setdefault(number, []).append(str(itwin.get("subClass") or "iTwin"))
         self.listing_truncated = listed >= MAX_RETURN
-        return sorted(numbers)
+        # A number on several iTwins (a Project and a Program) cannot name one project.
+        self.ambiguous_numbers = {n: k for n, k in kinds.items() if len(k) > 1}
+        return sorted(kinds)
 
     @property
     def listing_scope(self) -> str:

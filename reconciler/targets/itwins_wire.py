@@ -23,6 +23,7 @@ from reconciler.model import (
     user_key,
 )
 from reconciler.targets.common_wire import email_of, role_ids, text, to_role
+from reconciler.targets.itwins_duplicates import merge
 
 JSON = dict[str, Any]
 
@@ -281,12 +282,28 @@ def project(
 ) -> Project:
     hidden = default_role_ids(roles)
     roles = [r for r in roles if str(r.get("id")) not in hidden]
-    names = role_names(roles)
     owner_invitations = [i for i in invitations if is_owner_invitation(i)]
     member_invitations = [i for i in invitations if not is_owner_invitation(i)]
+    # Roles or groups sharing a name (runs racing) are read as one each, the rest listed as
+    # duplicates for the plan to merge (itwins_duplicates, reconciler.repair).
+    merged = merge(roles, groups, users, group_rows, member_invitations)
+    names = merged.role_names
+    roles = merged.roles
+    kept_rows: list[JSON] = []
+    for row in group_rows:
+        gid = text(row.get("id")) or text(row.get("groupId")) or ""
+        if gid in merged.dropped_groups:
+            continue
+        extra = merged.moved_group_roles.get(gid)
+        if extra:
+            held = row.get("roles")
+            held_roles = list(held) if isinstance(held, list) else []
+            row = {**row, "roles": held_roles + [{"id": rid} for rid in sorted(extra)]}
+        kept_rows.append(row)
+    group_rows = kept_rows
     pending = group_invitations or {}
     live_groups = [
-        to_group(g, pending.get(str(g.get("id")), [])) for g in groups if text(g.get("name"))
+        to_group(g, pending.get(str(g.get("id")), [])) for g in merged.groups if text(g.get("name"))
     ]
     group_names = {g.id: g.name for g in live_groups if g.id}
     return Project(
@@ -300,4 +317,5 @@ def project(
         group_members=tuple(to_group_members(group_rows, group_names, names, hidden)),
         owners=tuple(to_owners(owners, owner_invitations)),
         id=text(itwin.get("id")),
+        duplicates=merged.duplicates,
     )

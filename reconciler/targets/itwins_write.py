@@ -23,6 +23,7 @@ from reconciler.errors import ApiError
 from reconciler.model import Project
 from reconciler.plan import Operation, OpKind
 from reconciler.targets import itwins_wire as wire
+from reconciler.targets.itwins_duplicates import keep_first
 from reconciler.targets.itwins_jobs import JobWrites
 from reconciler.targets.itwins_members import MemberWrites, gone
 
@@ -154,8 +155,13 @@ class Writer(MemberWrites, JobWrites):
         return [cache[n] for n in names]
 
     def _refresh_roles(self, itwin_id: str) -> dict[str, str]:
-        found = wire.role_names(self.access.roles(itwin_id))
-        table = {name: rid for rid, name in found.items()}
+        # A name held twice (runs racing) resolves to the role the read kept.
+        pairs = [
+            (str(r["displayName"]), str(r["id"]))
+            for r in self.access.roles(itwin_id)
+            if isinstance(r.get("displayName"), str) and isinstance(r.get("id"), str)
+        ]
+        table = keep_first(pairs, self._cache(self._roles, itwin_id))
         with self._lock:
             self._roles[itwin_id] = table
         return dict(table)
@@ -175,11 +181,12 @@ class Writer(MemberWrites, JobWrites):
         return cache[name]
 
     def _refresh_groups(self, itwin_id: str) -> dict[str, str]:
-        table = {
-            str(g["name"]): str(g["id"])
+        pairs = [
+            (str(g["name"]), str(g["id"]))
             for g in self.access.groups(itwin_id)
             if isinstance(g.get("name"), str) and isinstance(g.get("id"), str)
-        }
+        ]
+        table = keep_first(pairs, self._cache(self._groups, itwin_id))
         with self._lock:
             self._groups[itwin_id] = table
         return dict(table)
@@ -261,8 +268,12 @@ class Writer(MemberWrites, JobWrites):
         post: Callable[[], JSON],
         refresh: Callable[[str], dict[str, str]],
     ) -> str:
-        """POST a named object safely: after an ambiguous failure, or a conflict, look for it
-        by name before sending again, so a resent POST never makes a twin."""
+        """POST a named object safely: look for it by name just before sending (another run
+        may have created it since the plan was read: issue 12), and after an ambiguous failure
+        or a conflict, so neither a concurrent run nor a resent POST makes a twin."""
+        existing = refresh(itwin_id).get(name)
+        if existing:
+            return existing
         retry = self.access.client.retry
         for attempt in range(retry.attempts):
             try:

@@ -115,10 +115,24 @@ def test_a_an_org_admin_who_is_no_owner_converges_and_cannot_orphan_a_project(
                  "number": "A-1", "displayName": "Project A-1"}, accept=V1)  # fmt: skip
     assert hand.owners("A-1") == {APP}
     env = {"ITWIN_ACCESS_TOKEN": "alice-token"}  # opaque: who she is comes from /users/me
+    # Replacing the only owner at once is refused: carol counts once she is an owner, and the
+    # plan cannot know she will not be merely invited (issue 12: only accepted owners count).
     folder = manifest(tmp_path, served.base_url, project("A-1", "[carol@contoso.com]"))
+    before = hand.writes()
+    first = cli_with_env(env, "apply", folder, "--auto-approve")
+    assert first.code == 3, first.stdout + first.stderr
+    assert "until carol@contoso.com has accepted" in first.stderr
+    assert hand.writes() == before
+    # So in two steps: add carol beside the app, then drop the app.
+    both = manifest(
+        tmp_path, served.base_url, project("A-1", f"[{APP}, carol@contoso.com]"), "both"
+    )
+    added = cli_with_env(env, "apply", both, "--auto-approve")
+    assert added.code == 0, added.stdout + added.stderr
+    assert "+ add owner carol@contoso.com" in added.stdout
+    assert hand.owners("A-1") == {APP, "carol@contoso.com"}
     applied = cli_with_env(env, "apply", folder, "--auto-approve")
     assert applied.code == 0, applied.stdout + applied.stderr
-    assert "+ add owner carol@contoso.com" in applied.stdout
     assert f"- remove owner {APP}" in applied.stdout  # an org admin may (contract C1)
     assert "permission-denied" not in applied.stderr
     assert hand.owners("A-1") == {"carol@contoso.com"}

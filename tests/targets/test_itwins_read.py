@@ -11,7 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from reconciler.emulator import create_app
-from reconciler.errors import ApiError, ItwinAccessError
+from reconciler.errors import ApiError
 from reconciler.model import SECTIONS, Group, GroupMember, Manage, Owner, Role, UserMember
 from reconciler.targets.itwins import ItwinsTarget
 
@@ -225,13 +225,19 @@ def test_client_credentials_identity_and_org_admin_scope(emulator, bridge) -> No
     assert state.numbers() == ()
 
 
-def test_duplicate_live_role_names_are_a_clear_error(emulator, make_target, bridge) -> None:
+def test_duplicate_live_role_names_are_read_as_one_and_the_twin_listed(
+    emulator, make_target, bridge
+) -> None:
     bridge["roles"].append({"displayName": "Viewer", "description": "again", "permissions": []})
     bridge["members"] = []
     bridge["invitations"] = []
     bridge["groupMembers"] = []
-    with pytest.raises(ItwinAccessError, match="two live roles are named 'Viewer'"):
-        make_target(emulator(bridge)).read(["P-1"])
+    state, _ = make_target(emulator(bridge)).read(["P-1"])
+    (live,) = state.projects
+    assert [r.display_name for r in live.roles].count("Viewer") == 1
+    (twin,) = live.duplicates
+    assert (twin.kind, twin.name) == ("role", "Viewer")
+    assert twin.id != twin.keep
 
 
 def test_missing_users_keep_their_member_id(emulator, make_target, bridge) -> None:

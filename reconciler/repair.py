@@ -1,0 +1,124 @@
+"""Repair what racing runs leave: roles and groups that share a name (issue 12).
+
+Pure: no I/O. The target reads such a project as if each name had one object (the one with
+the most assignments) and lists the others as ``model.Duplicate``. Here each duplicate becomes
+ordinary planned operations: first its assignments move to the kept object (a member or group
+holding only the duplicate role is re-given its roles by name, which the target resolves to the
+kept role; a duplicate group's roles are given to the kept group), then the duplicate is
+deleted. Duplicate role deletions are ``delete_role`` operations, under the role-deletions
+guard like any other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from reconciler.model import Duplicate, Project, State
+from reconciler.operation import Operation, OpKind
+
+DUPLICATE = "duplicate"
+
+
+def duplicate_key(duplicate: Duplicate) -> str:
+    """The key of a duplicate's deletion: its name and id, so it never collides with the
+    deletion of the kept object of that name."""
+    return f"{duplicate.name} ({DUPLICATE} {duplicate.id})"
+
+
+def repair_duplicates(operations: Sequence[Operation], actual: State) -> list[Operation]:
+    """The operations that merge every live duplicate into the object kept under its name."""
+    out: list[Operation] = []
+    for live in actual.projects:
+        if live.duplicates:
+            out.extend(_project(live, [op for op in operations if op.project == live.number]))
+    return out
+
+
+def _project(live: Project, ops: Sequence[Operation]) -> list[Operation]:
+    touched = {
+        (op.kind in (OpKind.UPDATE_GROUP_MEMBER, OpKind.REMOVE_GROUP_MEMBER), op.key)
+        for op in ops
+        if op.kind
+        in (
+            OpKind.UPDATE_MEMBER,
+            OpKind.REINVITE_MEMBER,
+            OpKind.REMOVE_MEMBER,
+            OpKind.CANCEL_INVITATION,
+            OpKind.UPDATE_GROUP_MEMBER,
+            OpKind.REMOVE_GROUP_MEMBER,
+            OpKind.ADD_GROUP_MEMBER,
+        )
+    }
+    deleted = {(op.kind, op.key) for op in ops}
+    out: list[Operation] = []
+    for dup in sorted(live.duplicates, key=lambda d: (d.kind, d.name, d.id)):
+        if dup.kind == "role":
+            deletion = _op(
+                OpKind.DELETE_ROLE,
+                live,
+                duplicate_key(dup),
+                {"id": dup.id, "displayName": dup.name, "description": None, "permissions": []},
+            )
+            if (OpKind.DELETE_ROLE, dup.name) not in deleted:
+                out.extend(_move_role(live, dup, touched, deletion.id))
+        else:
+            deletion = _op(
+                OpKind.DELETE_GROUP,
+                live,
+                duplicate_key(dup),
+                {"id": dup.id, "name": dup.name, "description": None, "members": []}
+                | {"imsGroups": []},
+            )
+            if dup.roles and (OpKind.DELETE_GROUP, dup.name) not in deleted:
+                out.extend(_move_group_roles(live, dup, touched, deletion.id))
+        out.append(deletion)
+    return out
+
+
+def _move_role(
+    live: Project, dup: Duplicate, touched: set[tuple[bool, str]], cause: str
+) -> list[Operation]:
+    out: list[Operation] = []
+    for member in live.members:
+        if member.key not in dup.holders or (False, member.key) in touched:
+            continue
+        roles = sorted(member.roles)
+        before: dict[str, Any] = {"id": member.id, "email": member.email, "roles": roles}
+        before["pending"] = member.pending
+        kind = OpKind.REINVITE_MEMBER if member.pending else OpKind.UPDATE_MEMBER
+        after = {"email": member.email, "roles": roles}
+        out.append(_op(kind, live, member.key, before, after, cause))
+    for group in live.group_members:
+        if group.key not in dup.holders or (True, group.key) in touched:
+            continue
+        roles = sorted(group.roles)
+        before = {"id": group.id, "group": group.group, "roles": roles}
+        after = {"group": group.group, "roles": roles}
+        out.append(_op(OpKind.UPDATE_GROUP_MEMBER, live, group.key, before, after, cause))
+    return out
+
+
+def _move_group_roles(
+    live: Project, dup: Duplicate, touched: set[tuple[bool, str]], cause: str
+) -> list[Operation]:
+    """The kept group is read holding its duplicates' roles too (``dup.roles`` are those it
+    lacks); when the plan does not already set its roles, set them to that union."""
+    kept = next((g for g in live.group_members if g.group == dup.name), None)
+    if (True, dup.name) in touched or kept is None:
+        return []
+    roles = sorted(kept.roles)
+    before = {"id": kept.id, "group": kept.group, "roles": roles}
+    after = {"group": kept.group, "roles": roles}
+    return [_op(OpKind.UPDATE_GROUP_MEMBER, live, dup.name, before, after, cause)]
+
+
+def _op(
+    kind: OpKind,
+    live: Project,
+    key: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None = None,
+    cause: str | None = None,
+) -> Operation:
+    return Operation(kind, live.number, key, before, after, None, live.id, cause=cause)
