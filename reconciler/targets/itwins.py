@@ -66,22 +66,22 @@ _SELF_LISTS = ("roles", "users", "group_rows", "groups")
 def lists_for(managed: Collection[str] | None) -> tuple[str, ...]:
     """The per-project lists to read for the manifest sections ``managed`` (None: every list).
 
-    ``owners`` always (it doubles as the rights read, see the module docstring); ``roles`` for
-    roles, and for members too (members embed their roles' names, but only the roles list says
-    which are platform Default roles, C6, which a plan must neither show nor remove);
-    ``users`` and ``group_rows`` for members; ``groups`` for groups; ``invitations`` for
-    members or owners, since pending invitations count as both.
+    ``owners`` always (it doubles as the rights read, see the module docstring); every list of
+    members (``users``, ``group_rows``, ``invitations``, since pending invitations count as
+    members) for members, and for roles too: deleting a role removes every member whose only
+    role it was (the API does it), so the plan must see them to count those removals in the
+    guards and policies even where no manifest manages members (issue 12 item 2); ``roles`` for
+    roles and members (only the roles list says which are platform Default roles, C6, which a
+    plan must neither show nor remove); ``groups`` for groups; ``invitations`` for owners.
     """
     if managed is None:
         return _SECTIONS
     wanted = {"owners"}
-    if "roles" in managed:
-        wanted.add("roles")
-    if "members" in managed:
-        wanted.update(("roles", "users", "group_rows"))
+    if "roles" in managed or "members" in managed:
+        wanted.update(("roles", "users", "group_rows", "invitations"))
     if "groups" in managed:
         wanted.add("groups")
-    if "members" in managed or "owners" in managed:
+    if "owners" in managed:
         wanted.add("invitations")
     return tuple(s for s in _SECTIONS if s in wanted)
 

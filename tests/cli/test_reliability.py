@@ -121,6 +121,35 @@ def test_members_a_role_deletion_removes_count_as_removals_and_trip_the_guard(
     assert run("plan", tree, "--detailed-exitcode").code == 0
 
 
+def test_a_role_deletion_counts_its_removals_when_no_manifest_manages_members(
+    run, hand, tmp_path: Path
+) -> None:
+    # The plan reads only the sections manifests manage (issue 17); a role deletion removes
+    # members whatever the manifest says of them, so members are read wherever roles are.
+    tree = tmp_path / "rd"
+    tree.mkdir()
+    (tree / "itwin-access.yaml").write_text("api: http://testserver\nbackend: itwins\n")
+    manifest = tree / "p.yaml"
+    temp = "      - displayName: Temp\n        permissions: [itwins_read]\n"
+    twelve = "".join(
+        f"      - email: t{i:02d}@contoso.com\n        roles: [Temp]\n" for i in range(12)
+    )
+    manifest.write_text(TEMP.format(mode="authoritative", temp=temp, members=twelve))
+    assert run("apply", tree, "--auto-approve").code == 0
+    # Temp dropped, and no members section at all: members are not managed.
+    roles_only = TEMP.format(mode="additive", temp="", members="").split("    members:")[0]
+    roles_only = roles_only.replace("    manage: {members: additive}\n", "")
+    manifest.write_text(roles_only)
+    before = hand.writes()
+    planned = run("plan", tree, "--format", "json")
+    ops = json.loads(planned.stdout)["operations"]
+    assert len([op for op in ops if op["cause"] == "RD-1/delete_role/Temp"]) == 12
+    blocked = run("apply", tree, "--auto-approve", "--allow", "role-deletions")
+    assert blocked.code == 3, blocked.stderr
+    assert "member-removals" in blocked.stderr
+    assert hand.writes() == before
+
+
 class RacedBy(httpx.BaseTransport):
     """The emulator, where another run acts just before this one's first write or its second
     look at the roles (the first is the read that made the plan)."""
