@@ -86,9 +86,8 @@ projects:
 {members}"""
 
 
-def test_members_a_role_deletion_removes_count_as_removals_and_trip_the_guard(
-    run, hand, tmp_path: Path
-) -> None:
+def _twelve_members_holding_only_temp(run, tmp_path: Path) -> tuple[Path, Path]:
+    """Project RD-1 applied with role Temp and 12 members holding only it: (tree, manifest)."""
     tree = tmp_path / "rd"
     tree.mkdir()
     (tree / "itwin-access.yaml").write_text("api: http://testserver\nbackend: itwins\n")
@@ -99,6 +98,13 @@ def test_members_a_role_deletion_removes_count_as_removals_and_trip_the_guard(
     )
     manifest.write_text(TEMP.format(mode="authoritative", temp=temp, members=twelve))
     assert run("apply", tree, "--auto-approve").code == 0
+    return tree, manifest
+
+
+def test_members_a_role_deletion_removes_count_as_removals_and_trip_the_guard(
+    run, hand, tmp_path: Path
+) -> None:
+    tree, manifest = _twelve_members_holding_only_temp(run, tmp_path)
     # Drop Temp; members additive, so no manifest change asks to remove anyone.
     manifest.write_text(TEMP.format(mode="additive", temp="", members=""))
     before = hand.writes()
@@ -126,16 +132,7 @@ def test_a_role_deletion_counts_its_removals_when_no_manifest_manages_members(
 ) -> None:
     # The plan reads only the sections manifests manage (issue 17); a role deletion removes
     # members whatever the manifest says of them, so members are read wherever roles are.
-    tree = tmp_path / "rd"
-    tree.mkdir()
-    (tree / "itwin-access.yaml").write_text("api: http://testserver\nbackend: itwins\n")
-    manifest = tree / "p.yaml"
-    temp = "      - displayName: Temp\n        permissions: [itwins_read]\n"
-    twelve = "".join(
-        f"      - email: t{i:02d}@contoso.com\n        roles: [Temp]\n" for i in range(12)
-    )
-    manifest.write_text(TEMP.format(mode="authoritative", temp=temp, members=twelve))
-    assert run("apply", tree, "--auto-approve").code == 0
+    tree, manifest = _twelve_members_holding_only_temp(run, tmp_path)
     # Temp dropped, and no members section at all: members are not managed.
     roles_only = TEMP.format(mode="additive", temp="", members="").split("    members:")[0]
     roles_only = roles_only.replace("    manage: {members: additive}\n", "")
