@@ -4,12 +4,21 @@ Allowed: the checkout, the temporary directories, the virtual environment and th
 own prefix (plus a few device files). Everything else (a notes file in someone's home, a config
 under /etc) would make a test pass on one machine and fail on the next, so the open is refused
 with :class:`OutsideRead` and the test fails at teardown even if the code under test swallowed
-the error. Subprocesses (uvicorn, the CLI, node) are not audited: only this interpreter is.
+the error. Subprocesses (uvicorn, the CLI, node) are not watched: only this interpreter is.
+
+The guard wraps ``open`` (builtins and io, which pathlib uses), ``os.open`` and
+``sqlite3.connect`` for the duration of each test. Not ``sys.addaudithook``: a Python audit hook
+runs on every ``sys.settrace`` too, and CPython 3.11 refuses a second thread's settrace while one
+is in progress ("Cannot install a trace function while another trace function is being
+installed"), so under coverage two threads starting at once failed a test now and then.
 """
 
 from __future__ import annotations
 
+import builtins
+import io
 import os
+import sqlite3
 import sys
 import sysconfig
 import tempfile
@@ -58,20 +67,12 @@ class Guard:
             os.path.realpath(absolute).startswith(root) for root in self.roots
         )
 
-    def audit(self, event: str, args: tuple[Any, ...]) -> None:
-        if not self.active:
-            return
-        if event == "open":
-            path = args[0]
-        elif event == "sqlite3.connect":
-            path = args[0]
-            if path in (":memory:", b":memory:", "") or str(path).startswith("file:"):
-                return
-        else:
-            return
-        if isinstance(path, int):  # an already-open descriptor
+    def check(self, path: Any) -> None:
+        if not self.active or isinstance(path, int):  # an already-open descriptor
             return
         text = os.fsdecode(path)
+        if text in (":memory:", "") or text.startswith("file:"):
+            return
         if self.outside(text):
             with self._lock:
                 self.found.append(text)
@@ -84,12 +85,31 @@ class Guard:
 
 
 GUARD = Guard()
-sys.addaudithook(GUARD.audit)  # audit hooks cannot be removed; `active` turns it on per test
+_OPEN, _OS_OPEN, _CONNECT = builtins.open, os.open, sqlite3.connect
+
+
+def _open(file: Any, *args: Any, **kwargs: Any) -> Any:
+    GUARD.check(file)
+    return _OPEN(file, *args, **kwargs)
+
+
+def _os_open(path: Any, *args: Any, **kwargs: Any) -> int:
+    GUARD.check(path)
+    return _OS_OPEN(path, *args, **kwargs)
+
+
+def _connect(database: Any, *args: Any, **kwargs: Any) -> sqlite3.Connection:
+    GUARD.check(database)
+    return _CONNECT(database, *args, **kwargs)
 
 
 @pytest.fixture(autouse=True)
-def hermetic() -> Iterator[Guard]:
+def hermetic(monkeypatch: pytest.MonkeyPatch) -> Iterator[Guard]:
     GUARD.take()
+    for module in (builtins, io):
+        monkeypatch.setattr(module, "open", _open)
+    monkeypatch.setattr(os, "open", _os_open)
+    monkeypatch.setattr(sqlite3, "connect", _connect)
     GUARD.active = True
     try:
         yield GUARD
