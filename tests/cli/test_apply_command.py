@@ -225,6 +225,25 @@ def test_an_unreadable_saved_plan_is_one_line_and_exit_1(run, workdir: Path, tmp
     assert "format_version" in result.stderr
 
 
+def _as_user_adding_carol_as_owner(
+    monkeypatch: pytest.MonkeyPatch, workdir: Path, user: str
+) -> None:
+    """Act as ``user`` (a demo-seed token) with a manifest adding carol as owner of RL-2025-010.
+    Owners additive, so the service app's own (undeclared) ownership is not up for removal."""
+    monkeypatch.delenv("ITWIN_CLIENT_ID")
+    monkeypatch.delenv("ITWIN_CLIENT_SECRET")
+    monkeypatch.setenv("ITWIN_ACCESS_TOKEN", f"{user}-token")
+    (workdir / "itwin-access.yaml").write_text(
+        f"api: http://testserver\nbackend: itwins\nidentity: {user}@contoso.com\n"
+    )
+    rail = workdir / "rail.yaml"
+    rail.write_text(
+        rail.read_text()
+        .replace("owners: [alice@contoso.com]", "owners: [alice@contoso.com, carol@contoso.com]")
+        .replace("manage: {members: additive}", "manage: {members: additive, owners: additive}")
+    )
+
+
 def test_operations_the_identity_cannot_perform_block_the_apply_until_allowed(
     run, hand, workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -233,19 +252,7 @@ def test_operations_the_identity_cannot_perform_block_the_apply_until_allowed(
     # owner: a role is never enough for that (contract C1), so preflight knows the request
     # would be refused.
     hand.add_member("RL-2025-010", "bob@contoso.com", "Project Admin")
-    monkeypatch.delenv("ITWIN_CLIENT_ID")
-    monkeypatch.delenv("ITWIN_CLIENT_SECRET")
-    monkeypatch.setenv("ITWIN_ACCESS_TOKEN", "bob-token")
-    (workdir / "itwin-access.yaml").write_text(
-        "api: http://testserver\nbackend: itwins\nidentity: bob@contoso.com\n"
-    )
-    # Owners additive, so the service app's own (undeclared) ownership is not up for removal.
-    rail = workdir / "rail.yaml"
-    rail.write_text(
-        rail.read_text()
-        .replace("owners: [alice@contoso.com]", "owners: [alice@contoso.com, carol@contoso.com]")
-        .replace("manage: {members: additive}", "manage: {members: additive, owners: additive}")
-    )
+    _as_user_adding_carol_as_owner(monkeypatch, workdir, "bob")
     scope = ("--project", "RL-2025-010")
     before = hand.writes()
     blocked = run("apply", workdir, "--auto-approve", *scope)
@@ -267,18 +274,7 @@ def test_an_org_admin_who_is_no_owner_adds_an_owner(
     """Alice (org admin) holds only a pending owner invitation from the service app: she may
     still add owners (contract C1), so nothing blocks and the apply succeeds."""
     assert run("apply", workdir, "--auto-approve").code == 0
-    monkeypatch.delenv("ITWIN_CLIENT_ID")
-    monkeypatch.delenv("ITWIN_CLIENT_SECRET")
-    monkeypatch.setenv("ITWIN_ACCESS_TOKEN", "alice-token")
-    (workdir / "itwin-access.yaml").write_text(
-        "api: http://testserver\nbackend: itwins\nidentity: alice@contoso.com\n"
-    )
-    rail = workdir / "rail.yaml"
-    rail.write_text(
-        rail.read_text()
-        .replace("owners: [alice@contoso.com]", "owners: [alice@contoso.com, carol@contoso.com]")
-        .replace("manage: {members: additive}", "manage: {members: additive, owners: additive}")
-    )
+    _as_user_adding_carol_as_owner(monkeypatch, workdir, "alice")
     scope = ("--project", "RL-2025-010")
     applied = run("apply", workdir, "--auto-approve", *scope)
     assert applied.code == 0, applied.stderr
