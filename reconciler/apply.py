@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
-from reconciler.errors import ApiError, ItwinAccessError, PartialFailure
+from reconciler.errors import ApiError, ItwinAccessError, NotLive, PartialFailure
 from reconciler.model import LiveContext, State
 from reconciler.plan import Operation, OpKind
 
@@ -301,10 +301,11 @@ class _Run:
 
 def _failure(op: Operation, exc: ItwinAccessError) -> Outcome:
     api = exc if isinstance(exc, ApiError) else None
+    code = exc.code if isinstance(exc, ApiError | NotLive) else type(exc).__name__
     return Outcome(
         op,
         Status.FAILED,
-        code=api.code if api else type(exc).__name__,
+        code=code,
         message=(api.message or str(api)) if api else str(exc),
         http_status=api.status if api else None,
     )

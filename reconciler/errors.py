@@ -8,7 +8,16 @@ exit code, so a traceback shown to a user is always a bug.
     ├── ConfigError                  itwin-access.yaml or the environment is wrong
     ├── ManifestError                manifests are invalid; carries every Problem found
     ├── ApiError                     an HTTP call failed after retries (method, path, status, code)
-    ├── PartialFailure               a bulk request did some of its operations (ids -> ApiError)
+    │   ├── Unauthorized             401: the credentials were refused
+    │   ├── Forbidden                403: the identity may not do this
+    │   ├── NotFound                 404: no such object (on a delete: already gone)
+    │   ├── Conflict                 409: it exists already (e.g. a resent create that had worked)
+    │   ├── Unprocessable            422: the request was refused as invalid
+    │   ├── RateLimited              429: still refused after the client's back-off
+    │   ├── ServerError              5xx: the server may have acted (``may_have_acted``)
+    │   └── Transport                no answer: the connection failed or was dropped
+    ├── NotLive                      an operation names what the live project lacks (no request)
+    ├── PartialFailure               a bulk request did some of its operations (ids -> errors)
     ├── PlanError                    a saved plan is unreadable, or of another format_version
     │   └── StalePlanError           live state moved since the saved plan was made
     └── GuardBlocked                 a guard blocks the plan (exit 3)
@@ -66,7 +75,14 @@ class ManifestError(ItwinAccessError):
 
 
 class ApiError(ItwinAccessError):
-    """An API call failed. Never carries the token or any other secret."""
+    """An API call failed. Never carries the token or any other secret.
+
+    The API layer raises the subclass that says what happened (``reconciler.api.envelope``
+    maps a status to it), so the layers above it branch on types, never on status numbers.
+    """
+
+    # True when the server may have done what was asked although no success came back.
+    may_have_acted: bool = False
 
     def __init__(
         self,
@@ -87,13 +103,63 @@ class ApiError(ItwinAccessError):
         detail = ": ".join(x for x in (code, message) if x)
         super().__init__(f"{method} {path} -> {status_text}" + (f" {detail}" if detail else ""))
 
+    def with_message(self, message: str) -> ApiError:
+        """The same failure (same class) told in other words."""
+        return type(self)(self.method, self.path, self.status, self.code, message, self.target)
+
+
+class Unauthorized(ApiError):
+    """401: the token (or the client credentials) were refused."""
+
+
+class Forbidden(ApiError):
+    """403: the identity may not do this."""
+
+
+class NotFound(ApiError):
+    """404: no such object; on a delete, it is already gone."""
+
+
+class Conflict(ApiError):
+    """409: the object exists already (a concurrent run, or a resent create that worked)."""
+
+
+class Unprocessable(ApiError):
+    """422: the request was refused as invalid (the envelope's details say where)."""
+
+
+class RateLimited(ApiError):
+    """429, still after the client slowed down and waited as often as it may."""
+
+
+class ServerError(ApiError):
+    """5xx: the server failed, possibly after acting."""
+
+    may_have_acted = True
+
+
+class Transport(ApiError):
+    """No answer: the connection failed or was dropped, possibly after the server acted."""
+
+    may_have_acted = True
+
+
+class NotLive(ItwinAccessError):
+    """An operation names something the live project does not have (a role or group by
+    name, an iTwin by number): found by listing, not refused by a request, so it carries the
+    platform's code for it but no HTTP status."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(message)
+
 
 class PartialFailure(ItwinAccessError):
     """One request carried several operations and only some failed (a bulk job answered
     ``PartialCompleted``): ``failures`` maps the failed operations' ids to their errors; the
     others were done."""
 
-    def __init__(self, failures: Mapping[str, ApiError]) -> None:
+    def __init__(self, failures: Mapping[str, ItwinAccessError]) -> None:
         self.failures = dict(failures)
         first = next(iter(self.failures.values()), None)
         super().__init__(

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reconciler.api.client import ACCEPT_V2, JSON, ApiClient
-from reconciler.errors import ApiError
+from reconciler.errors import Unprocessable
 
 BASE = "/accesscontrol/itwins"
 # The contract states no maximum $top for Access Control lists (out of range -> 422 targeting
@@ -32,8 +32,8 @@ class AccessControlApi:
     def _list(self, path: str, key: str) -> list[JSON]:
         try:
             return self.client.collect(BASE + path, key, accept=ACCEPT_V2, top=self.page_size)
-        except ApiError as exc:
-            if exc.status == 422 and exc.target == "$top" and self.page_size > FALLBACK_PAGE:
+        except Unprocessable as exc:
+            if exc.target == "$top" and self.page_size > FALLBACK_PAGE:
                 self.page_size = FALLBACK_PAGE  # sticky: one refusal per run, not per list
                 return self._list(path, key)
             raise

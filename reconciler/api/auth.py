@@ -16,7 +16,9 @@ from typing import Protocol
 
 import httpx
 
-from reconciler.errors import ApiError
+from reconciler.api.envelope import api_error, parse_error_body
+from reconciler.errors import ApiError, Transport
+from reconciler.redact import redact
 
 # Renew this long before the server-stated expiry, so a token never expires mid-request.
 RENEW_MARGIN_SECONDS = 120.0
@@ -159,35 +161,17 @@ class ClientCredentials:
             )
         except httpx.HTTPError as exc:
             # The exception text names the URL only; our form data is never part of it.
-            raise ApiError("POST", path, None, type(exc).__name__, "token request failed") from exc
-        body: object = None
+            raise Transport("POST", path, None, type(exc).__name__, "token request failed") from exc
+        if response.status_code != 200:
+            code, message, _ = parse_error_body(response)
+            message = redact(message, self.secrets())
+            raise api_error("POST", path, response.status_code, code, message)
         try:
             body = response.json()
         except ValueError:
             body = None
-        if response.status_code != 200:
-            code, message = None, None
-            if isinstance(body, dict):
-                error = body.get("error")
-                if isinstance(error, str):  # OAuth style: {"error": "...", "error_description"}
-                    code = error
-                    desc = body.get("error_description")
-                    message = desc if isinstance(desc, str) else None
-                elif isinstance(error, dict):  # platform envelope
-                    code = error.get("code") if isinstance(error.get("code"), str) else None
-                    msg = error.get("message")
-                    message = msg if isinstance(msg, str) else None
-            raise ApiError("POST", path, response.status_code, code, self._scrub(message))
         if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
             raise ApiError("POST", path, 200, None, "token response has no access_token")
         expires_in = body.get("expires_in", 3600)
         lifetime = float(expires_in) if isinstance(expires_in, int | float) else 3600.0
         return body["access_token"], lifetime
-
-    def _scrub(self, text: str | None) -> str | None:
-        if text is None:
-            return None
-        for secret in (self._client_secret, self._token):
-            if secret:
-                text = text.replace(secret, "<redacted>")
-        return text

@@ -4,8 +4,9 @@ The I/O seam is one injected ``httpx.Client`` (style.md habit 5): production pas
 client, tests pass Starlette's ``TestClient`` over the emulator, or an ``httpx.MockTransport``
 client for failures the emulator cannot produce.
 
-Every failure leaves this module as ``reconciler.errors.ApiError`` (raised ``from`` the httpx
-exception when there was one). Messages never contain the token or any other secret.
+Every failure leaves this module as a subclass of ``reconciler.errors.ApiError`` that says what
+happened (``envelope.api_error``; ``Transport`` when there was no answer, raised ``from`` the
+httpx exception). Messages never contain the token or any other secret (``redact``).
 """
 
 from __future__ import annotations
@@ -16,14 +17,16 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NotRequired, TypedDict, Unpack
+from typing import Any, NotRequired, TypedDict, TypeVar, Unpack
 
 import httpx
 
 from reconciler.api.auth import Auth
+from reconciler.api.envelope import api_error, parse_error_body
 from reconciler.api.limits import Pacer, RetryPolicy, retry_after_seconds
 from reconciler.api.pacing import WAIT_CAP, AdaptivePacer, WaitBudget
-from reconciler.errors import ApiError
+from reconciler.errors import ApiError, Transport
+from reconciler.redact import redact
 
 log = logging.getLogger("reconciler.api")
 
@@ -32,6 +35,7 @@ ACCEPT_V2 = "application/vnd.bentley.itwin-platform.v2+json"
 
 JSON = dict[str, Any]
 Params = Mapping[str, str | int]
+T = TypeVar("T")
 
 
 class RequestOptions(TypedDict):
@@ -188,7 +192,7 @@ class ApiClient:
                 waited, why = 0.0, type(exc).__name__
                 may_retry = ambiguous_retry or isinstance(exc, _NOT_SENT)
                 if not may_retry or attempt + 1 >= self.retry.attempts:
-                    raise ApiError(
+                    raise Transport(
                         method,
                         path,
                         None,
@@ -276,6 +280,28 @@ class ApiClient:
             out.extend(page)
         return out
 
+    def create_once(self, post: Callable[[], T], find: Callable[[], T | None]) -> T:
+        """Send a create whose duplicate would do harm (sent with ``ambiguous_retry=False``)
+        under this client's retry policy: after a failure that may hide a success
+        (``ApiError.may_have_acted``) ``find`` looks for what the create would have made, and
+        only when it returns None is the create resent, after the usual back-off (counted in
+        the run's wait budget). Other failures, and the last ambiguous one, are raised."""
+        attempt = 0
+        while True:
+            try:
+                return post()
+            except ApiError as exc:
+                if not exc.may_have_acted:
+                    raise
+                existing = find()
+                if existing is not None:
+                    return existing
+                if attempt + 1 >= self.retry.attempts:
+                    raise
+                why = f"{exc.status or exc.code}, not found after it"
+                self._wait(exc.method, exc.path, attempt, None, why, exc.status)
+                attempt += 1
+
     # ------------------------------------------------------------------ internals
 
     def _token(self, method: str, path: str) -> str:
@@ -358,53 +384,5 @@ class ApiClient:
     def error(self, method: str, path: str, response: httpx.Response) -> ApiError:
         """Map a failed response to ``ApiError``, tolerating bodies that are not the envelope."""
         code, message, target = parse_error_body(response)
-        return ApiError(method, path, response.status_code, code, self._scrub(message), target)
-
-    def _scrub(self, text: str | None) -> str | None:
-        if text is None:
-            return None
-        for secret in self.auth.secrets():
-            if secret:
-                text = text.replace(secret, "<redacted>")
-        return text
-
-
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def parse_error_body(response: httpx.Response) -> tuple[str | None, str | None, str | None]:
-    """(code, message, target) from the error envelope of contract §2.3.
-
-    The docs warn that not every failure carries the envelope, nor non-null properties: a
-    gateway may answer with HTML or nothing. Then the message is a short excerpt of the body.
-    """
-    try:
-        body = response.json()
-    except ValueError:
-        text = response.text.strip().replace("\n", " ")
-        return None, (text[:200] or None), None
-    if not isinstance(body, dict):
-        return None, None, None
-    error = body.get("error")
-    if isinstance(error, str):  # OAuth-style {"error": "...", "error_description": "..."}
-        return error, _str(body.get("error_description")), None
-    if not isinstance(error, dict):
-        return _str(body.get("code")), _str(body.get("message")), None
-    code, message, target = _str(error.get("code")), _str(error.get("message")), None
-    target = _str(error.get("target"))
-    details = error.get("details")
-    if isinstance(details, list):
-        parts = []
-        for detail in details:
-            if not isinstance(detail, dict):
-                continue
-            d_code, d_target = _str(detail.get("code")), _str(detail.get("target"))
-            target = target or d_target
-            text = " ".join(x for x in (d_code, f"at {d_target}" if d_target else None) if x)
-            d_message = _str(detail.get("message"))
-            parts.append(f"{text}: {d_message}" if text and d_message else text or d_message or "")
-        detail_text = "; ".join(p for p in parts if p)
-        if detail_text:
-            message = f"{message} ({detail_text})" if message else detail_text
-    return code, message, target
+        message = redact(message, self.auth.secrets())
+        return api_error(method, path, response.status_code, code, message, target)

@@ -20,11 +20,11 @@ from reconciler.cli.commands import LazyGroup
 from reconciler.cli.terminal import (
     EXIT_TERMINATED,
     Terminated,
-    scrub_userinfo,
     sigterm_as_interrupt,
 )
 from reconciler.cli.verbose import verbose_options
-from reconciler.errors import ApiError, ItwinAccessError
+from reconciler.errors import ItwinAccessError, Unauthorized
+from reconciler.redact import redact
 from reconciler.visible import visible
 
 EXIT_INTERRUPTED = 130
@@ -42,8 +42,8 @@ _CREDENTIALS_HINT = (
 
 def error_line(exc: ItwinAccessError) -> str:
     """The one stderr line for an error we raised on purpose."""
-    hint = _CREDENTIALS_HINT if isinstance(exc, ApiError) and exc.status == 401 else ""
-    return visible(scrub_userinfo(f"Error: {exc}{hint}"))
+    hint = _CREDENTIALS_HINT if isinstance(exc, Unauthorized) else ""
+    return visible(redact(f"Error: {exc}{hint}"))
 
 
 def usage_error_line(exc: click.UsageError) -> str:

@@ -21,7 +21,7 @@ import click
 from reconciler.cli.selection import Change, Shard, changes, select
 from reconciler.cli.session import Connection, Session, environment, open_session, read_config
 from reconciler.cli.target import describe_target
-from reconciler.cli.terminal import Progress, scrub_userinfo, use_color
+from reconciler.cli.terminal import Progress, use_color
 from reconciler.cli.verbose import request_logger, verbose_options
 from reconciler.config import Config
 from reconciler.errors import ItwinAccessError, ManifestError, Severity
@@ -30,6 +30,7 @@ from reconciler.impact import Impact, compute_impact
 from reconciler.manifest import check_permissions, load_manifests
 from reconciler.model import LiveContext, State
 from reconciler.plan import GuardSettings, Plan, build_plan
+from reconciler.redact import redact
 from reconciler.render import render_json, render_markdown, render_text
 from reconciler.render.markdown import MAX_CHARS
 
@@ -52,10 +53,7 @@ class Output:
     secrets: tuple[str, ...] = ()
 
     def scrub(self, text: str) -> str:
-        for secret in self.secrets:
-            if secret:
-                text = text.replace(secret, "***")
-        return scrub_userinfo(text)
+        return redact(text, self.secrets)
 
     def out(self, text: str, nl: bool = True) -> None:
         click.echo(self.scrub(text), nl=nl)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import signal
 import sys
 import threading
@@ -172,11 +171,3 @@ def _utc_now() -> str:
 def confirm(question: str) -> bool:
     """Ask on the terminal; only called when stdin is one."""
     return click.confirm(question, default=False, err=True)
-
-
-_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@")
-
-
-def scrub_userinfo(text: str) -> str:
-    """``https://user:pass@host`` -> ``https://***@host``: a URL's credentials never print."""
-    return _USERINFO.sub(r"\1***@", text)

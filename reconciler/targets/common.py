@@ -21,7 +21,7 @@ from reconciler.api import (
     connect,
     email_from_token,
 )
-from reconciler.errors import ApiError
+from reconciler.errors import ApiError, Forbidden, NotFound, Unauthorized
 
 
 class ClientTarget:
@@ -87,8 +87,8 @@ class ClientTarget:
         try:
             return UsersApi(self.client).my_email()
         except ApiError as exc:
-            if exc.status in (401, 403, 404):  # no Users API here, or not for this token
-                return None
+            if isinstance(exc, Unauthorized | Forbidden | NotFound):
+                return None  # no Users API here, or not for this token
             raise
 
 

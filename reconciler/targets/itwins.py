@@ -31,6 +31,7 @@ Requests are counted by ``ItwinsTarget.requests`` (retries and token requests in
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
@@ -43,7 +44,7 @@ from reconciler.api import (
     bounded_map,
 )
 from reconciler.api.itwins import MAX_RETURN
-from reconciler.errors import ApiError, ItwinAccessError
+from reconciler.errors import ApiError, Forbidden, ItwinAccessError, NotFound
 from reconciler.model import SECTIONS, LiveContext, Manage, Project, Rights, State
 from reconciler.plan import Operation
 from reconciler.targets import itwins_wire as wire
@@ -166,18 +167,17 @@ class ItwinsTarget(ClientTarget):
             try:
                 rows = self._section(str(itwin["id"]), section)
             except ApiError as exc:
-                if section == "roles" and exc.status == 403:
+                if section == "roles" and isinstance(exc, Forbidden):
                     who = identity or "the applying identity"
-                    raise ApiError(
-                        exc.method, exc.path, exc.status, exc.code,
+                    raise exc.with_message(
                         f"project {itwin.get('number')}: {who} may not list its roles; reading "
                         "a project needs administration_manage_roles there, ownership, or "
-                        "organization administration",
-                    ) from exc  # fmt: skip
+                        "organization administration"
+                    ) from exc
                 # Listing groups is documented for org admins only (contract C5): an owner or
                 # a member with roles may be refused. Read them as none and let preflight
                 # refuse changes to them, rather than failing the whole run.
-                if section != "groups" or exc.status != 403:
+                if section != "groups" or not isinstance(exc, Forbidden):
                     raise
                 rows = []
                 with self._lock:
@@ -345,8 +345,8 @@ class ItwinsTarget(ClientTarget):
         refusal fails it, as guessing the caller's roles would be unsafe."""
         try:
             return self._section(itwin_id, section)
-        except ApiError as exc:
-            if exc.status != 403 or section != "groups":
+        except Forbidden:
+            if section != "groups":
                 raise
             return []
 
@@ -422,11 +422,8 @@ class ItwinsTarget(ClientTarget):
         unknown = sorted(i for i in ids if i not in self._numbers)
 
         def fetch(itwin_id: str) -> None:
-            try:
+            with contextlib.suppress(Forbidden, NotFound):  # a parent we may not see: keep its id
                 self._seen(self.itwins.get(itwin_id))
-            except ApiError as exc:
-                if exc.status not in (403, 404):  # a parent we may not see: keep its id
-                    raise
 
         bounded_map(fetch, unknown, self.concurrency)
         return {i: self._numbers.get(i, f"id:{i}") for i in ids}

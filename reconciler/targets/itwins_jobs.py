@@ -34,7 +34,15 @@ from typing import Any
 
 from reconciler.api import AccessControlApi
 from reconciler.api.access import JOB_ACTIONS
-from reconciler.errors import ApiError, ItwinAccessError, PartialFailure
+from reconciler.api.envelope import error_fields
+from reconciler.errors import (
+    ApiError,
+    Forbidden,
+    ItwinAccessError,
+    NotLive,
+    PartialFailure,
+    Unprocessable,
+)
 from reconciler.plan import MAX_ROLE_ASSIGNMENTS, Operation, OpKind
 
 JSON = dict[str, Any]
@@ -141,21 +149,19 @@ class JobWrites:
             self._one_by_one(ops)
             return
         actions, carried, alone = self._actions(itwin_id, ops)
-        failures: dict[str, ApiError] = {}
+        failures: dict[str, ItwinAccessError] = {}
         if carried:
             try:
                 failures.update(self._submit(itwin_id, actions, carried))
-            except ApiError as exc:
-                if exc.status == 403:
+            except (Forbidden, Unprocessable) as exc:
+                if isinstance(exc, Forbidden):
                     with self._lock:  # jobs of several projects may be refused at once
                         if self.jobs_enabled:
                             self.jobs_enabled = False
                             self.notices.append(FALLBACK_NOTICE)
                     alone = [*carried, *alone]
-                elif exc.status == 422:  # refused whole: redo one by one, each its own failure
+                else:  # Unprocessable: refused whole, so redo one by one, each its own failure
                     alone = [*carried, *alone]
-                else:
-                    raise
             else:
                 for op in carried:
                     if op.id not in failures and op.kind is not OpKind.ADD_MEMBER:
@@ -192,7 +198,7 @@ class JobWrites:
             try:
                 add_ids = self.role_ids(itwin_id, added) if added else []
                 drop_ids = self.role_ids(itwin_id, dropped) if dropped else []
-            except ApiError:
+            except (ApiError, NotLive):
                 alone.append(op)
                 continue
             if add_ids:
@@ -242,14 +248,13 @@ class JobWrites:
             for entry in entries if isinstance(entries, list) else []:
                 if not isinstance(entry, dict) or entry.get("status") != "Failed":
                     continue
-                raw = entry.get("error")
-                error: JSON = raw if isinstance(raw, dict) else {}
-                if group == "removeMembers" and error.get("code") == "TeamMemberNotFound":
+                code, message, _ = error_fields(entry.get("error"))
+                if group == "removeMembers" and code == "TeamMemberNotFound":
                     continue  # already gone: what was wanted (as a 404 on DELETE is)
                 email = str(entry.get("email") or "").lower()
                 failed[email] = ApiError(
-                    "POST", path, None, str(error.get("code") or f"Job{status}"),
-                    str(error.get("message") or f"{group} failed in job {job_id}"), email,
+                    "POST", path, None, code or f"Job{status}",
+                    message or f"{group} failed in job {job_id}", email,
                 )  # fmt: skip
         out: dict[str, ApiError] = {}
         for op in carried:
@@ -262,17 +267,13 @@ class JobWrites:
 
     def _one_by_one(self, ops: Sequence[Operation]) -> None:
         """Per-member requests: adds batched (50 role assignments each), the rest alone."""
-        failures: dict[str, ApiError] = {}
+        failures: dict[str, ItwinAccessError] = {}
 
         def attempt(targets: Sequence[Operation], run: Callable[[], None]) -> None:
             try:
                 run()
-            except ApiError as exc:
-                failures.update({op.id: exc for op in targets})
             except ItwinAccessError as exc:
-                failures.update(
-                    {op.id: ApiError("", "", None, type(exc).__name__, str(exc)) for op in targets}
-                )
+                failures.update({op.id: exc for op in targets})
 
         adds = [op for op in ops if op.kind is OpKind.ADD_MEMBER]
         batch: list[Operation] = []

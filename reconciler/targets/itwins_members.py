@@ -10,14 +10,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from reconciler.api import AccessControlApi
-from reconciler.errors import ApiError
+from reconciler.errors import ApiError, Conflict, ItwinAccessError, NotFound, NotLive
 from reconciler.plan import Operation
 from reconciler.targets import itwins_wire as wire
 
 
-def gone(exc: ApiError) -> bool:
-    """A 404 on deleting something: it is already gone, which is what was wanted."""
-    return exc.status == 404
+def gone(exc: ItwinAccessError) -> bool:
+    """Not found on deleting something (by the API, or already missing from the live
+    project's listing): it is already gone, which is what was wanted."""
+    return isinstance(exc, NotFound | NotLive)
 
 
 class MemberWrites:
@@ -76,9 +77,7 @@ class MemberWrites:
         rows = [(email, self.role_ids(itwin_id, roles)) for email, roles in wanted.items()]
         try:
             self.access.add_user_members(itwin_id, rows)
-        except ApiError as exc:
-            if exc.status != 409:
-                raise
+        except Conflict:
             self._converge_members(itwin_id, wanted)
 
     def _converge_members(self, itwin_id: str, wanted: Mapping[str, list[str]]) -> None:
@@ -177,9 +176,7 @@ class MemberWrites:
         ]
         try:
             self.access.add_group_members(itwin_id, rows)
-        except ApiError as exc:
-            if exc.status != 409:
-                raise
+        except Conflict:
             live = {str(m.get("id")): m for m in self.access.group_members(itwin_id)}
             missing = []
             for group_id, role_ids in rows:
@@ -203,6 +200,6 @@ class MemberWrites:
     def remove_group_member(self, op: Operation) -> None:
         try:
             self.access.remove_group_member(self.project_id(op), str((op.before or {})["id"]))
-        except ApiError as exc:
+        except ItwinAccessError as exc:  # the iTwin itself may be gone (NotLive)
             if not gone(exc):
                 raise

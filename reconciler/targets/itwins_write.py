@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from reconciler.api import AccessControlApi, ItwinsApi
-from reconciler.errors import ApiError
+from reconciler.errors import ApiError, Conflict, ItwinAccessError, NotLive, Unprocessable
 from reconciler.model import Project
 from reconciler.plan import Operation, OpKind
 from reconciler.targets import itwins_wire as wire
@@ -29,11 +29,6 @@ from reconciler.targets.itwins_members import MemberWrites, gone
 
 JSON = dict[str, Any]
 FindOne = Callable[[str], JSON | None]
-
-
-def _ambiguous(exc: ApiError) -> bool:
-    """The server may have acted although we got no success answer."""
-    return exc.status is None or exc.status >= 500
 
 
 class Writer(MemberWrites, JobWrites):
@@ -116,9 +111,7 @@ class Writer(MemberWrites, JobWrites):
             return known
         itwin = self.find_one(op.project)  # created earlier in this apply, or by a past run
         if itwin is None or not isinstance(itwin.get("id"), str):
-            raise ApiError(
-                "GET", "/itwins/", 404, "iTwinNotFound", f"no iTwin numbered {op.project}"
-            )
+            raise NotLive("iTwinNotFound", f"no iTwin numbered {op.project}")
         self._set_id(op.project, str(itwin["id"]))
         return str(itwin["id"])
 
@@ -145,13 +138,8 @@ class Writer(MemberWrites, JobWrites):
             cache = self._refresh_roles(itwin_id)
         missing = [n for n in names if n not in cache]
         if missing:
-            raise ApiError(
-                "GET",
-                f"/accesscontrol/itwins/{itwin_id}/roles",
-                404,
-                "RoleNotFound",
-                f"no role named {', '.join(map(repr, missing))} in the project",
-            )
+            names = ", ".join(map(repr, missing))
+            raise NotLive("RoleNotFound", f"no role named {names} in the project {itwin_id}")
         return [cache[n] for n in names]
 
     def _refresh_roles(self, itwin_id: str) -> dict[str, str]:
@@ -171,13 +159,7 @@ class Writer(MemberWrites, JobWrites):
         if name not in cache:
             cache = self._refresh_groups(itwin_id)
         if name not in cache:
-            raise ApiError(
-                "GET",
-                f"/accesscontrol/itwins/{itwin_id}/groups",
-                404,
-                "GroupNotFound",
-                f"no group named {name!r} in the project",
-            )
+            raise NotLive("GroupNotFound", f"no group named {name!r} in the project {itwin_id}")
         return cache[name]
 
     def _refresh_groups(self, itwin_id: str) -> dict[str, str]:
@@ -199,7 +181,7 @@ class Writer(MemberWrites, JobWrites):
             return text[3:]
         itwin = self.find_one(text)
         if itwin is None:
-            raise ApiError("GET", "/itwins/", 404, "iTwinNotFound", f"no parent iTwin {text}")
+            raise NotLive("iTwinNotFound", f"no parent iTwin {text}")
         return str(itwin["id"])
 
     def _fields(self, attrs: Mapping[str, Any]) -> JSON:
@@ -219,9 +201,7 @@ class Writer(MemberWrites, JobWrites):
         body.setdefault("displayName", op.project)
         try:
             itwin_id = self.itwins.create(body).get("id")
-        except ApiError as exc:
-            if exc.status != 409:
-                raise
+        except Conflict:
             itwin_id = None  # iTwinExists: a resent POST that had succeeded, or a past run
         if not isinstance(itwin_id, str):
             existing = self.find_one(op.project)
@@ -239,7 +219,7 @@ class Writer(MemberWrites, JobWrites):
     def delete_project(self, op: Operation) -> None:
         try:
             self.itwins.delete(self.project_id(op))
-        except ApiError as exc:
+        except ItwinAccessError as exc:  # the iTwin may be gone already (NotLive)
             if not gone(exc):
                 raise
 
@@ -271,28 +251,26 @@ class Writer(MemberWrites, JobWrites):
         """POST a named object safely: look for it by name just before sending (another run
         may have created it since the plan was read: issue 12), and after an ambiguous failure
         or a conflict, so neither a concurrent run nor a resent POST makes a twin."""
-        existing = refresh(itwin_id).get(name)
+
+        def found() -> str | None:
+            return refresh(itwin_id).get(name) or None
+
+        def created() -> str | None:
+            answer = post()
+            return str(answer["id"]) if isinstance(answer.get("id"), str) else None
+
+        existing = found()
         if existing:
             return existing
-        retry = self.access.client.retry
-        for attempt in range(retry.attempts):
-            try:
-                created = post()
-            except ApiError as exc:
-                conflict = exc.status in (409, 422)
-                if not (conflict or _ambiguous(exc)):
-                    raise
-                existing = refresh(itwin_id).get(name)
-                if existing:
-                    return existing
-                if conflict or attempt + 1 == retry.attempts:
-                    raise
-                retry.sleep(retry.delay(attempt, None))
-                continue
-            if isinstance(created.get("id"), str):
-                return str(created["id"])
-            break
-        existing = refresh(itwin_id).get(name)
+        try:
+            # The client's one retry policy: an ambiguous failure is resent only when the
+            # object is not found by name meanwhile.
+            new_id = self.access.client.create_once(created, found)
+        except (Conflict, Unprocessable):
+            new_id = found()  # a twin by name: another run's, or our resent POST's
+            if new_id is None:
+                raise
+        existing = new_id or found()  # an answer without an id: look it up
         if existing:
             return existing
         raise ApiError(
@@ -357,7 +335,7 @@ class Writer(MemberWrites, JobWrites):
                 raise
             email = members[int(match[1])]
             message = f"group member {email} is not known to the directory: {exc.message}"
-            raise ApiError(exc.method, exc.path, exc.status, exc.code, message, exc.target) from exc
+            raise exc.with_message(message) from exc
 
     def delete_group(self, op: Operation) -> None:
         itwin_id = self.project_id(op)

@@ -17,13 +17,21 @@ guards, renderers and journal drive it. What differs is only the wire:
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from reconciler.api import DEFAULT_CONCURRENCY, AccessControlApi, ApiClient, bounded_map
 from reconciler.api.projects import ProjectsApi
-from reconciler.errors import ApiError, ItwinAccessError
+from reconciler.errors import (
+    ApiError,
+    Conflict,
+    Forbidden,
+    ItwinAccessError,
+    NotFound,
+    Unprocessable,
+)
 from reconciler.model import LiveContext, Project, Rights, State
 from reconciler.plan import Operation, OpKind
 from reconciler.targets import common_wire
@@ -133,10 +141,8 @@ class ProjectsTarget(ClientTarget):
     def _my_permissions(self, project_id: str) -> list[str]:
         try:
             return self.api.my_permissions(project_id)
-        except ApiError as exc:
-            if exc.status in (403, 404):  # path not confirmed by the contract (§5): unknown
-                return []
-            raise
+        except (Forbidden, NotFound):  # path not confirmed by the contract (§5): unknown
+            return []
 
     def find(self, numbers: Sequence[str]) -> dict[str, JSON]:
         """number -> live project (full representation) of the numbers that exist live."""
@@ -227,10 +233,8 @@ class ProjectsTarget(ClientTarget):
         fields = wire.project_fields({"number": op.project, **dict(op.after or {})})
         try:
             created = self.api.create(fields)
-        except ApiError as exc:
+        except Conflict:
             # Already there (a resent create, or a concurrent one): adopt the live project.
-            if exc.status != 409:
-                raise
             live = self._find_one(op.project)
             if live is None:
                 raise
@@ -247,7 +251,7 @@ class ProjectsTarget(ClientTarget):
         try:
             role = self.api.create_role(project_id, name, after.get("description"))
         except ApiError as exc:
-            if exc.status is not None and exc.status < 500:
+            if not exc.may_have_acted:
                 raise
             # An ambiguous failure (5xx, no answer) may hide a success: look before failing.
             role_id = common_wire.role_ids(self.api.roles(project_id)).get(name)
@@ -263,9 +267,7 @@ class ProjectsTarget(ClientTarget):
         email, roles = str(after["email"]), sorted(after.get("roles") or [])
         try:
             self.api.add_member(project_id, email, roles)
-        except ApiError as exc:
-            if exc.status not in (409, 422):
-                raise
+        except (Conflict, Unprocessable):
             # Already a member (a basic team member is not read, see projects_wire; or a
             # resent add): make its roles what the plan says.
             member = self._member(project_id, email)
@@ -300,8 +302,5 @@ def _role_fields(after: JSON) -> JSON:
 
 def _gone_ok(call: Callable[[], None]) -> None:
     """Run a delete; "not found" means it is already gone, which is what was wanted."""
-    try:
+    with contextlib.suppress(NotFound):
         call()
-    except ApiError as exc:
-        if exc.status != 404:
-            raise

@@ -254,16 +254,21 @@ def test_add_member_conflict_sets_the_wanted_roles(emulator, make_target, bridge
     assert members["eli@contoso.com"] == roles("Viewer")
 
 
-def test_unknown_role_name_is_an_api_error(emulator, make_target, bridge) -> None:
-    from reconciler.errors import ApiError
+def test_unknown_role_name_is_not_live_without_a_made_up_http_status(
+    emulator, make_target, bridge
+) -> None:
+    """A role name the live project lacks (after listing again) is a ``NotLive`` with the
+    platform's code, not an ``ApiError`` claiming a 404 no server sent."""
+    from reconciler.errors import ApiError, NotLive
 
     target = make_target(emulator(bridge))
     add = Operation(
         OpKind.ADD_MEMBER, "P-1", "eli@contoso.com", None,
         {"email": "eli@contoso.com", "roles": ["Nope"]}, batch=0,
     )  # fmt: skip
-    with pytest.raises(ApiError) as info:
+    with pytest.raises(NotLive) as info:
         target.execute([add])
+    assert not isinstance(info.value, ApiError)
     assert info.value.code == "RoleNotFound"
     assert "Nope" in str(info.value)
 
