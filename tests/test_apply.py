@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from reconciler.apply import ApplyReport, Outcome, Status, apply_plan, blocked_by, steps
-from reconciler.errors import ApiError
+from reconciler.errors import ApiError, NotLive
 from reconciler.model import LiveContext, State
 from reconciler.plan import Operation, OpKind
 
@@ -183,6 +183,20 @@ def test_a_failed_batch_fails_every_operation_it_carried() -> None:
     ops = [op(OpKind.ADD_MEMBER, f"u{i}@x.com", roles=["R"], batch=0) for i in range(3)]
     report = apply_plan(ops, RecordingTarget(fail={"P1/add_member/u1@x.com": "RoleNotFound"}))
     assert [o.status for o in report.outcomes] == [Status.FAILED] * 3
+
+
+def test_a_name_missing_live_fails_with_its_code_and_no_http_status() -> None:
+    class Missing(RecordingTarget):
+        def execute(self, operations: Sequence[Operation]) -> None:
+            raise NotLive("RoleNotFound", "no role named 'R' in the project")
+
+    (outcome,) = apply_plan([op(OpKind.ADD_MEMBER, "u@x.com", roles=["R"])], Missing()).outcomes
+    assert (outcome.status, outcome.code, outcome.http_status) == (
+        Status.FAILED,
+        "RoleNotFound",
+        None,
+    )
+    assert outcome.message == "no role named 'R' in the project"
 
 
 def test_removals_that_failed_keep_the_role_group_and_owners_they_guard() -> None:

@@ -227,6 +227,15 @@ def test_already_so_answers_are_success(emulator, make_target, itwin) -> None:
     assert plan_ops(target, CHANGED) == []
 
 
+def test_deleting_a_project_no_longer_listed_is_done(emulator, make_target) -> None:
+    """A fresh run finds no iTwin of that number (``NotLive``, no request refused): the
+    delete is what was wanted, as a 404 on the DELETE would be."""
+    target = make_target(emulator())
+    gone = Operation(OpKind.DELETE_PROJECT, "P-9", "", {"number": "P-9"}, None)
+    target.execute([gone])
+    assert target.read(["P-9"])[0].numbers() == ()
+
+
 def test_create_project_that_already_exists_is_adopted(emulator, make_target) -> None:
     target = make_target(emulator())
     create = Operation(OpKind.CREATE_PROJECT, "P-7", "", None, {"number": "P-7"})
