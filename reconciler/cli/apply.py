@@ -258,7 +258,7 @@ def _check_saved(
             "or plan again as this identity"
         )
     desired = State(tuple(facts.project_from_facts(saved.desired[n]) for n in numbers))
-    per_batch = getattr(session.target, "members_per_request", None)
+    per_batch = session.target.members_per_request
     again = build_plan(
         desired,
         actual,
@@ -381,7 +381,7 @@ def _execute(
         if journal is not None:
             journal.close()
         # Said once per run, whatever the number of projects it concerns (issue 17: jobs).
-        for notice in getattr(session.target, "notices", ()):
+        for notice in session.target.notices:
             output.err(f"Note: {notice}")
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -24,6 +24,7 @@ from reconciler.export.rewrite import adoption_edits
 from reconciler.manifest.build import text_problem
 from reconciler.model import State
 from reconciler.plan import Operation
+from reconciler.targets.backend import Listing
 from reconciler.visible import visible
 
 if TYPE_CHECKING:
@@ -33,35 +34,27 @@ EXIT_OK = 0
 MAX_NUMBER = 255  # the manifest schema's maxLength of `number`
 
 
-def all_numbers(target: Any) -> list[str]:
-    """Every project number the identity can see, through whichever backend (each target's
-    ``all_numbers``: the iTwins one lists an organization administrator's whole organization)."""
-    return sorted(str(n) for n in target.all_numbers())
-
-
-def listing_warnings(target: Any, identity: str | None, count: int) -> list[str]:
+def listing_warnings(listing: Listing, identity: str | None, count: int) -> list[str]:
     """What ``export --all`` must not keep quiet: a listing cut at the API's cap, and an empty
     one (wrong identity or scope, rather than an organization with no projects)."""
     who = identity or "the applying identity"
-    scope = getattr(target, "listing_scope", "the projects it can see")
     out = []
-    if getattr(target, "listing_truncated", False):
+    if listing.truncated:
         out.append(
             f"the listing stopped at the API's cap of 10,000 iTwins (X-Max-Return): {count} "
             "project(s) exported, more may exist; export them by name with --project NUMBER"
         )
     if count == 0:
-        out.append(f"no project to export: {who} sees none among {scope}")
+        out.append(f"no project to export: {who} sees none among {listing.scope}")
     return out
 
 
-def refused_numbers(target: Any) -> dict[str, str]:
+def refused_numbers(listing: Listing) -> dict[str, str]:
     """The listed numbers ``export --all`` cannot export, with why: a number naming several
-    iTwins (a Project and a Program) cannot be told apart (the target's ``ambiguous_numbers``)."""
-    ambiguous: dict[str, list[str]] = getattr(target, "ambiguous_numbers", {})
+    iTwins (a Project and a Program) cannot be told apart."""
     return {
         n: f"names {len(k)} live iTwins ({', '.join(sorted(k))}); give them distinct numbers"
-        for n, k in ambiguous.items()
+        for n, k in listing.ambiguous.items()
     }
 
 
@@ -117,11 +110,11 @@ def export_command(
     with open_session(config, connection(), request_logger(output.err)) as session:
         output.secrets = session.secrets()
         refused: dict[str, str] = {}
-        if projects:
-            numbers = list(dict.fromkeys(projects))
-        else:
-            numbers = all_numbers(session.target)
-            refused = refused_numbers(session.target)
+        listing = Listing(tuple(dict.fromkeys(projects)))
+        if not projects:  # every project the identity can see, through whichever backend
+            listing = session.target.listing()
+            refused = refused_numbers(listing)
+        numbers = list(listing.numbers)
         for number in numbers:
             why = unexportable(number)
             if why is not None:
@@ -137,16 +130,15 @@ def export_command(
     result = export_state(actual)
     written = write_files(result.files, out_dir)
     warnings = list(result.warnings)
-    left_out: dict[str, list[str]] = getattr(session.target, "left_out", {})
     for number in actual.numbers():
-        for who in left_out.get(number, []):
+        for who in session.target.left_out.get(number, []):
             warnings.append(
                 f'project {number}: member {who} holds only "Team Member" (a basic team '
                 "member) and is left out: it will not be migrated; give it a role in the "
                 "manifest to keep its access"
             )
     if everything:
-        warnings += listing_warnings(session.target, context.identity, len(actual.projects))
+        warnings += listing_warnings(listing, context.identity, len(actual.projects))
     for warning in warnings:
         output.err(f"warning: {warning}")
     for number, why in sorted(refused.items()):

@@ -192,7 +192,7 @@ def compute_plan(
     )
     check_live_permissions(desired, context, output)
     # A backend whose API adds fewer members per request says so (issue 7: Projects API, 1).
-    per_batch = getattr(session.target, "members_per_request", None)
+    per_batch = session.target.members_per_request
     plan = build_plan(
         desired,
         actual,

@@ -21,11 +21,12 @@ from typing import Any
 
 import httpx
 
-from reconciler.api import ClientCredentials, RequestEvent, RetryPolicy, connect
+from reconciler.api import RequestEvent, RetryPolicy, connect
 from reconciler.api.limits import RETRY_STATUSES
 from reconciler.binding import KIND_SERVICE_APP, KIND_TOKEN
 from reconciler.config import Config, load_config
 from reconciler.errors import ConfigError
+from reconciler.targets.backend import Backend
 from reconciler.targets.itwins import ItwinsTarget
 from reconciler.targets.projects import ProjectsTarget
 
@@ -54,7 +55,7 @@ class Connection:
 @dataclass
 class Session:
     config: Config
-    target: ItwinsTarget | ProjectsTarget
+    target: Backend
     http: httpx.Client
     api: str = ""  # what the plan header and a saved plan name: a base URL, or "emulator"
     _closers: list[Callable[[], None]] = field(default_factory=list)
@@ -62,13 +63,11 @@ class Session:
     @property
     def identity_kind(self) -> str:
         """How this session authenticates (reconciler.binding's kinds)."""
-        auth = self.target.client.auth
-        return KIND_SERVICE_APP if isinstance(auth, ClientCredentials) else KIND_TOKEN
+        return KIND_SERVICE_APP if self.target.service_app() else KIND_TOKEN
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret this session knows, to keep them out of any output."""
-        values = [self.config.token, self.config.client_secret]
-        values += list(self.target.client.auth.secrets())
+        values = [self.config.token, self.config.client_secret, *self.target.secrets()]
         return tuple(v for v in values if v)
 
     def close(self) -> None:

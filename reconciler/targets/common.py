@@ -7,6 +7,7 @@ them (finding projects, reading, writing) stays in their own modules.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Self
 
 import httpx
@@ -22,16 +23,37 @@ from reconciler.api import (
     email_from_token,
 )
 from reconciler.errors import ApiError, Forbidden, NotFound, Unauthorized
+from reconciler.plan import Operation
 
 
 class ClientTarget:
     """A target over one ``ApiClient``; ``identity`` (an email) is the applying identity when
-    the config names it, else it is learnt from the token or the Users API."""
+    the config names it, else it is learnt from the token or the Users API. Gives the
+    defaults of ``backend.Backend`` that a backend does not override."""
+
+    # Members one add request may carry; None: the plan's default batching.
+    members_per_request: int | None = None
 
     def __init__(self, client: ApiClient, *, identity: str | None = None) -> None:
         self.client = client
         self._identity = identity.strip().lower() if identity else None
         self._identity_read = False
+        # Project number -> members the last read left out (a backend that leaves some out).
+        self.left_out: dict[str, list[str]] = {}
+
+    @property
+    def notices(self) -> tuple[str, ...]:
+        """What the run should tell the user once, after it; none by default."""
+        return ()
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret the client holds, to scrub from any output."""
+        return tuple(s for s in self.client.auth.secrets() if s)
+
+    def job_batches(self, operations: Sequence[Operation]) -> dict[str, int]:
+        """No bulk jobs by default: every operation is its own request (or add batch)."""
+        del operations
+        return {}
 
     @classmethod
     def connect(

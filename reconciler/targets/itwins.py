@@ -48,6 +48,7 @@ from reconciler.errors import ApiError, Forbidden, ItwinAccessError, NotFound
 from reconciler.model import SECTIONS, LiveContext, Manage, Project, Rights, State
 from reconciler.plan import Operation
 from reconciler.targets import itwins_wire as wire
+from reconciler.targets.backend import Listing
 from reconciler.targets.common import ClientTarget, holds_every_permission
 from reconciler.targets.common_wire import email_of
 from reconciler.targets.itwins_write import Writer
@@ -324,6 +325,12 @@ class ItwinsTarget(ClientTarget):
         # A number on several iTwins (a Project and a Program) cannot name one project.
         self.ambiguous_numbers = {n: k for n, k in kinds.items() if len(k) > 1}
         return sorted(kinds)
+
+    def listing(self) -> Listing:
+        """``all_numbers`` with what export must say of it: the scope listed, whether the cap
+        cut it, and the numbers naming several iTwins."""
+        numbers = tuple(self.all_numbers())
+        return Listing(numbers, self.listing_scope, self.listing_truncated, self.ambiguous_numbers)
 
     @property
     def listing_scope(self) -> str:

@@ -36,6 +36,7 @@ from reconciler.model import LiveContext, Project, Rights, State
 from reconciler.plan import Operation, OpKind
 from reconciler.targets import common_wire
 from reconciler.targets import projects_wire as wire
+from reconciler.targets.backend import Listing
 from reconciler.targets.common import ClientTarget, holds_every_permission
 
 JSON = dict[str, Any]
@@ -67,8 +68,7 @@ class ProjectsTarget(ClientTarget):
         self.lookup_threshold = lookup_threshold
         self._lock = threading.Lock()
         self._ids: dict[str, str] = {}  # project number -> id, of every project seen
-        # project number -> members the read left out (basic team members), for export
-        self.left_out: dict[str, list[str]] = {}
+        # left_out (ClientTarget): the basic team members each read leaves out, for export
 
     # ------------------------------------------------------------------ read
 
@@ -82,6 +82,10 @@ class ProjectsTarget(ClientTarget):
                 if isinstance(number, str) and number:
                     numbers.append(number)
         return sorted(set(numbers))
+
+    def listing(self) -> Listing:
+        """``all_numbers`` for ``export --all`` (this API has no cap nor twin numbers)."""
+        return Listing(tuple(self.all_numbers()))
 
     def read(
         self,

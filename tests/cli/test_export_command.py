@@ -171,11 +171,10 @@ def test_export_all_of_nothing_warns_naming_identity_and_scope(
 
 def test_a_truncated_listing_is_a_warning() -> None:
     """When the 10,000-iTwin cap cut the listing, export says so and how to get the rest."""
-    from types import SimpleNamespace
-
     from reconciler.cli.export import listing_warnings
+    from reconciler.targets.backend import Listing
 
-    target = SimpleNamespace(listing_truncated=True, listing_scope="every iTwin")
-    [warning] = listing_warnings(target, "ci@apps.contoso.com", 10_000)
+    listing = Listing(("P-1",), scope="every iTwin", truncated=True)
+    [warning] = listing_warnings(listing, "ci@apps.contoso.com", 10_000)
     assert warning.startswith("the listing stopped at the API's cap of 10,000 iTwins")
     assert "--project NUMBER" in warning
