@@ -24,7 +24,7 @@ from reconciler.export.rewrite import adoption_edits
 from reconciler.manifest.build import text_problem
 from reconciler.model import State
 from reconciler.plan import Operation
-from reconciler.targets.backend import Listing
+from reconciler.targets.listing import Listing
 from reconciler.visible import visible
 
 if TYPE_CHECKING:

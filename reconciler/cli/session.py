@@ -24,9 +24,9 @@ import httpx
 from reconciler.api import RequestEvent, RetryPolicy, connect
 from reconciler.api.limits import RETRY_STATUSES
 from reconciler.binding import KIND_SERVICE_APP, KIND_TOKEN
+from reconciler.cli.backend import Backend
 from reconciler.config import Config, load_config
 from reconciler.errors import ConfigError
-from reconciler.targets.backend import Backend
 from reconciler.targets.itwins import ItwinsTarget
 from reconciler.targets.projects import ProjectsTarget
 

@@ -29,7 +29,7 @@ from reconciler.plan import Operation
 class ClientTarget:
     """A target over one ``ApiClient``; ``identity`` (an email) is the applying identity when
     the config names it, else it is learnt from the token or the Users API. Gives the
-    defaults of ``backend.Backend`` that a backend does not override."""
+    defaults of ``reconciler.cli.backend.Backend`` that a backend does not override."""
 
     # Members one add request may carry; None: the plan's default batching.
     members_per_request: int | None = None

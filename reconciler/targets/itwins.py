@@ -48,10 +48,10 @@ from reconciler.errors import ApiError, Forbidden, ItwinAccessError, NotFound
 from reconciler.model import SECTIONS, LiveContext, Manage, Project, Rights, State
 from reconciler.plan import Operation
 from reconciler.targets import itwins_wire as wire
-from reconciler.targets.backend import Listing
 from reconciler.targets.common import ClientTarget, holds_every_permission
 from reconciler.targets.common_wire import email_of
 from reconciler.targets.itwins_write import Writer
+from reconciler.targets.listing import Listing
 
 JSON = dict[str, Any]
 Progress = Callable[[int, int], None]

@@ -36,8 +36,8 @@ from reconciler.model import LiveContext, Project, Rights, State
 from reconciler.plan import Operation, OpKind
 from reconciler.targets import common_wire
 from reconciler.targets import projects_wire as wire
-from reconciler.targets.backend import Listing
 from reconciler.targets.common import ClientTarget, holds_every_permission
+from reconciler.targets.listing import Listing
 
 JSON = dict[str, Any]
 Progress = Callable[[int, int], None]

@@ -172,7 +172,7 @@ def test_export_all_of_nothing_warns_naming_identity_and_scope(
 def test_a_truncated_listing_is_a_warning() -> None:
     """When the 10,000-iTwin cap cut the listing, export says so and how to get the rest."""
     from reconciler.cli.export import listing_warnings
-    from reconciler.targets.backend import Listing
+    from reconciler.targets.listing import Listing
 
     listing = Listing(("P-1",), scope="every iTwin", truncated=True)
     [warning] = listing_warnings(listing, "ci@apps.contoso.com", 10_000)

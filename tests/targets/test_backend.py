@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.api import ApiClient, StaticToken
-from reconciler.targets.backend import Backend, Listing
+from reconciler.cli.backend import Backend
 from reconciler.targets.itwins import ItwinsTarget
+from reconciler.targets.listing import Listing
 from reconciler.targets.projects import ProjectsTarget
 
 

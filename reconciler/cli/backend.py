@@ -4,33 +4,20 @@ The core sees a target as ``apply.Target`` (read and execute). A CLI session nee
 batch size of member adds for the plan, a listing of every project for ``export --all`` (with
 what it could not tell apart), the members a read left out, notices to tell once after a run,
 the applying identity, how it signs in, and the secrets to keep out of every output. Both
-``ItwinsTarget`` and ``ProjectsTarget`` satisfy this protocol (checked by mypy where the
-session holds one, and by tests/targets/test_backend.py).
+``ItwinsTarget`` and ``ProjectsTarget`` satisfy this protocol (``targets.common.ClientTarget``
+gives the defaults; mypy checks it where the session holds one, and
+tests/targets/test_backend.py checks the answers).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Protocol
 
 from reconciler.api import ApiClient
 from reconciler.apply import Target
 from reconciler.plan import Operation
-
-
-@dataclass(frozen=True)
-class Listing:
-    """Every project number the identity can see (``export --all``), Account iTwins excepted.
-
-    ``scope`` says in words what was listed (for warnings); ``truncated``: the API's cap cut
-    the listing, so more may exist; ``ambiguous``: numbers naming several live objects (a
-    Project and a Program), which cannot name one project, with their kinds."""
-
-    numbers: tuple[str, ...]
-    scope: str = "the projects it can see"
-    truncated: bool = False
-    ambiguous: Mapping[str, Sequence[str]] = field(default_factory=dict)
+from reconciler.targets.listing import Listing
 
 
 class Backend(Target, Protocol):
