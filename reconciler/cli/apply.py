@@ -22,12 +22,10 @@ import contextlib
 import dataclasses
 import sys
 import threading
-from collections.abc import Sequence
 from pathlib import Path
 
 import click
 
-from reconciler import facts
 from reconciler.api import WAIT_CAP
 from reconciler.apply import ApplyReport, Outcome, Status, apply_plan
 from reconciler.cli.plan import (
@@ -68,8 +66,9 @@ from reconciler.errors import ItwinAccessError, PlanError, StalePlanError
 from reconciler.guards import check_allow
 from reconciler.impact import compute_impact
 from reconciler.model import State
-from reconciler.plan import Operation, OpKind, Plan, build_plan
+from reconciler.plan import Plan, build_plan
 from reconciler.render import load_json, render_text
+from reconciler.replan import deleting, recheck
 
 
 class Interrupted(ItwinAccessError):
@@ -244,79 +243,38 @@ def read_saved(path: Path) -> Plan:
 def _check_saved(
     session: Session, saved: Plan, progress: bool | None, out: Output
 ) -> tuple[Plan, State]:
-    """Re-read the saved plan's projects (the sections it read) and recompute its operations
-    from the desired facts it stores: identical operations proceed (the guards, rights and
-    policies as they are now, with the allowances the plan recorded); different ones raise
+    """Re-read the saved plan's projects (the sections it read) and recheck it on them
+    (``reconciler.replan``): identical operations proceed (the guards, rights and policies as
+    they are now, with the allowances the plan recorded); different ones raise
     StalePlanError after listing what moved, fact by fact. Nothing is written here."""
     numbers = sorted(saved.desired)
-    deleting = [op.project for op in saved.operations if op.kind is OpKind.DELETE_PROJECT]
-    actual, context = read_live(session, numbers, progress, saved.sections, deleting)
-    if saved.identity and context.identity and saved.identity != context.identity:
-        raise PlanError(
-            f"refusing to apply: the plan was made as {saved.identity}; this session is "
-            f"{context.identity}. Nothing was written. Apply it with the plan's credentials, "
-            "or plan again as this identity"
-        )
-    desired = State(tuple(facts.project_from_facts(saved.desired[n]) for n in numbers))
-    per_batch = session.target.members_per_request
-    again = build_plan(
-        desired,
+    actual, context = read_live(session, numbers, progress, saved.sections, deleting(saved))
+    check = recheck(
+        saved,
         actual,
         context,
         guard_settings(session.config),
-        saved.allow,
-        members_per_batch=per_batch,
-        policies=session.config.policies,  # the config's, as they are now
+        session.target.members_per_request,
+        session.config.policies,  # the config's, as they are now
     )
-    moved = {
-        n: facts.changes(n, saved.live.get(n), _live_facts(actual, n))
-        for n in numbers
-        if saved.live.get(n) != _live_facts(actual, n)
-    }
-    if _meaning(again.operations) != _meaning(saved.operations):
+    if check.stale:
         out.err("Live state moved since the plan was made, and the plan it gives now differs:")
-        for lines in moved.values():
+        for lines in check.moved.values():
             for line in lines:
                 out.err(f"  {line}")
-        for line in _operation_changes(saved.operations, again.operations):
+        for line in check.changes:
             out.err(f"  {line}")
-        raise StalePlanError(sorted(moved) or sorted({op.project for op in again.operations}))
-    if not moved:
+        raise StalePlanError(list(check.projects))
+    if not check.moved:
         out.err("Live state is as it was when the plan was made: applying the saved plan.")
     else:
-        count = sum(len(lines) for lines in moved.values())
+        count = sum(len(lines) for lines in check.moved.values())
         out.err(
             f"Live state moved since the plan was made ({count} fact(s) in "
-            f"{', '.join(sorted(moved))}), but the recomputed operations are identical: "
+            f"{', '.join(sorted(check.moved))}), but the recomputed operations are identical: "
             "applying the saved plan."
         )
-    rechecked = {"unverified", "permission-denied"}
-    kept = tuple(p for p in saved.problems if p.code not in rechecked)
-    fresh = tuple(p for p in again.problems if p.code in rechecked)
-    return dataclasses.replace(saved, guards=again.guards, problems=(*kept, *fresh)), actual
-
-
-def _live_facts(actual: State, number: str) -> facts.Facts | None:
-    project = actual.project(number)
-    return facts.project_facts(project) if project is not None else None
-
-
-def _meaning(operations: Sequence[Operation]) -> list[dict[str, object]]:
-    """An operation as what it does: everything but the manifest location it came from."""
-    return [{k: v for k, v in op.to_dict().items() if k != "source"} for op in operations]
-
-
-def _operation_changes(saved: Sequence[Operation], now: Sequence[Operation]) -> list[str]:
-    before = {op.id: op for op in saved}
-    after = {op.id: op for op in now}
-    lines = [f"no longer planned: {i}" for i in before if i not in after]
-    lines += [f"now also planned: {i}" for i in after if i not in before]
-    lines += [
-        f"planned differently now: {i}"
-        for i in before
-        if i in after and _meaning([before[i]]) != _meaning([after[i]])
-    ]
-    return lines
+    return check.plan, actual
 
 
 def _approved(output: Output) -> bool:
