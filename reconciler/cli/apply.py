@@ -28,26 +28,28 @@ import click
 
 from reconciler.api import WAIT_CAP
 from reconciler.apply import ApplyReport, Outcome, Status, apply_plan
-from reconciler.cli.plan import (
-    _CONFIG,
-    _EXCLUDE,
-    _NO_COLOR,
-    _PROJECT,
-    _SHARD,
+from reconciler.cli.common import (
     EXIT_BLOCKED,
     EXIT_ERROR,
     EXIT_OK,
     EXIT_PARTIAL,
-    Choose,
     Output,
-    compute_plan,
+    config_option,
     connection,
+    exclude_option,
+    load_setup,
+    no_color_option,
+    project_option,
+    read_live,
+    shard_option,
+    use_color_stdout,
+)
+from reconciler.cli.plan import (
+    Choose,
+    compute_plan,
     guard_settings,
     load_desired,
-    load_setup,
-    read_live,
     report_blocked,
-    use_color_stdout,
 )
 from reconciler.cli.runlock import run_lock
 from reconciler.cli.session import Session, open_session
@@ -96,8 +98,8 @@ APPLIED_LISTED = 20
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Execute exactly this saved plan (from `plan --out`), if live state has not moved.",
 )
-@_CONFIG
-@_PROJECT
+@config_option
+@project_option
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation (CI).")
 @click.option("--allow", multiple=True, metavar="GUARD", help="Lift a guard (repeatable).")
 @click.option(
@@ -116,14 +118,14 @@ APPLIED_LISTED = 20
     help="Hold this lock file while reading, planning and writing (default: `lock` in the "
     "config); runs sharing it never interleave.",
 )
-@_NO_COLOR
+@no_color_option
 @click.option(
     "--progress/--no-progress",
     default=None,
     help="Progress on stderr (default: reading, on a terminal; applying, always).",
 )
-@_EXCLUDE
-@_SHARD
+@exclude_option
+@shard_option
 @verbose_options
 def apply_command(
     paths: tuple[Path, ...],

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
+from reconciler.cli.common import EXIT_OK, Output, connection, read_live
 from reconciler.cli.session import environment, open_session, read_config
 from reconciler.cli.verbose import request_logger, verbose_options
 from reconciler.errors import ItwinAccessError
@@ -27,10 +27,6 @@ from reconciler.plan import Operation
 from reconciler.targets.listing import Listing
 from reconciler.visible import visible
 
-if TYPE_CHECKING:
-    from reconciler.cli.plan import Output
-
-EXIT_OK = 0
 MAX_NUMBER = 255  # the manifest schema's maxLength of `number`
 
 
@@ -100,9 +96,6 @@ def export_command(
     progress: bool | None,
 ) -> int:
     """Write manifests that reproduce the live state of projects."""
-    # Imported here: ``plan`` imports this module for ``drift --write`` (see write_adoption).
-    from reconciler.cli.plan import Output, connection, read_live
-
     if bool(projects) == everything:
         raise click.UsageError("name projects with --project NUMBER, or export them all with --all")
     output = Output()

@@ -11,17 +11,34 @@ The machinery here (config -> manifests -> session -> live read -> plan) is shar
 from __future__ import annotations
 
 import os
-import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import click
 
+from reconciler.cli.common import (
+    EXIT_BLOCKED,
+    EXIT_CHANGES,
+    EXIT_OK,
+    Output,
+    changed_since_option,
+    config_option,
+    connection,
+    exclude_option,
+    format_option,
+    load_setup,
+    no_color_option,
+    paths_argument,
+    progress_option,
+    project_option,
+    read_live,
+    shard_option,
+    use_color_stdout,
+)
 from reconciler.cli.selection import Change, Shard, changes, select
-from reconciler.cli.session import Connection, Session, environment, open_session, read_config
+from reconciler.cli.session import Session, open_session
 from reconciler.cli.target import describe_target
-from reconciler.cli.terminal import Progress, use_color
 from reconciler.cli.verbose import request_logger, verbose_options
 from reconciler.config import Config
 from reconciler.errors import ItwinAccessError, ManifestError, Severity
@@ -30,47 +47,8 @@ from reconciler.impact import Impact, compute_impact
 from reconciler.manifest import check_permissions, load_manifests
 from reconciler.model import LiveContext, State
 from reconciler.plan import GuardSettings, Plan, build_plan
-from reconciler.redact import redact
 from reconciler.render import render_json, render_markdown, render_text
 from reconciler.render.markdown import MAX_CHARS
-
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_CHANGES = 2
-EXIT_BLOCKED = 3
-EXIT_PARTIAL = 4
-
-# Reading more projects than this draws a progress bar (on a terminal, or with --progress).
-PROGRESS_MINIMUM = 6
-
-FORMATS = ("text", "markdown", "json")
-
-
-@dataclass
-class Output:
-    """stdout/stderr writers that never let a secret of the session through."""
-
-    secrets: tuple[str, ...] = ()
-
-    def scrub(self, text: str) -> str:
-        return redact(text, self.secrets)
-
-    def out(self, text: str, nl: bool = True) -> None:
-        click.echo(self.scrub(text), nl=nl)
-
-    def err(self, text: str) -> None:
-        click.echo(self.scrub(text), err=True)
-
-
-def connection() -> Connection | None:
-    """The HTTP connection injected by tests as the click context object, if any."""
-    ctx = click.get_current_context(silent=True)
-    obj = ctx.find_root().obj if ctx is not None else None
-    return obj if isinstance(obj, Connection) else None
-
-
-def load_setup(config_path: Path | None, paths: Sequence[Path]) -> Config:
-    return read_config(config_path, tuple(paths), environment(connection()))
 
 
 def load_desired(
@@ -99,21 +77,6 @@ def load_desired(
         )
     wanted = set(projects)
     return State(tuple(p for p in state.projects if p.number in wanted))
-
-
-def read_live(
-    session: Session,
-    numbers: Sequence[str],
-    progress: bool | None,
-    sections: Mapping[str, Sequence[str]] | None = None,
-    deleting: Sequence[str] = (),
-) -> tuple[State, LiveContext]:
-    """Read ``numbers`` live; ``sections`` (number -> managed sections) reads only those."""
-    bar = Progress("Reading projects", enabled=progress, minimum=PROGRESS_MINIMUM)
-    try:
-        return session.target.read(list(numbers), bar, sections, deleting)
-    finally:
-        bar.close()
 
 
 def check_live_permissions(desired: State, context: LiveContext, output: Output) -> None:
@@ -261,75 +224,25 @@ def report_blocked(plan: Plan, output: Output) -> None:
         output.err(f"Blocked by guard {violation}")
 
 
-_PATHS = click.argument(
-    "paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path)
-)
-_CONFIG = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="itwin-access.yaml to use (default: ITWIN_ACCESS_CONFIG, else the nearest "
-    "itwin-access.yaml from the first PATH up to the repository root).",
-)
-_FORMAT = click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="text",
-    show_default=True,
-    help="markdown: a pull-request comment; json: the saved-plan document.",
-)
-_PROJECT = click.option(
-    "--project", "projects", multiple=True, metavar="NUMBER", help="Only this project (repeatable)."
-)
-_NO_COLOR = click.option("--no-color", is_flag=True, help="No ANSI colour (also: NO_COLOR).")
-# Selecting projects (issue 17; reconciler/cli/selection.py).
-_CHANGED_SINCE = click.option(
-    "--changed-since",
-    "changed_since",
-    metavar="REF",
-    help="Plan only the projects whose manifest entries changed since git REF (and those "
-    "using a changed role set).",
-)
-_EXCLUDE = click.option(
-    "--exclude",
-    "exclude",
-    multiple=True,
-    metavar="NUMBER",
-    help="Leave out projects whose number matches this glob (repeatable).",
-)
-_SHARD = click.option(
-    "--shard",
-    "shard",
-    metavar="I/N",
-    help="Only shard I of N of the projects, split by a stable hash of their number.",
-)
-_PROGRESS = click.option(
-    "--progress/--no-progress",
-    default=None,
-    help="Progress on stderr (default: only on a terminal).",
-)
-
-
 @click.command("plan")
-@_PATHS
-@_CONFIG
+@paths_argument
+@config_option
 @click.option(
     "--out",
     "out_path",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the saved plan (JSON) for `apply --plan`.",
 )
-@_FORMAT
+@format_option
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes (0: none).")
-@_PROJECT
+@project_option
 @click.option("--allow", multiple=True, metavar="GUARD", help="Lift a guard (repeatable).")
-@_NO_COLOR
-@_PROGRESS
+@no_color_option
+@progress_option
 @verbose_options
-@_CHANGED_SINCE
-@_EXCLUDE
-@_SHARD
+@changed_since_option
+@exclude_option
+@shard_option
 def plan_command(
     paths: tuple[Path, ...],
     config_path: Path | None,
@@ -358,12 +271,12 @@ def plan_command(
 
 
 @click.command("drift", short_help="Report what was changed outside the manifests.")
-@_PATHS
-@_CONFIG
-@_FORMAT
-@_PROJECT
-@_NO_COLOR
-@_PROGRESS
+@paths_argument
+@config_option
+@format_option
+@project_option
+@no_color_option
+@progress_option
 @verbose_options
 @click.option(
     "--write",
@@ -373,8 +286,8 @@ def plan_command(
     help="Write manifest edits adopting the live state under DIR (the manifest directory "
     "itself to edit in place), ready for a pull request.",
 )
-@_EXCLUDE
-@_SHARD
+@exclude_option
+@shard_option
 def drift_command(
     paths: tuple[Path, ...],
     config_path: Path | None,
@@ -450,6 +363,7 @@ def _plan_or_drift(
         write_saved_plan(plan, out_path, output)
     if drift:
         # `--write DIR`: manifest edits adopting live state (reconciler/cli/export.py).
+        # Imported here: only drift --write needs the round-trip YAML writer (ruamel).
         from reconciler.cli.export import write_adoption
 
         if write_dir is not None:
@@ -469,8 +383,3 @@ def _plan_or_drift(
     if detailed and not plan.is_empty:
         return EXIT_CHANGES
     return EXIT_OK
-
-
-def use_color_stdout(no_color: bool) -> bool:
-    # sys.stdout at call time: what click.echo writes to (CliRunner swaps it in tests).
-    return use_color(sys.stdout, no_color)

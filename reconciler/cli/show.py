@@ -15,7 +15,14 @@ from pathlib import Path
 import click
 
 from reconciler.cli.apply import read_saved
-from reconciler.cli.plan import _CONFIG, _NO_COLOR, FORMATS, load_setup, render, use_color_stdout
+from reconciler.cli.common import (
+    FORMATS,
+    config_option,
+    load_setup,
+    no_color_option,
+    use_color_stdout,
+)
+from reconciler.cli.plan import render
 from reconciler.facts import project_from_facts
 from reconciler.impact import compute_impact
 from reconciler.model import State
@@ -31,8 +38,8 @@ from reconciler.model import State
     show_default=True,
     help="markdown: in full, never cut; json: the saved-plan document.",
 )
-@_CONFIG
-@_NO_COLOR
+@config_option
+@no_color_option
 def show_command(plan_path: Path, fmt: str, config_path: Path | None, no_color: bool) -> int:
     """Print a saved plan (from `plan --out`) in full."""
     plan = read_saved(plan_path)
