@@ -23,7 +23,8 @@ path-keyed report would only have to be translated back, at a cost on 1,000-proj
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from typing import Any, TypeVar
 
 from reconciler.model import (
@@ -39,6 +40,9 @@ from reconciler.model import (
     UserMember,
 )
 from reconciler.operation import Operation, OpKind
+
+# One section's differ: (desired, live, authoritative: remove what is undeclared) -> operations.
+Differ = Callable[[Project, Project, bool], list[Operation]]
 
 
 def diff(desired: State, actual: State, identity: str | None = None) -> list[Operation]:
@@ -81,24 +85,24 @@ def diff_project(
                 _op(OpKind.UPDATE_PROJECT, live, "", {"id": live.id, **before}, after, want.source)
             )
 
-    sections = (
+    sections: tuple[tuple[str, Differ], ...] = (
         ("roles", _roles),
         ("groups", _groups),
         ("members", _members),
         ("members", _group_members),
-        ("owners", _owners),
+        ("owners", partial(_owners, identity=identity)),  # the one that keeps the identity's own
     )
     for section, differ in sections:
         mode = want.managed(section)
         if mode is not None:
-            ops.extend(differ(want, live, mode is Manage.AUTHORITATIVE, identity))
+            ops.extend(differ(want, live, mode is Manage.AUTHORITATIVE))
     return ops
 
 
 # ---------------------------------------------------------------------------- sections
 
 
-def _roles(want: Project, live: Project, remove: bool, _identity: str | None) -> list[Operation]:
+def _roles(want: Project, live: Project, remove: bool) -> list[Operation]:
     ops: list[Operation] = []
     have = {r.key: r for r in live.roles}
     for role in want.roles:
@@ -126,7 +130,7 @@ def _roles(want: Project, live: Project, remove: bool, _identity: str | None) ->
     return ops
 
 
-def _groups(want: Project, live: Project, remove: bool, _identity: str | None) -> list[Operation]:
+def _groups(want: Project, live: Project, remove: bool) -> list[Operation]:
     ops: list[Operation] = []
     have = {g.key: g for g in live.groups}
     for group in want.groups:
@@ -149,7 +153,7 @@ def _groups(want: Project, live: Project, remove: bool, _identity: str | None) -
     return ops
 
 
-def _members(want: Project, live: Project, remove: bool, _identity: str | None) -> list[Operation]:
+def _members(want: Project, live: Project, remove: bool) -> list[Operation]:
     ops: list[Operation] = []
     have = {m.key: m for m in live.members}
     for member in want.members:
@@ -170,9 +174,7 @@ def _members(want: Project, live: Project, remove: bool, _identity: str | None) 
     return ops
 
 
-def _group_members(
-    want: Project, live: Project, remove: bool, _identity: str | None
-) -> list[Operation]:
+def _group_members(want: Project, live: Project, remove: bool) -> list[Operation]:
     ops: list[Operation] = []
     have = {m.key: m for m in live.group_members}
     for member in want.group_members:

@@ -16,11 +16,13 @@ exit code, so a traceback shown to a user is always a bug.
     │   ├── RateLimited              429: still refused after the client's back-off
     │   ├── ServerError              5xx: the server may have acted (``may_have_acted``)
     │   └── Transport                no answer: the connection failed or was dropped
-    ├── NotLive                      an operation names what the live project lacks (no request)
     ├── PartialFailure               a bulk request did some of its operations (ids -> errors)
     ├── PlanError                    a saved plan is unreadable, or of another format_version
     │   └── StalePlanError           live state moved since the saved plan was made
-    └── GuardBlocked                 a guard blocks the plan (exit 3)
+    └── NotLive                      an operation names what the live project lacks (no request)
+
+A guard that blocks a plan is not an exception: it is data of the plan (``Plan.blocked``), and
+the CLI exits 3 on it after printing the plan.
 """
 
 from __future__ import annotations
@@ -182,13 +184,3 @@ class StalePlanError(PlanError):
             + ", ".join(self.projects)
             + "; run plan again and review the new plan"
         )
-
-
-class GuardBlocked(ItwinAccessError):
-    """A safety guard blocks the plan; the message names the guard and how to allow it."""
-
-    exit_code = 3
-
-    def __init__(self, messages: list[str]) -> None:
-        self.messages = messages
-        super().__init__("; ".join(messages))

@@ -132,9 +132,6 @@ class Plan:
             groups.setdefault(op.project, []).append(op)
         return {number: tuple(ops) for number, ops in groups.items()}
 
-    def problems_for(self, operation_id: str) -> tuple[PlanProblem, ...]:
-        return tuple(p for p in self.problems if operation_id in p.operations)
-
     def to_dict(self) -> dict[str, Any]:
         """The saved-plan / JSON form (documented in ``reconciler.render.json``)."""
         document: dict[str, Any] = {

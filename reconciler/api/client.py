@@ -173,7 +173,7 @@ class ApiClient:
                 raise self._wait_cap(method, path, None, 0.0)
             sent = dict(headers or {})
             sent["Accept"] = options["accept"]
-            sent["Authorization"] = f"Bearer {self._token(method, path)}"
+            sent["Authorization"] = f"Bearer {self._token()}"
             # Our id for this attempt, so a `-v` line can be matched with the server's logs
             # (older iTwin.js clients send it too; contract §2, request id).
             sent.setdefault("X-Correlation-Id", str(uuid.uuid4()))
@@ -304,7 +304,7 @@ class ApiClient:
 
     # ------------------------------------------------------------------ internals
 
-    def _token(self, method: str, path: str) -> str:
+    def _token(self) -> str:
         # The token endpoint is another service with its own transient failures: retry those
         # with the same policy; a refusal (bad credentials) is final at once.
         attempt = 0
