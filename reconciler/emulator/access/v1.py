@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from reconciler.emulator import records
-from reconciler.emulator.access_members import (
+from reconciler.emulator.access.members import (
     already_member,
     get_user,
     list_users,
