@@ -178,12 +178,8 @@ def create_job(req: Req) -> Response:
 def _job(req: Req) -> sqlite3.Row:
     itwin = ac_itwin(req.db, req.params["itwin_id"])
     require_member(req.db, req.caller, itwin)
-    row: sqlite3.Row | None = req.db.execute(
-        "SELECT * FROM jobs WHERE id=? AND itwin_id=?", (req.params["job_id"], itwin["id"])
-    ).fetchone()
-    if row is None:
-        raise ApiError(404, "JobNotFound", "Requested job is not available.")
-    return row
+    missing = ApiError(404, "JobNotFound", "Requested job is not available.")
+    return records.row_in_itwin(req.db, "jobs", req.params["job_id"], itwin["id"], missing)
 
 
 def get_job(req: Req) -> Response:
