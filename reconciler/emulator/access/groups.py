@@ -66,8 +66,8 @@ def group_json(db: sqlite3.Connection, group: sqlite3.Row, capped: bool = True) 
 
 
 def group_of(req: Req, itwin: sqlite3.Row) -> sqlite3.Row:
-    missing = ApiError(404, "GroupNotFound", MSG_GROUP_NOT_FOUND)
-    return records.row_in_itwin(req.db, "groups", req.params["group_id"], itwin["id"], missing)
+    unknown = ApiError(404, "GroupNotFound", MSG_GROUP_NOT_FOUND)
+    return records.row_in_itwin(req.db, "groups", req.params["group_id"], itwin["id"], unknown)
 
 
 def _managing_itwin(req: Req) -> sqlite3.Row:
