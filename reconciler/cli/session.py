@@ -158,6 +158,7 @@ def _client(config: Config, closers: list[Callable[[], None]]) -> httpx.Client:
 
 def _start_emulator(config: Config, closers: list[Callable[[], None]]) -> str:
     # Imported here: only embedded mode needs uvicorn and the emulator in this process.
+    from reconciler.emulator.seed import SeedError
     from reconciler.emulator.server import start_background
     from reconciler.emulator.store import UnusableDatabase
 
@@ -176,5 +177,8 @@ def _start_emulator(config: Config, closers: list[Callable[[], None]]) -> str:
             f"{exc}. Set another `emulator.db` in the config, or delete that file if it only"
             " holds emulator state."
         ) from None
+    except SeedError as exc:
+        # The seed's own message names the file and the problem; say where it was configured.
+        raise ConfigError(f"{exc}; check `emulator.seed` in the config") from None
     closers.append(running.stop)
     return str(running.base_url).rstrip("/")

@@ -142,6 +142,19 @@ def test_embedded_mode_refuses_a_file_that_is_not_sqlite_before_any_request(
     assert (tmp_path / "state.db").read_text() == "not a database\n" * 50
 
 
+def test_embedded_mode_reports_a_bad_seed_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "itwin-access.yaml").write_text(
+        "api: emulator\nemulator:\n  db: state.db\n  seed: bad-seed.yaml\n"
+    )
+    (tmp_path / "manifests").mkdir()
+    (tmp_path / "manifests" / "p.yaml").write_text("projects:\n  - number: A\n")
+    (tmp_path / "bad-seed.yaml").write_text("organizations: [\n")
+    config = str(tmp_path / "itwin-access.yaml")
+    stderr = _refusal(["plan", "--config", config, str(tmp_path / "manifests")], tmp_path)
+    assert "bad-seed.yaml" in stderr
+    assert "check `emulator.seed` in the config" in stderr
+
+
 def test_two_servers_on_one_database_file_share_state(tmp_path: Path) -> None:
     db = tmp_path / "shared.db"
     users = [f"{n}@contoso.com" for n in ("bob", "carol", "dana", "eli", "frank")]
