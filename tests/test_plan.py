@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from reconciler.errors import PlanError
@@ -515,6 +515,21 @@ def projects(draw: st.DrawFn, number: str, desired: bool) -> Project:
     )
 
 
+def loadable(project: Project) -> bool:
+    """What the manifest loader lets through (manifest/build.py): where roles or groups are
+    managed authoritatively, members name only declared roles and groups. Otherwise a member
+    of an undeclared role is planned again after the role's deletion removed it (a cascade),
+    and no manifest can say that."""
+    if project.managed("roles") is Manage.AUTHORITATIVE:
+        declared = {r.display_name for r in project.roles}
+        if any(not m.roles <= declared for m in (*project.members, *project.group_members)):
+            return False
+    if project.managed("groups") is Manage.AUTHORITATIVE:
+        names = {g.name for g in project.groups}
+        return all(m.group in names for m in project.group_members)
+    return True
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     desired=st.tuples(projects("P1", True), projects("P2", True)),
@@ -523,6 +538,7 @@ def projects(draw: st.DrawFn, number: str, desired: bool) -> Project:
 def test_applying_a_plan_converges_and_round_trips(
     desired: tuple[Project, Project], actual: list[Project]
 ) -> None:
+    assume(all(loadable(p) for p in desired))
     want_state, live_state = State(desired), State(tuple(actual))
     plan = build_plan(want_state, live_state, OWNER_CTX, GuardSettings())
     assert Plan.from_dict(json.loads(json.dumps(plan.to_dict()))) == plan
