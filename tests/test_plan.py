@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from reconciler.errors import PlanError
@@ -515,6 +515,15 @@ def projects(draw: st.DrawFn, number: str, desired: bool) -> Project:
     )
 
 
+def _holds_an_undeclared_role(p: Project) -> bool:
+    """A member holding a role its authoritative roles section leaves out: the loader refuses
+    such a manifest (build.check_roles), and the role's deletion would remove the member."""
+    if p.managed("roles") is not Manage.AUTHORITATIVE:
+        return False
+    declared = {r.key for r in p.roles}
+    return any(not m.roles <= declared for m in (*p.members, *p.group_members))
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     desired=st.tuples(projects("P1", True), projects("P2", True)),
@@ -523,6 +532,7 @@ def projects(draw: st.DrawFn, number: str, desired: bool) -> Project:
 def test_applying_a_plan_converges_and_round_trips(
     desired: tuple[Project, Project], actual: list[Project]
 ) -> None:
+    assume(not any(_holds_an_undeclared_role(p) for p in desired))
     want_state, live_state = State(desired), State(tuple(actual))
     plan = build_plan(want_state, live_state, OWNER_CTX, GuardSettings())
     assert Plan.from_dict(json.loads(json.dumps(plan.to_dict()))) == plan
