@@ -21,14 +21,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.errors import PlanError
+from reconciler.kinds import (
+    MEMBER_REMOVALS_GUARD,
+    OWNER,
+    PROJECT_DELETIONS,
+    ROLE_DELETIONS,
+    SPECS,
+)
 from reconciler.model import LiveContext, Project, Rights, State
 from reconciler.operation import MEMBER_REMOVALS, Operation, OpKind
-from reconciler.preflight import ORG_ADMIN, OWNER, WARNING, PlanProblem, required
+from reconciler.preflight import ORG_ADMIN, WARNING, PlanProblem, required
 from reconciler.visible import visible
 
-MEMBER_REMOVALS_GUARD = "member-removals"
-ROLE_DELETIONS = "role-deletions"
-PROJECT_DELETIONS = "project-deletions"
+# The guards operations count toward (MEMBER_REMOVALS_GUARD, ROLE_DELETIONS, PROJECT_DELETIONS)
+# are named in the registry, beside the kinds that count (reconciler.kinds).
 LAST_OWNER = "last-owner"
 SELF_PROTECTION = "self-protection"
 # Preflight found operations the applying identity lacks the rights for. Liftable because the
@@ -152,13 +158,12 @@ def evaluate(
     projects = {p.number: p for p in actual.projects}
     for number, ops in sorted(by_project.items()):
         live = projects.get(number)
-        kinds = [op.kind for op in ops]
-        if OpKind.DELETE_PROJECT in kinds:
+        if _counted(ops, PROJECT_DELETIONS):
             found.append(
                 GuardViolation(PROJECT_DELETIONS, f"project {number} would be deleted", number)
             )
             continue
-        deleted_roles = [op.key for op in ops if op.kind is OpKind.DELETE_ROLE]
+        deleted_roles = [op.key for op in _counted(ops, ROLE_DELETIONS)]
         if deleted_roles:
             found.append(
                 GuardViolation(
@@ -169,7 +174,7 @@ def evaluate(
                     {"roles": len(deleted_roles)},
                 )
             )
-        removals = sum(1 for op in ops if op.kind in MEMBER_REMOVALS)
+        removals = len(_counted(ops, MEMBER_REMOVALS_GUARD))
         total_removals += removals
         if live is None:
             continue
@@ -203,6 +208,11 @@ def evaluate(
         GuardViolation(v.guard, v.message, v.project, v.numbers, v.guard in allowed) for v in found
     ]
     return marked, problems
+
+
+def _counted(ops: Iterable[Operation], guard: str) -> list[Operation]:
+    """The operations the registry counts toward ``guard``."""
+    return [op for op in ops if guard in SPECS[op.kind].guards]
 
 
 def _member_removals(

@@ -47,92 +47,35 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
+from reconciler.kinds import MEMBER_REMOVALS_GUARD, SPECS, Action, OpKind, kinds
 
-class OpKind(StrEnum):
-    CREATE_PROJECT = "create_project"
-    UPDATE_PROJECT = "update_project"
-    CREATE_ROLE = "create_role"
-    UPDATE_ROLE = "update_role"
-    CREATE_GROUP = "create_group"
-    UPDATE_GROUP = "update_group"
-    ADD_OWNER = "add_owner"
-    ADD_MEMBER = "add_member"
-    ADD_GROUP_MEMBER = "add_group_member"
-    UPDATE_MEMBER = "update_member"
-    UPDATE_GROUP_MEMBER = "update_group_member"
-    REINVITE_MEMBER = "reinvite_member"
-    REMOVE_MEMBER = "remove_member"
-    REMOVE_GROUP_MEMBER = "remove_group_member"
-    CANCEL_INVITATION = "cancel_invitation"
-    DELETE_GROUP = "delete_group"
-    DELETE_ROLE = "delete_role"
-    REMOVE_OWNER = "remove_owner"
-    DELETE_PROJECT = "delete_project"
+__all__ = [
+    "ADDS",
+    "CHANGES",
+    "KIND_ORDER",
+    "MEMBER_REMOVALS",
+    "PHASE",
+    "REMOVES",
+    "OpKind",
+    "Operation",
+    "action",
+]
 
-
-# design.md §5: the order of operations within a project.
-PHASE: Mapping[OpKind, int] = {
-    OpKind.CREATE_PROJECT: 1,
-    OpKind.UPDATE_PROJECT: 1,
-    OpKind.CREATE_ROLE: 2,
-    OpKind.UPDATE_ROLE: 2,
-    OpKind.CREATE_GROUP: 3,
-    OpKind.UPDATE_GROUP: 3,
-    OpKind.ADD_OWNER: 4,
-    OpKind.ADD_MEMBER: 5,
-    OpKind.ADD_GROUP_MEMBER: 5,
-    OpKind.UPDATE_MEMBER: 5,
-    OpKind.UPDATE_GROUP_MEMBER: 5,
-    OpKind.REINVITE_MEMBER: 5,
-    OpKind.REMOVE_MEMBER: 6,
-    OpKind.REMOVE_GROUP_MEMBER: 6,
-    OpKind.CANCEL_INVITATION: 6,
-    OpKind.DELETE_GROUP: 7,
-    OpKind.DELETE_ROLE: 7,
-    OpKind.REMOVE_OWNER: 8,
-    OpKind.DELETE_PROJECT: 9,
-}
-
+# Views of the registry (reconciler.kinds), kept for the modules that read them by name.
+PHASE: Mapping[OpKind, int] = {kind: s.phase for kind, s in SPECS.items()}
 KIND_ORDER: Mapping[OpKind, int] = {kind: i for i, kind in enumerate(OpKind)}
-
-# How each kind counts in "Plan: N to add, N to change, N to remove."
-ADDS = frozenset(
-    {
-        OpKind.CREATE_PROJECT,
-        OpKind.CREATE_ROLE,
-        OpKind.CREATE_GROUP,
-        OpKind.ADD_OWNER,
-        OpKind.ADD_MEMBER,
-        OpKind.ADD_GROUP_MEMBER,
-    }
-)
-CHANGES = frozenset(
-    {
-        OpKind.UPDATE_PROJECT,
-        OpKind.UPDATE_ROLE,
-        OpKind.UPDATE_GROUP,
-        OpKind.UPDATE_MEMBER,
-        OpKind.UPDATE_GROUP_MEMBER,
-        OpKind.REINVITE_MEMBER,
-    }
-)
-REMOVES = frozenset(set(OpKind) - ADDS - CHANGES)
+ADDS = kinds(action=Action.ADD)
+CHANGES = kinds(action=Action.CHANGE)
+REMOVES = kinds(action=Action.REMOVE)
 # Removals that count against the member-removal guard (pending invitations count as members).
-MEMBER_REMOVALS = frozenset(
-    {OpKind.REMOVE_MEMBER, OpKind.REMOVE_GROUP_MEMBER, OpKind.CANCEL_INVITATION}
-)
+MEMBER_REMOVALS = kinds(guard=MEMBER_REMOVALS_GUARD)
 
 
 def action(kind: OpKind) -> str:
     """ "add", "change" or "remove": the Terraform-style bucket of a kind."""
-    if kind in ADDS:
-        return "add"
-    if kind in CHANGES:
-        return "change"
-    return "remove"
+    return SPECS[kind].action.value
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from reconciler.guards import (
     evaluate,
     rights_violations,
 )
+from reconciler.kinds import SPECS, Action
 from reconciler.model import LiveContext, Manage, Project, State
 from reconciler.operation import (
     ADDS,
@@ -76,7 +77,8 @@ __all__ = [
 FORMAT_VERSION = 2
 # itwin-api.md §4: at most 50 role assignments (sum of roleIds) per add-members request.
 MAX_ROLE_ASSIGNMENTS = 50
-_BATCHED = (OpKind.ADD_MEMBER, OpKind.ADD_GROUP_MEMBER)
+# Adds that give roles go in bulk requests (add_member, add_group_member).
+_BATCHED = frozenset(k for k, s in SPECS.items() if s.action is Action.ADD and s.gives_roles)
 
 
 @dataclass(frozen=True)
