@@ -158,8 +158,8 @@ def blocked_by(op: Operation, failed: Operation) -> bool:
 
     The registry says it (``reconciler.kinds``: ``KindSpec.blocks`` of the failed kind, and
     ``needs_all`` of ``op``'s): a failed create_project holds back everything of its project;
-    a failed role create holds back that role's updates and the member changes giving it; a
-    failed group create, that group's updates and assignment; a failed add_owner,
+    a failed role create or rename holds back that role's updates and the member changes giving
+    it; a failed group create or rename, that group's updates and assignment; a failed add_owner,
     every remove_owner; a member change or removal that failed, deleting a role it still holds
     (and for a group member, deleting that group); a failed update_group, deleting that group;
     any failure, delete_project. Anything else is independent and goes on.

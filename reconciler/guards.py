@@ -346,7 +346,22 @@ def _my_permissions(
                 role_perms[op.key] = set(new["permissions"])
             elif op.kind is OpKind.DELETE_ROLE:
                 role_perms.pop(op.key, None)
+            elif op.kind is OpKind.RENAME_ROLE:
+                old = str(op.before_name)
+                user_roles = _renamed(user_roles, old, op.key)
+                group_roles = {g: _renamed(r, old, op.key) for g, r in group_roles.items()}
+                if old in role_perms:
+                    role_perms[op.key] = role_perms.pop(old)
+            elif op.kind is OpKind.RENAME_GROUP:
+                old = str(op.before_name)
+                in_groups = _renamed(in_groups, old, op.key)
+                if old in group_roles:
+                    group_roles[op.key] = group_roles.pop(old)
     roles = set(user_roles)
     for group in in_groups:
         roles |= group_roles.get(group, set())
     return {p for role in roles for p in role_perms.get(role, set())}
+
+
+def _renamed(names: set[str], old: str, new: str) -> set[str]:
+    return {new if name == old else name for name in names}

@@ -19,11 +19,14 @@ from enum import StrEnum
 
 
 class OpKind(StrEnum):
-    # Declaration order breaks ties inside a phase (``Operation.sort_key``).
+    # Declaration order breaks ties inside a phase (``Operation.sort_key``): a rename comes
+    # before a create, which may reuse the old name.
     CREATE_PROJECT = "create_project"
     UPDATE_PROJECT = "update_project"
+    RENAME_ROLE = "rename_role"
     CREATE_ROLE = "create_role"
     UPDATE_ROLE = "update_role"
+    RENAME_GROUP = "rename_group"
     CREATE_GROUP = "create_group"
     UPDATE_GROUP = "update_group"
     ADD_OWNER = "add_owner"
@@ -126,6 +129,8 @@ class KindSpec:
     member_list: bool = False
     gives_roles: bool = False  # ``after["roles"]``: roles the member holds afterwards
     releases_roles: bool = False  # ``before["roles"]``: it may leave a role held when it fails
+    # The renamed object's name field in ``before``/``after`` (rename kinds only).
+    renames: str | None = None
 
     @property
     def quoted(self) -> bool:
@@ -158,10 +163,18 @@ SPECS: Mapping[OpKind, KindSpec] = {
         ),
         KindSpec(_K.UPDATE_PROJECT, 1, _C, PROJECT, "update", "project", ("itwins_modify",), _BOTH),
         KindSpec(
+            _K.RENAME_ROLE, 2, _C, ROLES, "rename", "role", _MANAGE_ROLES, _BOTH,
+            blocks=_ROLE_NOT_THERE, renames="displayName",
+        ),
+        KindSpec(
             _K.CREATE_ROLE, 2, _A, ROLES, "create", "role", _MANAGE_ROLES, _BOTH,
             blocks=_ROLE_NOT_THERE,
         ),
         KindSpec(_K.UPDATE_ROLE, 2, _C, ROLES, "update", "role", _MANAGE_ROLES, _BOTH),
+        KindSpec(
+            _K.RENAME_GROUP, 3, _C, GROUPS, "rename", "group", _MANAGE_GROUPS, _ITWINS,
+            blocks=_GROUP_NOT_THERE, renames="name",
+        ),
         KindSpec(
             _K.CREATE_GROUP, 3, _A, GROUPS, "create", "group", _MANAGE_GROUPS, _ITWINS,
             blocks=_GROUP_NOT_THERE, member_list=True,

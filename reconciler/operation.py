@@ -12,12 +12,14 @@ kind                 before                                  after
 create_project       None                                    {"number", <declared attributes>}
 update_project       {"id", <changed attrs, live values>}    {<changed attrs, desired values>}
 delete_project       {"id", "displayName"}                   None
+rename_role          {"id", "displayName" (old name)}        {"displayName" (new name)}
 create_role          None                                    {"displayName", "description"
                                                              (None: unmanaged), "permissions"}
 update_role          {"id", <changed fields, live>}          {<changed fields: "description",
                                                              "permissions" (full sorted list)>}
 delete_role          {"id", "displayName", "description",    None
                      "permissions"}
+rename_group         {"id", "name" (old name)}               {"name" (new name)}
 create_group         None                                    {"name", "description", "members",
                                                              "imsGroups"}
 update_group         {"id", <changed fields, live>}          {<changed: "description",
@@ -39,6 +41,7 @@ update_group_member  {"id" (group id), "group", "roles"}     {"group", "roles"}
 remove_group_member  {"id" (group id), "group", "roles"}     None
 ==================== ======================================= =====================================
 
+A rename's key is the new name; the operations after it in the plan use the new name only.
 Role names in member payloads are display names; the target resolves them to ids at execution
 time, because roles and groups created earlier in the same plan have no id yet.
 """
@@ -103,6 +106,14 @@ class Operation:
     @property
     def id(self) -> str:
         return f"{self.project}/{self.kind.value}/{self.key}"
+
+    @property
+    def before_name(self) -> str | None:
+        """A rename's old name (``before[...]`` under the registry's ``renames`` field)."""
+        field = SPECS[self.kind].renames
+        if field is None or self.before is None:
+            return None
+        return str(self.before[field])
 
     @property
     def phase(self) -> int:

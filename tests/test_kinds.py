@@ -8,7 +8,7 @@ from importlib import resources
 
 from reconciler import kinds as k
 from reconciler.kinds import SPECS, Action, Drift, OpKind
-from reconciler.operation import ADDS, CHANGES, MEMBER_REMOVALS, PHASE, REMOVES
+from reconciler.operation import ADDS, CHANGES, MEMBER_REMOVALS, PHASE, REMOVES, Operation
 from reconciler.targets import projects
 from reconciler.targets.itwins_write import Writer
 
@@ -63,9 +63,20 @@ def test_guard_counts_come_from_the_registry() -> None:
     } == MEMBER_REMOVALS
     assert k.kinds(guard=k.ROLE_DELETIONS) == {OpKind.DELETE_ROLE}
     assert k.kinds(guard=k.PROJECT_DELETIONS) == {OpKind.DELETE_PROJECT}
+    # renames count toward no guard: nothing is deleted or removed
+    assert not SPECS[OpKind.RENAME_ROLE].guards
+    assert not SPECS[OpKind.RENAME_GROUP].guards
 
 
 def test_drift_extras_are_removals_of_a_declarable_section() -> None:
     extras = {kind for kind, spec in SPECS.items() if spec.drift is Drift.EXTRA}
     assert extras <= k.kinds(action=Action.REMOVE)
     assert OpKind.DELETE_PROJECT not in extras  # a project is declared by number: never extra
+
+
+def test_rename_kinds_name_the_field_holding_the_old_name() -> None:
+    role = Operation(OpKind.RENAME_ROLE, "P1", "New", {"id": "r1", "displayName": "Old"})
+    assert role.before_name == "Old"
+    group = Operation(OpKind.RENAME_GROUP, "P1", "New", {"id": "g1", "name": "Old"})
+    assert group.before_name == "Old"
+    assert Operation(OpKind.UPDATE_ROLE, "P1", "New", {"id": "r1"}).before_name is None

@@ -68,8 +68,8 @@ def every_kind_plan() -> Plan:
     changed = want(
         "A",
         attributes={"displayName": "New"},
-        roles=(Role("NewRole"), Role("Chg", "d", roles("p"))),
-        groups=(Group("NewG"), Group("ChgG", "new")),
+        roles=(Role("NewRole"), Role("Chg", "d", roles("p")), Role("Now", renamed_from="Was")),
+        groups=(Group("NewG"), Group("ChgG", "new"), Group("NowG", renamed_from="WasG")),
         members=(
             UserMember("add@x.com", roles("Chg")),
             UserMember("upd@x.com", roles("Chg")),
@@ -81,8 +81,12 @@ def every_kind_plan() -> Plan:
     current = live(
         "A",
         attributes={"displayName": "Old"},
-        roles=(Role("Chg", "d", roles("q"), id="r1"), Role("OldRole", id="r2")),
-        groups=(Group("ChgG", "old", id="g1"), Group("OldG", id="g2")),
+        roles=(
+            Role("Chg", "d", roles("q"), id="r1"),
+            Role("OldRole", id="r2"),
+            Role("Was", id="r3"),
+        ),
+        groups=(Group("ChgG", "old", id="g1"), Group("OldG", id="g2"), Group("WasG", id="g3")),
         members=(
             UserMember("upd@x.com", roles("OldRole"), id="m1"),
             UserMember("inv@x.com", roles("OldRole"), pending=True, id="i1"),
@@ -180,7 +184,7 @@ def test_empty_plan_when_states_match() -> None:
 
 
 def test_summary_counts_add_change_remove() -> None:
-    assert every_kind_plan().summary() == {"add": 6, "change": 6, "remove": 7}
+    assert every_kind_plan().summary() == {"add": 6, "change": 8, "remove": 7}
 
 
 # ------------------------------------------------------------------ saved-plan format
@@ -297,6 +301,8 @@ def test_preflight_marks_operations_the_identity_cannot_perform() -> None:
     assert by_kind[OpKind.UPDATE_PROJECT] is True
     assert by_kind[OpKind.DELETE_PROJECT] is True
     assert by_kind[OpKind.CREATE_GROUP] is True
+    assert by_kind[OpKind.RENAME_ROLE] is True
+    assert by_kind[OpKind.RENAME_GROUP] is True
     assert by_kind[OpKind.REINVITE_MEMBER] is True  # needs remove too, to cancel
     assert not any(op_id.startswith("B/") for op_id in marked)  # created by this plan
     brief = next(p.brief for p in problems if "administration_manage_roles" in p.message)

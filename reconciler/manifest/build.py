@@ -155,6 +155,7 @@ class Builder:
             description=item.get("description"),
             permissions=frozenset(permissions),
             source=source,
+            renamed_from=item.get("renamedFrom"),
         )
 
     def check_text(
@@ -401,6 +402,7 @@ class Builder:
                     members=frozenset(emails),
                     ims_groups=frozenset(item.get("imsGroups", [])),
                     source=source,
+                    renamed_from=item.get("renamedFrom"),
                 )
             )
         return groups

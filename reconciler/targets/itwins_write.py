@@ -299,6 +299,13 @@ class Writer(MemberWrites, JobWrites):
             "POST", f"/accesscontrol/itwins/{itwin_id}", None, None, f"{name!r} not created"
         )
 
+    def rename_role(self, op: Operation) -> None:
+        """PATCH the live role's ``displayName``: members and groups holding it keep it."""
+        itwin_id, role_id = self.project_id(op), str((op.before or {})["id"])
+        self.access.update_role(itwin_id, role_id, {"displayName": op.key})
+        self._forget(self._roles, itwin_id, str(op.before_name))
+        self._store(self._roles, itwin_id, op.key, role_id)
+
     def update_role(self, op: Operation) -> None:
         itwin_id = self.project_id(op)
         after = op.after or {}
@@ -333,6 +340,13 @@ class Writer(MemberWrites, JobWrites):
         fields = {k: sorted(after.get(k) or []) for k in ("members", "imsGroups")}
         if any(fields.values()):
             self._update_group(itwin_id, group_id, fields)
+
+    def rename_group(self, op: Operation) -> None:
+        """PATCH the live group's ``name``: its members and the roles it holds stay."""
+        itwin_id, group_id = self.project_id(op), str((op.before or {})["id"])
+        self.access.update_group(itwin_id, group_id, {"name": op.key})
+        self._forget(self._groups, itwin_id, str(op.before_name))
+        self._store(self._groups, itwin_id, op.key, group_id)
 
     def update_group(self, op: Operation) -> None:
         itwin_id = self.project_id(op)
@@ -372,9 +386,11 @@ class Writer(MemberWrites, JobWrites):
         OpKind.CREATE_PROJECT: create_project,
         OpKind.UPDATE_PROJECT: update_project,
         OpKind.DELETE_PROJECT: delete_project,
+        OpKind.RENAME_ROLE: rename_role,
         OpKind.CREATE_ROLE: create_role,
         OpKind.UPDATE_ROLE: update_role,
         OpKind.DELETE_ROLE: delete_role,
+        OpKind.RENAME_GROUP: rename_group,
         OpKind.CREATE_GROUP: create_group,
         OpKind.UPDATE_GROUP: update_group,
         OpKind.DELETE_GROUP: delete_group,

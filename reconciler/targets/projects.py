@@ -291,6 +291,8 @@ HANDLERS: Mapping[OpKind, Handler] = {
         lambda t, pid, b, a: t.api.update(pid, wire.project_fields(a))
     ),
     OpKind.DELETE_PROJECT: _on_project(lambda t, pid, b, a: _gone_ok(lambda: t.api.delete(pid))),
+    # A rename PATCHes displayName: the members holding the role keep it.
+    OpKind.RENAME_ROLE: _on_project(lambda t, pid, b, a: t.api.update_role(pid, str(b["id"]), a)),
     OpKind.CREATE_ROLE: _on_project(lambda t, pid, b, a: t._create_role(pid, a)),
     OpKind.UPDATE_ROLE: _on_project(
         lambda t, pid, b, a: t.api.update_role(pid, str(b["id"]), _role_fields(a))
