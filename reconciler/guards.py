@@ -52,12 +52,33 @@ POLICY = "policy:"  # prefix of the violations of the config's policies (reconci
 
 @dataclass(frozen=True)
 class GuardSettings:
-    """Thresholds (config ``guards``: memberRemovalPercent, memberRemovalMinMembers,
-    maxMemberRemovals)."""
+    """The member-removal thresholds, and the one place of their defaults: the config's
+    ``guards`` section sets them (``CONFIG_KEYS``), the config schema's ``default`` values and
+    README repeat them (tests/test_config.py checks the schema)."""
 
     member_removal_percent: float = 25.0
     member_removal_min_members: int = 8
     max_member_removals: int = 50
+
+    @classmethod
+    def from_config(cls, data: Mapping[str, Any]) -> GuardSettings:
+        """From a config file's (schema-checked) ``guards`` mapping; a key left out keeps its
+        default."""
+        defaults = cls()
+        values = {
+            name: type(getattr(defaults, name))(data[key])
+            for key, name in CONFIG_KEYS.items()
+            if key in data
+        }
+        return cls(**values)
+
+
+# Config ``guards`` key -> GuardSettings field.
+CONFIG_KEYS: Mapping[str, str] = {
+    "memberRemovalPercent": "member_removal_percent",
+    "memberRemovalMinMembers": "member_removal_min_members",
+    "maxMemberRemovals": "max_member_removals",
+}
 
 
 @dataclass(frozen=True)

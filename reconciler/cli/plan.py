@@ -142,12 +142,9 @@ def _summary(exc: ManifestError) -> ManifestError:
 
 
 def guard_settings(config: Config) -> GuardSettings:
-    g = config.guards
-    return GuardSettings(
-        member_removal_percent=g.member_removal_percent,
-        member_removal_min_members=g.member_removal_min_members,
-        max_member_removals=g.max_member_removals,
-    )
+    """The guard thresholds of a run: the config's (``GuardSettings.from_config``); no flag or
+    environment variable sets them."""
+    return config.guards
 
 
 @dataclass(frozen=True)
