@@ -37,9 +37,9 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from reconciler.errors import ApiError, ItwinAccessError, PartialFailure
-from reconciler.kinds import SPECS, Blocks, Match
 from reconciler.model import LiveContext, State
-from reconciler.plan import Operation
+from reconciler.plan.build import Operation
+from reconciler.plan.kinds import SPECS, Blocks, Match
 
 Progress = Callable[[int, int], None]  # (done, total)
 

@@ -13,9 +13,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from reconciler.kinds import SPECS
 from reconciler.model import GroupMember, State, UserMember
-from reconciler.operation import Operation, OpKind
+from reconciler.plan.kinds import SPECS
+from reconciler.plan.operations import Operation, OpKind
 
 # Member operations that change what the member holds (its ``before["roles"]``): a member a
 # plan already changes or removes is not removed again.

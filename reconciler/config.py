@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.errors import ConfigError
-from reconciler.guards import GuardSettings
 from reconciler.manifest.document import Document, json_path
 from reconciler.manifest.schema import validate_config
 from reconciler.manifest.yamlsource import YamlProblem, read_document
+from reconciler.plan.guards import GuardSettings
 from reconciler.policies import Policies, PolicyRule
 
 DEFAULT_API = "https://api.bentley.com"

@@ -40,7 +40,7 @@ from reconciler.model import (
     State,
     UserMember,
 )
-from reconciler.operation import Operation, OpKind
+from reconciler.plan.operations import Operation, OpKind
 
 
 def diff(desired: State, actual: State, identity: str | None = None) -> list[Operation]:

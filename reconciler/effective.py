@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reconciler.model import Group, GroupMember, Owner, Project, Role, UserMember
-from reconciler.operation import Operation, OpKind
+from reconciler.plan.operations import Operation, OpKind
 
 USER = "user"
 GROUP = "group"

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from reconciler.model import Duplicate, Project, State
-from reconciler.operation import Operation, OpKind
+from reconciler.plan.operations import Operation, OpKind
 
 DUPLICATE = "duplicate"
 

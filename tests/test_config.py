@@ -9,8 +9,8 @@ import yaml
 
 from reconciler.config import Config, load_config
 from reconciler.errors import ConfigError
-from reconciler.guards import CONFIG_KEYS, GuardSettings
 from reconciler.manifest.schema import load_schema
+from reconciler.plan.guards import CONFIG_KEYS, GuardSettings
 
 FULL = """\
 # yaml-language-server: $schema=../schemas/config.schema.json

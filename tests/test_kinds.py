@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from importlib import resources
 
-from reconciler import kinds as k
-from reconciler.kinds import SPECS, Action, Drift, OpKind
-from reconciler.operation import ADDS, CHANGES, MEMBER_REMOVALS, PHASE, REMOVES, Operation
+from reconciler.plan import kinds as k
+from reconciler.plan.kinds import SPECS, Action, Drift, OpKind
+from reconciler.plan.operations import ADDS, CHANGES, MEMBER_REMOVALS, PHASE, REMOVES, Operation
 from reconciler.targets import projects
 from reconciler.targets.itwins_write import Writer
 

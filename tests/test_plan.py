@@ -26,7 +26,7 @@ from reconciler.model import (
     State,
     UserMember,
 )
-from reconciler.plan import (
+from reconciler.plan.build import (
     MAX_ROLE_ASSIGNMENTS,
     PHASE,
     GuardSettings,
@@ -37,7 +37,7 @@ from reconciler.plan import (
     build_plan,
     fingerprint,
 )
-from reconciler.preflight import check_rights
+from reconciler.plan.preflight import check_rights
 
 AUTH = dict.fromkeys(SECTIONS, Manage.AUTHORITATIVE)
 ME = "app@x.com"

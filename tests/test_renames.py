@@ -25,7 +25,7 @@ from reconciler.model import (
     State,
     UserMember,
 )
-from reconciler.plan import GuardSettings, Operation, OpKind, build_plan
+from reconciler.plan.build import GuardSettings, Operation, OpKind, build_plan
 from reconciler.render.describe import describe
 
 ALL = dict.fromkeys(("roles", "groups", "members"), Manage.AUTHORITATIVE)

@@ -29,7 +29,7 @@ from reconciler.export.drift import split_drift
 from reconciler.impact import Impact, compute_impact
 from reconciler.manifest import check_permissions, load_manifests
 from reconciler.model import LiveContext, State
-from reconciler.plan import GuardSettings, Plan, build_plan
+from reconciler.plan.build import GuardSettings, Plan, build_plan
 from reconciler.render import render_json, render_markdown, render_text
 from reconciler.render.markdown import MAX_CHARS
 

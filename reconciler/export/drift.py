@@ -23,7 +23,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from reconciler.kinds import SPECS, Drift
 from reconciler.model import (
     Group,
     GroupMember,
@@ -34,7 +33,8 @@ from reconciler.model import (
     State,
     UserMember,
 )
-from reconciler.plan import Operation
+from reconciler.plan.build import Operation
+from reconciler.plan.kinds import SPECS, Drift
 
 
 @dataclass(frozen=True)

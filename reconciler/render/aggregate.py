@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from reconciler.kinds import PROJECT, SPECS
-from reconciler.plan import Plan
+from reconciler.plan.build import Plan
+from reconciler.plan.kinds import PROJECT, SPECS
 from reconciler.render.describe import Described, describe
 
 MIN_PROJECTS = 2

@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.kinds import GROUPS, OWNERS, PROJECT, ROLES, SPECS, Action
-from reconciler.plan import Operation, OpKind, Plan, PlanProblem, action
+from reconciler.plan.build import Operation, OpKind, Plan, PlanProblem, action
+from reconciler.plan.kinds import GROUPS, OWNERS, PROJECT, ROLES, SPECS, Action
 from reconciler.visible import visible
 
 SYMBOL = {"add": "+", "change": "~", "remove": "-"}

@@ -81,7 +81,7 @@ from typing import Any
 
 from reconciler.errors import PlanError
 from reconciler.impact import Impact
-from reconciler.plan import FORMAT_VERSION, Plan
+from reconciler.plan.build import FORMAT_VERSION, Plan
 
 DRIFT_FORMAT_VERSION = 1
 

@@ -21,7 +21,7 @@ from typing import Any
 from reconciler.api import AccessControlApi, ItwinsApi
 from reconciler.errors import ApiError
 from reconciler.model import Project
-from reconciler.plan import Operation, OpKind
+from reconciler.plan.build import Operation, OpKind
 from reconciler.targets import itwins_wire as wire
 from reconciler.targets.itwins_duplicates import keep_first
 from reconciler.targets.itwins_jobs import JobWrites

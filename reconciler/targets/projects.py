@@ -25,7 +25,7 @@ from reconciler.api import DEFAULT_CONCURRENCY, AccessControlApi, ApiClient, bou
 from reconciler.api.projects import ProjectsApi
 from reconciler.errors import ApiError, ItwinAccessError
 from reconciler.model import LiveContext, Project, Rights, State
-from reconciler.plan import Operation, OpKind
+from reconciler.plan.build import Operation, OpKind
 from reconciler.targets import common_wire
 from reconciler.targets import projects_wire as wire
 from reconciler.targets.common import ClientTarget, holds_every_permission

@@ -23,7 +23,7 @@ from reconciler.model import (
     State,
     UserMember,
 )
-from reconciler.plan import Operation, OpKind, batch_adds
+from reconciler.plan.build import Operation, OpKind, batch_adds
 from reconciler.targets.itwins import ItwinsTarget
 
 ALL = dict.fromkeys(SECTIONS, Manage.AUTHORITATIVE)

@@ -14,7 +14,7 @@ from reconciler.apply import apply_plan
 from reconciler.emulator.app import create_app
 from reconciler.emulator.seed import demo_seed
 from reconciler.model import Group, GroupMember, Manage, Project, Role, State, UserMember
-from reconciler.plan import GuardSettings, OpKind, Plan, build_plan
+from reconciler.plan.build import GuardSettings, OpKind, Plan, build_plan
 from reconciler.targets.projects import ProjectsTarget
 
 AUTH = Manage.AUTHORITATIVE

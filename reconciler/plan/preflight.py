@@ -16,9 +16,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.kinds import GROUPS, OWNER, OWNERS, SPECS
 from reconciler.model import LiveContext, ProjectState, Rights, State
-from reconciler.operation import Operation, OpKind
+from reconciler.plan.kinds import GROUPS, OWNER, OWNERS, SPECS
+from reconciler.plan.operations import Operation, OpKind
 from reconciler.visible import visible
 
 ERROR = "error"

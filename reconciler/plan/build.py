@@ -21,17 +21,17 @@ from reconciler.cascade import implied_removals
 from reconciler.diff import diff
 from reconciler.errors import PlanError
 from reconciler.facts import Facts, project_facts
-from reconciler.fingerprint import absent_fingerprint, fingerprint, state_fingerprint
-from reconciler.guards import (
+from reconciler.model import LiveContext, Manage, Project, State
+from reconciler.plan.fingerprint import absent_fingerprint, fingerprint, state_fingerprint
+from reconciler.plan.guards import (
     GuardSettings,
     GuardViolation,
     check_allow,
     evaluate,
     rights_violations,
 )
-from reconciler.kinds import SPECS, Action
-from reconciler.model import LiveContext, Manage, Project, State
-from reconciler.operation import (
+from reconciler.plan.kinds import SPECS, Action
+from reconciler.plan.operations import (
     ADDS,
     CHANGES,
     KIND_ORDER,
@@ -41,14 +41,14 @@ from reconciler.operation import (
     OpKind,
     action,
 )
-from reconciler.policies import Policies, check_policy_allow, evaluate_policies
-from reconciler.preflight import (
+from reconciler.plan.preflight import (
     ERROR,
     WARNING,
     PlanProblem,
     check_manifest_facts,
     check_rights,
 )
+from reconciler.policies import Policies, check_policy_allow, evaluate_policies
 from reconciler.repair import repair_duplicates
 
 __all__ = [

@@ -52,7 +52,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.kinds import MEMBER_REMOVALS_GUARD, SPECS, Action, OpKind, kinds
+from reconciler.plan.kinds import MEMBER_REMOVALS_GUARD, SPECS, Action, OpKind, kinds
 
 __all__ = [
     "ADDS",

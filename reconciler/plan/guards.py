@@ -21,16 +21,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.errors import PlanError
-from reconciler.kinds import (
+from reconciler.model import LiveContext, Project, Rights, State
+from reconciler.plan.kinds import (
     MEMBER_REMOVALS_GUARD,
     OWNER,
     PROJECT_DELETIONS,
     ROLE_DELETIONS,
     SPECS,
 )
-from reconciler.model import LiveContext, Project, Rights, State
-from reconciler.operation import MEMBER_REMOVALS, Operation, OpKind
-from reconciler.preflight import ORG_ADMIN, WARNING, PlanProblem, required
+from reconciler.plan.operations import MEMBER_REMOVALS, Operation, OpKind
+from reconciler.plan.preflight import ORG_ADMIN, WARNING, PlanProblem, required
 from reconciler.visible import visible
 
 # The guards operations count toward (MEMBER_REMOVALS_GUARD, ROLE_DELETIONS, PROJECT_DELETIONS)
