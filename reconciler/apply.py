@@ -156,7 +156,7 @@ def _roles(values: Mapping[str, Any] | None) -> frozenset[str]:
 def blocked_by(op: Operation, failed: Operation) -> bool:
     """Whether ``op`` must be skipped because ``failed`` (same project, earlier) did not happen.
 
-    The registry says it (``reconciler.kinds``: ``KindSpec.blocks`` of the failed kind, and
+    The registry says it (``reconciler.plan.kinds``: ``KindSpec.blocks`` of the failed kind, and
     ``needs_all`` of ``op``'s): a failed create_project holds back everything of its project;
     a failed role create or rename holds back that role's updates and the member changes giving
     it; a failed group create or rename, that group's updates and assignment; a failed add_owner,

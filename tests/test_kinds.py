@@ -1,4 +1,4 @@
-"""The operation-kind registry (reconciler.kinds): complete, consistent with the plan schema,
+"""The operation-kind registry (reconciler.plan.kinds): complete, consistent with the plan schema,
 and matched by each target's handler map (a kind a backend supports always has a handler)."""
 
 from __future__ import annotations

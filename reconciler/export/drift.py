@@ -55,7 +55,7 @@ def split_drift(desired: State, operations: Iterable[Operation]) -> DriftSplit:
     changed: list[Operation] = []
     extras: list[Operation] = []
     for op in operations:
-        # The registry's drift category (reconciler.kinds); for an "extra", the section
+        # The registry's drift category (reconciler.plan.kinds); for an "extra", the section
         # whose declared keys decide whether the object was listed.
         spec = SPECS[op.kind]
         if spec.drift is Drift.EXTRA and op.key not in _declared_keys(

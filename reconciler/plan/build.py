@@ -7,7 +7,7 @@ are all derived from ``Plan.to_dict()``.
 the removals role deletions cause (``reconciler.cascade``) + §5 order + batching of member
 adds to the API's 50-role-assignment limit + fingerprints of every desired project read live
 + guards + preflight.
-Operation kinds, order and payloads live in ``reconciler.operation`` and are re-exported here.
+Operation kinds, order and payloads live in ``reconciler.plan.operations`` and are re-exported here.
 """
 
 from __future__ import annotations

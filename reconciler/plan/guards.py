@@ -34,7 +34,7 @@ from reconciler.plan.preflight import ORG_ADMIN, WARNING, PlanProblem, required
 from reconciler.visible import visible
 
 # The guards operations count toward (MEMBER_REMOVALS_GUARD, ROLE_DELETIONS, PROJECT_DELETIONS)
-# are named in the registry, beside the kinds that count (reconciler.kinds).
+# are named in the registry, beside the kinds that count (reconciler.plan.kinds).
 LAST_OWNER = "last-owner"
 SELF_PROTECTION = "self-protection"
 # Preflight found operations the applying identity lacks the rights for. Liftable because the

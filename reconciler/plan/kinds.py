@@ -97,7 +97,7 @@ _ITWINS = frozenset({ITWINS})
 # organization administrator who need not be one (contract C1/C2); no role permission is enough.
 OWNER = "owner"
 
-# Guards an operation counts toward (reconciler.guards).
+# Guards an operation counts toward (reconciler.plan.guards).
 MEMBER_REMOVALS_GUARD = "member-removals"
 ROLE_DELETIONS = "role-deletions"
 PROJECT_DELETIONS = "project-deletions"

@@ -1,7 +1,7 @@
 """Operations: the small frozen change values a plan is made of, and their total order.
 
-Pure: no I/O. ``diff`` produces operations, ``plan`` orders, batches and guards them; both sit
-above this module, so it lives apart from ``plan`` (which re-exports everything here).
+Pure: no I/O. ``diff`` produces operations, ``plan.build`` orders, batches and guards them;
+both sit above this module, so it lives apart from ``build`` (which re-exports it).
 
 Operation payloads, for targets executing them (all values JSON-able, names not ids, except
 ``before["id"]`` which is always the live id of the object being changed or removed):
@@ -66,7 +66,7 @@ __all__ = [
     "action",
 ]
 
-# Views of the registry (reconciler.kinds), kept for the modules that read them by name.
+# Views of the registry (reconciler.plan.kinds), kept for the modules that read them by name.
 PHASE: Mapping[OpKind, int] = {kind: s.phase for kind, s in SPECS.items()}
 KIND_ORDER: Mapping[OpKind, int] = {kind: i for i, kind in enumerate(OpKind)}
 ADDS = kinds(action=Action.ADD)

@@ -25,7 +25,7 @@ ERROR = "error"
 WARNING = "warning"
 
 # Pseudo-permissions for what no role grants. OWNER (adding/removing owners, deleting an
-# iTwin) is the registry's (reconciler.kinds); ORG_ADMIN: organization administrators.
+# iTwin) is the registry's (reconciler.plan.kinds); ORG_ADMIN: organization administrators.
 ORG_ADMIN = "organization administrator"
 # Operations on owners need to know who applies (its own ownership is always kept): without
 # it they are refused rather than guessed (issue 11).

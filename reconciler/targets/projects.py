@@ -284,7 +284,7 @@ def _on_project(call: OnProject) -> Handler:
     return lambda t, op: call(t, t._project_id(op), dict(op.before or {}), dict(op.after or {}))
 
 
-# A test checks these cover every kind the registry (reconciler.kinds) gives this backend.
+# A test checks these cover every kind the registry (reconciler.plan.kinds) gives this backend.
 HANDLERS: Mapping[OpKind, Handler] = {
     OpKind.CREATE_PROJECT: ProjectsTarget._create_project,
     OpKind.UPDATE_PROJECT: _on_project(
