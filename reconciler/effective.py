@@ -4,7 +4,9 @@ leaves it.
 Pure: no I/O. ``after_project`` replays a plan's operations on a live project;
 ``access_by_subject`` says what every user (direct roles, the roles of groups listing them,
 ownership) and every group (its roles) holds. Shared by the access impact
-(``reconciler.impact``) and the policies (``reconciler.policies``).
+(``reconciler.impact``), the policies (``reconciler.policies``) and self-protection
+(``reconciler.plan.guards``): the one place that says what each operation kind does to a
+project.
 """
 
 from __future__ import annotations

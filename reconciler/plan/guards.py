@@ -20,6 +20,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.effective import after_project
 from reconciler.errors import PlanError
 from reconciler.model import LiveContext, Project, Rights, State
 from reconciler.plan.kinds import (
@@ -29,7 +30,7 @@ from reconciler.plan.kinds import (
     ROLE_DELETIONS,
     SPECS,
 )
-from reconciler.plan.operations import MEMBER_REMOVALS, Operation, OpKind
+from reconciler.plan.operations import Operation, OpKind
 from reconciler.plan.preflight import ORG_ADMIN, WARNING, PlanProblem, required
 from reconciler.visible import visible
 
@@ -322,7 +323,7 @@ def _self_protection(
                 )
             )
     used = {n for op in ops for n in required(op) if n not in (OWNER, ORG_ADMIN)}
-    lost = _my_permissions(live, ops, me, after=False) - _my_permissions(live, ops, me, True)
+    lost = _my_permissions(live, me) - _my_permissions(after_project(live, number, ops), me)
     lost &= used
     if lost:
         found.append(
@@ -337,52 +338,19 @@ def _self_protection(
     return found
 
 
-def _my_permissions(
-    live: Project, ops: Sequence[Operation], me: str | None, after: bool
-) -> set[str]:
-    """The permissions ``me`` holds through visible roles, before or after the plan."""
+def _my_permissions(project: Project | None, me: str | None) -> set[str]:
+    """The permissions ``me`` holds through visible roles in ``project`` (live, or as the plan
+    leaves it: ``effective.after_project``, the one replay of operations on a project)."""
+    if project is None:
+        return set()
     user_roles: set[str] = set()
-    for m in live.members:
+    for m in project.members:
         if m.key == me and not m.pending:
             user_roles = set(m.roles)
-    in_groups = {g.name for g in live.groups if me in g.members}
-    group_roles = {gm.group: set(gm.roles) for gm in live.group_members}
-    role_perms = {r.display_name: set(r.permissions) for r in live.roles}
-    if after:
-        for op in ops:
-            new: Mapping[str, Any] = op.after or {}
-            if op.kind is OpKind.UPDATE_MEMBER and op.key == me:
-                user_roles = set(new["roles"])
-            elif op.kind in MEMBER_REMOVALS and op.key == me:
-                user_roles = set()
-            elif op.kind is OpKind.UPDATE_GROUP and "members" in new:
-                (in_groups.add if me in new["members"] else in_groups.discard)(op.key)
-            elif op.kind is OpKind.DELETE_GROUP:
-                in_groups.discard(op.key)
-            elif op.kind in (OpKind.UPDATE_GROUP_MEMBER, OpKind.ADD_GROUP_MEMBER):
-                group_roles[op.key] = set(new["roles"])
-            elif op.kind is OpKind.REMOVE_GROUP_MEMBER:
-                group_roles.pop(op.key, None)
-            elif op.kind is OpKind.UPDATE_ROLE and "permissions" in new:
-                role_perms[op.key] = set(new["permissions"])
-            elif op.kind is OpKind.DELETE_ROLE:
-                role_perms.pop(op.key, None)
-            elif op.kind is OpKind.RENAME_ROLE:
-                old = str(op.before_name)
-                user_roles = _renamed(user_roles, old, op.key)
-                group_roles = {g: _renamed(r, old, op.key) for g, r in group_roles.items()}
-                if old in role_perms:
-                    role_perms[op.key] = role_perms.pop(old)
-            elif op.kind is OpKind.RENAME_GROUP:
-                old = str(op.before_name)
-                in_groups = _renamed(in_groups, old, op.key)
-                if old in group_roles:
-                    group_roles[op.key] = group_roles.pop(old)
+    in_groups = {g.name for g in project.groups if me in g.members}
+    group_roles = {gm.group: set(gm.roles) for gm in project.group_members}
+    role_perms = {r.display_name: set(r.permissions) for r in project.roles}
     roles = set(user_roles)
     for group in in_groups:
         roles |= group_roles.get(group, set())
     return {p for role in roles for p in role_perms.get(role, set())}
-
-
-def _renamed(names: set[str], old: str, new: str) -> set[str]:
-    return {new if name == old else name for name in names}
