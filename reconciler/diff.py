@@ -40,7 +40,7 @@ from reconciler.model import (
     State,
     UserMember,
 )
-from reconciler.plan.operations import Operation, OpKind
+from reconciler.plan.operations import Operation, OpKind, Rename
 
 
 def diff(desired: State, actual: State, identity: str | None = None) -> list[Operation]:
@@ -234,7 +234,7 @@ def _renames(want: Project, live: Project) -> tuple[list[Operation], Project]:
         for role in want.roles:
             old = _renamed(want, "role", role.key, role.renamed_from, roles, role.source)
             if old is not None:
-                before, after = {"id": old.id, "displayName": old.key}, {"displayName": role.key}
+                before, after = Rename(str(old.id), old.key, role.key).payload(OpKind.RENAME_ROLE)
                 ops.append(_op(OpKind.RENAME_ROLE, live, role.key, before, after, role.source))
                 live = _rename_role(live, old.key, role.key)
     if want.managed("groups") is not None:
@@ -242,7 +242,8 @@ def _renames(want: Project, live: Project) -> tuple[list[Operation], Project]:
         for group in want.groups:
             old_g = _renamed(want, "group", group.key, group.renamed_from, groups, group.source)
             if old_g is not None:
-                before, after = {"id": old_g.id, "name": old_g.key}, {"name": group.key}
+                rename = Rename(str(old_g.id), old_g.key, group.key)
+                before, after = rename.payload(OpKind.RENAME_GROUP)
                 ops.append(_op(OpKind.RENAME_GROUP, live, group.key, before, after, group.source))
                 live = _rename_group(live, old_g.key, group.key)
     return ops, live

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reconciler.model import Group, GroupMember, Owner, Project, Role, UserMember
-from reconciler.plan.operations import Operation, OpKind
+from reconciler.plan.operations import Operation, OpKind, Rename
 
 USER = "user"
 GROUP = "group"
@@ -85,13 +85,13 @@ def after_project(
             roles[op.key] = replace(roles[op.key], permissions=_set(after, "permissions"))
         elif kind is OpKind.DELETE_ROLE:
             roles.pop(op.key, None)
-        elif kind is OpKind.RENAME_ROLE and (old := str(op.before_name)) in roles:
+        elif kind is OpKind.RENAME_ROLE and (old := Rename.of(op).old) in roles:
             roles[op.key] = replace(roles.pop(old), display_name=op.key)
             for m in list(members.values()):
                 members[m.key] = replace(m, roles=_rename(m.roles, old, op.key))
             for g in list(group_members.values()):
                 group_members[g.key] = replace(g, roles=_rename(g.roles, old, op.key))
-        elif kind is OpKind.RENAME_GROUP and (old := str(op.before_name)) in groups:
+        elif kind is OpKind.RENAME_GROUP and (old := Rename.of(op).old) in groups:
             groups[op.key] = replace(groups.pop(old), name=op.key)
             if old in group_members:
                 group_members[op.key] = replace(group_members.pop(old), group=op.key)

@@ -6,9 +6,19 @@ from __future__ import annotations
 import json
 from importlib import resources
 
+import pytest
+
 from reconciler.plan import kinds as k
 from reconciler.plan.kinds import SPECS, Action, Drift, OpKind
-from reconciler.plan.operations import ADDS, CHANGES, MEMBER_REMOVALS, PHASE, REMOVES, Operation
+from reconciler.plan.operations import (
+    ADDS,
+    CHANGES,
+    MEMBER_REMOVALS,
+    PHASE,
+    REMOVES,
+    Operation,
+    Rename,
+)
 from reconciler.targets import projects
 from reconciler.targets.itwins_write import Writer
 
@@ -74,9 +84,16 @@ def test_drift_extras_are_removals_of_a_declarable_section() -> None:
     assert OpKind.DELETE_PROJECT not in extras  # a project is declared by number: never extra
 
 
-def test_rename_kinds_name_the_field_holding_the_old_name() -> None:
-    role = Operation(OpKind.RENAME_ROLE, "P1", "New", {"id": "r1", "displayName": "Old"})
-    assert role.before_name == "Old"
-    group = Operation(OpKind.RENAME_GROUP, "P1", "New", {"id": "g1", "name": "Old"})
-    assert group.before_name == "Old"
-    assert Operation(OpKind.UPDATE_ROLE, "P1", "New", {"id": "r1"}).before_name is None
+def test_rename_payloads_are_typed_and_name_the_registry_field() -> None:
+    role = Operation(
+        OpKind.RENAME_ROLE, "P1", "New", *Rename("r1", "Old", "New").payload(OpKind.RENAME_ROLE)
+    )
+    assert role.before == {"id": "r1", "displayName": "Old"}
+    assert role.after == {"displayName": "New"}
+    assert Rename.of(role) == Rename("r1", "Old", "New")
+    group = Operation(
+        OpKind.RENAME_GROUP, "P1", "New", {"id": "g1", "name": "Old"}, {"name": "New"}
+    )
+    assert Rename.of(group) == Rename("g1", "Old", "N")
+    with pytest.raises(ValueError, match="update_role is not a rename"):
+        Rename.of(Operation(OpKind.UPDATE_ROLE, "P1", "New", {"id": "r1"}))

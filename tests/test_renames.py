@@ -26,6 +26,7 @@ from reconciler.model import (
     UserMember,
 )
 from reconciler.plan.build import GuardSettings, Operation, OpKind, build_plan
+from reconciler.plan.operations import Rename
 from reconciler.render.describe import describe
 
 ALL = dict.fromkeys(("roles", "groups", "members"), Manage.AUTHORITATIVE)
@@ -92,7 +93,7 @@ def test_a_rename_is_one_operation_per_object_keeping_every_assignment() -> None
         (OpKind.RENAME_GROUP, "Crew", {"id": "g1", "name": "Team"}, {"name": "Crew"}),
     ]
     assert ops[0].source == "p.yaml:7:9"
-    assert ops[0].before_name == "Viewer"
+    assert Rename.of(ops[0]) == Rename("r1", "Viewer", "Reader")
 
 
 def test_without_renamed_from_the_same_manifest_drops_and_re_adds_every_member() -> None:

@@ -63,6 +63,7 @@ __all__ = [
     "REMOVES",
     "OpKind",
     "Operation",
+    "Rename",
     "action",
 ]
 
@@ -108,14 +109,6 @@ class Operation:
         return f"{self.project}/{self.kind.value}/{self.key}"
 
     @property
-    def before_name(self) -> str | None:
-        """A rename's old name (``before[...]`` under the registry's ``renames`` field)."""
-        field = SPECS[self.kind].renames
-        if field is None or self.before is None:
-            return None
-        return str(self.before[field])
-
-    @property
     def phase(self) -> int:
         return PHASE[self.kind]
 
@@ -153,6 +146,36 @@ class Operation:
         if "id" in data and data["id"] != op.id:
             raise ValueError(f"operation id {data['id']!r} does not match its content ({op.id})")
         return op
+
+
+@dataclass(frozen=True)
+class Rename:
+    """The typed payload of a rename kind (rename_role, rename_group): the live object's id, its
+    old and its new name. On the wire (``before``/``after``) the names sit under the field the
+    registry's ``KindSpec.renames`` names: ``displayName`` for roles, ``name`` for groups."""
+
+    id: str
+    old: str
+    new: str
+
+    def payload(self, kind: OpKind) -> tuple[dict[str, Any], dict[str, Any]]:
+        """``(before, after)`` of a ``kind`` operation."""
+        field = _rename_field(kind)
+        return {"id": self.id, field: self.old}, {field: self.new}
+
+    @classmethod
+    def of(cls, op: Operation) -> Rename:
+        """The payload of a rename operation (KeyError/ValueError on any other)."""
+        field = _rename_field(op.kind)
+        before, after = op.before or {}, op.after or {}
+        return cls(str(before["id"]), str(before[field]), str(after.get(field, op.key)))
+
+
+def _rename_field(kind: OpKind) -> str:
+    field = SPECS[kind].renames
+    if field is None:
+        raise ValueError(f"{kind.value} is not a rename")
+    return field
 
 
 def _plain(value: Any) -> Any:

@@ -22,6 +22,7 @@ from reconciler.api import AccessControlApi, ItwinsApi
 from reconciler.errors import ApiError
 from reconciler.model import Project
 from reconciler.plan.build import Operation, OpKind
+from reconciler.plan.operations import Rename
 from reconciler.targets import itwins_wire as wire
 from reconciler.targets.itwins_duplicates import keep_first
 from reconciler.targets.itwins_jobs import JobWrites
@@ -301,10 +302,10 @@ class Writer(MemberWrites, JobWrites):
 
     def rename_role(self, op: Operation) -> None:
         """PATCH the live role's ``displayName``: members and groups holding it keep it."""
-        itwin_id, role_id = self.project_id(op), str((op.before or {})["id"])
-        self.access.update_role(itwin_id, role_id, {"displayName": op.key})
-        self._forget(self._roles, itwin_id, str(op.before_name))
-        self._store(self._roles, itwin_id, op.key, role_id)
+        itwin_id, rename = self.project_id(op), Rename.of(op)
+        self.access.update_role(itwin_id, rename.id, {"displayName": rename.new})
+        self._forget(self._roles, itwin_id, rename.old)
+        self._store(self._roles, itwin_id, rename.new, rename.id)
 
     def update_role(self, op: Operation) -> None:
         itwin_id = self.project_id(op)
@@ -343,10 +344,10 @@ class Writer(MemberWrites, JobWrites):
 
     def rename_group(self, op: Operation) -> None:
         """PATCH the live group's ``name``: its members and the roles it holds stay."""
-        itwin_id, group_id = self.project_id(op), str((op.before or {})["id"])
-        self.access.update_group(itwin_id, group_id, {"name": op.key})
-        self._forget(self._groups, itwin_id, str(op.before_name))
-        self._store(self._groups, itwin_id, op.key, group_id)
+        itwin_id, rename = self.project_id(op), Rename.of(op)
+        self.access.update_group(itwin_id, rename.id, {"name": rename.new})
+        self._forget(self._groups, itwin_id, rename.old)
+        self._store(self._groups, itwin_id, rename.new, rename.id)
 
     def update_group(self, op: Operation) -> None:
         itwin_id = self.project_id(op)

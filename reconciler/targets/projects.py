@@ -26,6 +26,7 @@ from reconciler.api.projects import ProjectsApi
 from reconciler.errors import ApiError, ItwinAccessError
 from reconciler.model import LiveContext, Project, Rights, State
 from reconciler.plan.build import Operation, OpKind
+from reconciler.plan.operations import Rename
 from reconciler.targets import common_wire
 from reconciler.targets import projects_wire as wire
 from reconciler.targets.common import ClientTarget, holds_every_permission
@@ -218,6 +219,11 @@ class ProjectsTarget(ClientTarget):
             created = live
         self._seen(created)
 
+    def _rename_role(self, op: Operation) -> None:
+        """PATCH displayName: the members holding the role keep it."""
+        rename = Rename.of(op)
+        self.api.update_role(self._project_id(op), rename.id, {"displayName": rename.new})
+
     def _create_role(self, project_id: str, after: JSON) -> None:
         name = str(after["displayName"])
         if name.casefold() == wire.TEAM_MEMBER.casefold():
@@ -291,8 +297,7 @@ HANDLERS: Mapping[OpKind, Handler] = {
         lambda t, pid, b, a: t.api.update(pid, wire.project_fields(a))
     ),
     OpKind.DELETE_PROJECT: _on_project(lambda t, pid, b, a: _gone_ok(lambda: t.api.delete(pid))),
-    # A rename PATCHes displayName: the members holding the role keep it.
-    OpKind.RENAME_ROLE: _on_project(lambda t, pid, b, a: t.api.update_role(pid, str(b["id"]), a)),
+    OpKind.RENAME_ROLE: lambda t, op: t._rename_role(op),
     OpKind.CREATE_ROLE: _on_project(lambda t, pid, b, a: t._create_role(pid, a)),
     OpKind.UPDATE_ROLE: _on_project(
         lambda t, pid, b, a: t.api.update_role(pid, str(b["id"]), _role_fields(a))
