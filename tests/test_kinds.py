@@ -94,6 +94,6 @@ def test_rename_payloads_are_typed_and_name_the_registry_field() -> None:
     group = Operation(
         OpKind.RENAME_GROUP, "P1", "New", {"id": "g1", "name": "Old"}, {"name": "New"}
     )
-    assert Rename.of(group) == Rename("g1", "Old", "N")
+    assert Rename.of(group) == Rename("g1", "Old", "New")
     with pytest.raises(ValueError, match="update_role is not a rename"):
         Rename.of(Operation(OpKind.UPDATE_ROLE, "P1", "New", {"id": "r1"}))
