@@ -66,3 +66,19 @@ def test_both_names_live_stops_the_plan_in_one_line(run: Invoke, workdir: Path, 
     )
     assert "Traceback" not in result.stderr
     assert hand.role_id("BR-2024-001", "Structural Lead")  # nothing renamed
+
+
+def test_a_saved_plan_with_a_rename_applies_as_planned(
+    run: Invoke, workdir: Path, hand: Any, tmp_path: Path
+) -> None:
+    """The saved plan's desired facts carry renamedFrom, so ``apply --plan`` recomputes the
+    same single rename (not a delete and a create, which would not match)."""
+    assert run("apply", workdir, "--auto-approve").code == 0
+    lead = hand.role_id("BR-2024-001", "Structural Lead")
+    _rename(workdir)
+    saved = tmp_path / "plan.json"
+    assert run("plan", workdir, "--out", saved, "--detailed-exitcode").code == 2
+    applied = run("apply", "--plan", saved, "--auto-approve")
+    assert applied.code == 0, applied.stderr
+    assert hand.role_id("BR-2024-001", "Design Lead") == lead
+    assert run("plan", workdir, "--detailed-exitcode").code == 0
