@@ -11,7 +11,7 @@ import pytest
 from reconciler.apply import blocked_by
 from reconciler.diff import diff
 from reconciler.effective import after_project
-from reconciler.errors import PlanError
+from reconciler.errors import ManifestError, PlanError
 from reconciler.manifest import load_state
 from reconciler.model import (
     Group,
@@ -263,3 +263,23 @@ def test_renamed_from_is_read_from_manifests(tmp_path: Path) -> None:
     project = load_state([path]).projects[0]
     assert project.roles[0].renamed_from == "Viewer"
     assert project.groups[0].renamed_from == "Team"
+
+
+def test_validate_refuses_renaming_from_a_name_the_project_still_declares(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(
+        "projects:\n"
+        "  - number: P1\n"
+        "    roles:\n"
+        "      - displayName: Viewer\n"
+        "      - displayName: Reader\n"
+        "        renamedFrom: Viewer\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ManifestError) as caught:
+        load_state([path])
+    [problem] = caught.value.problems
+    assert (problem.file, problem.line) == (str(path), 5)
+    assert "role 'Reader' is renamedFrom 'Viewer', which this project also declares" in str(
+        problem
+    )
