@@ -280,6 +280,4 @@ def test_validate_refuses_renaming_from_a_name_the_project_still_declares(tmp_pa
         load_state([path])
     [problem] = caught.value.problems
     assert (problem.file, problem.line) == (str(path), 5)
-    assert "role 'Reader' is renamedFrom 'Viewer', which this project also declares" in str(
-        problem
-    )
+    assert "role 'Reader' is renamedFrom 'Viewer', which this project also declares" in str(problem)
