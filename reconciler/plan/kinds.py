@@ -241,10 +241,6 @@ SPECS: Mapping[OpKind, KindSpec] = {
 }  # fmt: skip
 
 
-def spec(kind: OpKind) -> KindSpec:
-    return SPECS[kind]
-
-
 def kinds(
     *,
     action: Action | None = None,
