@@ -18,8 +18,10 @@ from reconciler.model import (
     Source,
     State,
 )
-from reconciler.plan import GuardSettings, OpKind, Plan, build_plan
-from reconciler.replan import deleting, recheck
+from reconciler.plan.build import Plan, build_plan
+from reconciler.plan.guards import GuardSettings
+from reconciler.plan.operations import OpKind
+from reconciler.plan.replan import deleting, recheck
 
 AUTH = dict.fromkeys(SECTIONS, Manage.AUTHORITATIVE)
 OWNER_CTX = LiveContext(identity="app@x.com", org_admin=True)

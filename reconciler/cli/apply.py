@@ -65,12 +65,12 @@ from reconciler.cli.terminal import (
 )
 from reconciler.cli.verbose import request_logger, verbose_options
 from reconciler.errors import ItwinAccessError, PlanError, StalePlanError
-from reconciler.guards import check_allow
 from reconciler.impact import compute_impact
 from reconciler.model import State
-from reconciler.plan import Plan, build_plan
+from reconciler.plan.build import Plan, build_plan
+from reconciler.plan.guards import check_allow
+from reconciler.plan.replan import deleting, recheck
 from reconciler.render import load_json, render_text
-from reconciler.replan import deleting, recheck
 
 
 class Interrupted(ItwinAccessError):

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from reconciler.api import ApiClient
 from reconciler.apply import Target
-from reconciler.plan import Operation
+from reconciler.plan.operations import Operation
 from reconciler.targets.listing import Listing
 
 

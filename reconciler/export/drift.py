@@ -33,17 +33,8 @@ from reconciler.model import (
     State,
     UserMember,
 )
-from reconciler.plan import Operation, OpKind
-
-# Removal kinds, and the section whose declared keys decide whether the object was listed.
-_REMOVALS: dict[OpKind, str] = {
-    OpKind.REMOVE_MEMBER: "members",
-    OpKind.CANCEL_INVITATION: "members",
-    OpKind.REMOVE_GROUP_MEMBER: "group_members",
-    OpKind.DELETE_GROUP: "groups",
-    OpKind.DELETE_ROLE: "roles",
-    OpKind.REMOVE_OWNER: "owners",
-}
+from reconciler.plan.build import Operation
+from reconciler.plan.kinds import SPECS, Drift
 
 
 @dataclass(frozen=True)
@@ -64,9 +55,11 @@ def split_drift(desired: State, operations: Iterable[Operation]) -> DriftSplit:
     changed: list[Operation] = []
     extras: list[Operation] = []
     for op in operations:
-        section = _REMOVALS.get(op.kind)
-        if section is not None and op.key not in _declared_keys(
-            desired.project(op.project), section
+        # The registry's drift category (reconciler.plan.kinds); for an "extra", the section
+        # whose declared keys decide whether the object was listed.
+        spec = SPECS[op.kind]
+        if spec.drift is Drift.EXTRA and op.key not in _declared_keys(
+            desired.project(op.project), spec.section
         ):
             extras.append(op)
         else:

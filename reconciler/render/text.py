@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Callable, Collection
 
 from reconciler.impact import Impact
-from reconciler.plan import Operation, Plan, PlanProblem
+from reconciler.plan.build import Operation, Plan, PlanProblem
 from reconciler.render.aggregate import SharedChange, projects_lines, shared_changes
 from reconciler.render.describe import describe, listed_problems
 from reconciler.render.header import lifted_text, target_text

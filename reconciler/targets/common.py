@@ -23,7 +23,7 @@ from reconciler.api import (
     email_from_token,
 )
 from reconciler.errors import ApiError, Forbidden, NotFound, Unauthorized
-from reconciler.plan import Operation
+from reconciler.plan.operations import Operation
 
 
 class ClientTarget:

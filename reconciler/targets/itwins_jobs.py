@@ -43,7 +43,7 @@ from reconciler.errors import (
     PartialFailure,
     Unprocessable,
 )
-from reconciler.plan import MAX_ROLE_ASSIGNMENTS, Operation, OpKind
+from reconciler.plan.build import MAX_ROLE_ASSIGNMENTS, Operation, OpKind
 
 JSON = dict[str, Any]
 JOB_KINDS = frozenset({OpKind.ADD_MEMBER, OpKind.UPDATE_MEMBER, OpKind.REMOVE_MEMBER})

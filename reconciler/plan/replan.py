@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 from reconciler import facts
 from reconciler.errors import PlanError
-from reconciler.guards import GuardSettings
 from reconciler.model import LiveContext, State
-from reconciler.operation import Operation, OpKind
-from reconciler.plan import Plan, build_plan
+from reconciler.plan.build import Plan, build_plan
+from reconciler.plan.guards import GuardSettings
+from reconciler.plan.operations import Operation, OpKind
 from reconciler.policies import Policies
 
 # The problems that depend on the live state and identity of now, not of when it was planned.
