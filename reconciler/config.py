@@ -65,6 +65,15 @@ class EmulatorSettings:
 
 
 @dataclass(frozen=True)
+class InvitationSettings:
+    """``invitations``: re-invite people whose invitation expired unaccepted, and where the
+    ledger of invitations seen is kept (reconciler.invitations; relative to the config)."""
+
+    reinvite_expired: bool = True
+    ledger: Path = Path(".itwin-access/invitations.json")
+
+
+@dataclass(frozen=True)
 class Config:
     api: str | None = None  # "emulator" or a base URL without trailing slash; None: not named
     backend: str = "itwins"
@@ -81,6 +90,7 @@ class Config:
     lock_timeout: float = 600.0  # seconds apply waits for the lock
     emulator: EmulatorSettings = field(default_factory=EmulatorSettings)
     policies: Policies = field(default_factory=Policies)  # issue 16: checked on every plan
+    invitations: InvitationSettings = field(default_factory=InvitationSettings)  # issue 15
     path: Path | None = None  # the config file read, if any
     # From the environment only; never shown.
     token: str | None = field(default=None, repr=False)
@@ -202,6 +212,11 @@ def load_config(
         db=base / emulator_data.get("db", ".itwin-access/emulator.db"),
         seed=base / seed if seed else None,
     )
+    invitations_data: dict[str, Any] = data.get("invitations", {})
+    invitations = InvitationSettings(
+        reinvite_expired=bool(invitations_data.get("reinviteExpired", True)),
+        ledger=base / invitations_data.get("ledger", ".itwin-access/invitations.json"),
+    )
     api: str | None = env.get("ITWIN_ACCESS_API") or data.get("api")
     if api is not None and api != "emulator" and not re.match(r"^https?://\S+$", api):
         raise ConfigError(
@@ -224,6 +239,7 @@ def load_config(
         lock_timeout=float(data.get("lockTimeout", 600)),
         emulator=emulator,
         policies=policies,
+        invitations=invitations,
         path=file,
         token=env.get(auth.token_variable) or None,
         client_id=env.get(auth.client_id_variable) or None,
