@@ -67,10 +67,11 @@ class EmulatorSettings:
 @dataclass(frozen=True)
 class InvitationSettings:
     """``invitations``: re-invite people whose invitation expired unaccepted, and where the
-    ledger of invitations seen is kept (reconciler.invitations; relative to the config)."""
+    ledger of invitations seen is kept (reconciler.invitations; relative to the config; None
+    without a config file: there is nothing to keep it beside, so nothing is recorded)."""
 
     reinvite_expired: bool = True
-    ledger: Path = Path(".itwin-access/invitations.json")
+    ledger: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -215,7 +216,11 @@ def load_config(
     invitations_data: dict[str, Any] = data.get("invitations", {})
     invitations = InvitationSettings(
         reinvite_expired=bool(invitations_data.get("reinviteExpired", True)),
-        ledger=base / invitations_data.get("ledger", ".itwin-access/invitations.json"),
+        ledger=(
+            base / invitations_data.get("ledger", ".itwin-access/invitations.json")
+            if file is not None
+            else None
+        ),
     )
     api: str | None = env.get("ITWIN_ACCESS_API") or data.get("api")
     if api is not None and api != "emulator" and not re.match(r"^https?://\S+$", api):

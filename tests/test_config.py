@@ -304,3 +304,22 @@ def test_the_config_schema_example_of_policies_loads(tmp_path: Path) -> None:
         "forbidden-for-invitations",
         "max-members-per-role",
     ]
+
+
+def test_invitations_default_to_reinviting_with_a_ledger_beside_the_config(
+    tmp_path: Path,
+) -> None:
+    assert load_config(None, {}, tmp_path).invitations.ledger is None  # no file: no ledger
+    (tmp_path / "itwin-access.yaml").write_text("api: emulator\n")
+    config = load_config(None, {}, tmp_path)
+    assert config.invitations.reinvite_expired is True
+    assert config.invitations.ledger == tmp_path / ".itwin-access" / "invitations.json"
+    (tmp_path / "itwin-access.yaml").write_text(
+        "invitations: {reinviteExpired: false, ledger: state/sent.json}\n"
+    )
+    config = load_config(None, {}, tmp_path)
+    assert config.invitations.reinvite_expired is False
+    assert config.invitations.ledger == tmp_path / "state" / "sent.json"
+    (tmp_path / "itwin-access.yaml").write_text("invitations: {reinviteExpired: maybe}\n")
+    with pytest.raises(ConfigError, match="reinviteExpired"):
+        load_config(None, {}, tmp_path)

@@ -2,11 +2,11 @@
 after every live read that saw invitations and after an apply that sent some.
 
 The file (``invitations.ledger`` in the config, default ``.itwin-access/invitations.json``
-beside it) holds project numbers, emails, kinds and dates: no token, no secret. It is written
-atomically (a temporary file, then ``os.replace``), never through a symlink, mode 0644, and
-only when its content changes. A missing ledger reads as empty; a corrupt, unreadable or
-symlinked one is a one-line warning and reads as empty too: it never blocks a plan (at worst an
-expired invitation shows as drift once more).
+beside it; without a config file there is none) holds project numbers, emails, kinds and
+dates: no token, no secret. It is written atomically (a temporary file, then ``os.replace``),
+never through a symlink, mode 0644, and only when its content changes. A missing ledger reads
+as empty; a corrupt, unreadable or symlinked one is a one-line warning and reads as empty too:
+it never blocks a plan (at worst an expired invitation shows as drift once more).
 
 "Now" is the server's time: the HTTP ``Date`` of its last response, else the access token's
 ``iat``, else this machine's clock (an invitation expires by the platform's time).
@@ -47,6 +47,8 @@ def server_now(session: Session) -> datetime:
 
 def read_ledger(config: Config, warn: Warn) -> Ledger:
     path = config.invitations.ledger
+    if path is None:
+        return Ledger()
     if path.is_symlink():
         warn(f"warning: {path} is a symlink; the invitation ledger is read as empty")
         return Ledger()
@@ -61,17 +63,17 @@ def read_ledger(config: Config, warn: Warn) -> Ledger:
         return Ledger.from_dict(json.loads(text))
     except ValueError as exc:
         warn(
-            f"warning: the invitation ledger {path} is corrupt ({exc}); read as empty and "
-            "written anew"
+            f"warning: the invitation ledger {path} is corrupt ({exc}); read as empty (the "
+            "next run that sees invitations writes it anew)"
         )
         return Ledger()
 
 
 def write_ledger(config: Config, before: Ledger, after: Ledger, warn: Warn) -> None:
     """Write ``after`` when it differs from ``before`` (what was read)."""
-    if after == before:
-        return
     path = config.invitations.ledger
+    if after == before or path is None:
+        return
     text = json.dumps(after.to_dict(), indent=2, sort_keys=True) + "\n"
     try:
         if path.is_symlink():
