@@ -9,10 +9,18 @@ import json
 import os
 import stat
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from reconciler.api import ACCEPT_V1
+from reconciler.cli.ledger import server_now
+from reconciler.cli.session import DEMO_CLIENT_ID as DEMO_ID
+from reconciler.cli.session import DEMO_CLIENT_SECRET as DEMO_SECRET
+from reconciler.cli.session import Connection, open_session
+from reconciler.config import Config
 
 Invoke = Callable[..., Any]  # tests/cli/conftest.py: run(...) -> Run(code, stdout, stderr)
 
@@ -223,3 +231,19 @@ def test_the_ledger_moves_with_the_config_key(run: Invoke, tmp_path: Path) -> No
     assert run("apply", root, "--auto-approve").code == 0
     assert json.loads((root / "state" / "sent.json").read_text())["invitations"]
     assert not (root / LEDGER).exists()
+
+
+def test_now_is_the_servers_date_else_the_tokens_iat_else_local(emulator: Any) -> None:
+    emulator.post("/__emulator/clock", json={"advanceSeconds": EIGHT_DAYS})
+    server = datetime.now(UTC) + timedelta(seconds=EIGHT_DAYS)
+    config = Config(api="http://testserver", client_id=DEMO_ID, client_secret=DEMO_SECRET)
+    with open_session(config, Connection(http=emulator)) as session:
+        client = session.target.client
+        client.json("GET", "/itwins", accept=ACCEPT_V1)
+        assert client.server_date is not None
+        assert abs(server_now(session) - server) < timedelta(minutes=2)  # the Date header
+        client.server_date = None
+        assert abs(server_now(session) - server) < timedelta(minutes=2)  # the token's iat
+    config = Config(api="http://testserver", token="alice-token")  # opaque: no iat
+    with open_session(config, Connection(http=emulator)) as session:
+        assert abs(server_now(session) - datetime.now(UTC)) < timedelta(minutes=2)
