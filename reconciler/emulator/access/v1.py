@@ -4,7 +4,7 @@ v1 has no invitations: [I] a user in the directory is added directly whatever th
 organization; an email not in the directory, like an unknown role, is 404 ``ItwinNotFound``
 (as the v1 page documents). One ``roleId`` per member (the old client's ``roleid`` is accepted).
 Listing, reading, updating (``roleIds``) and removing a member are v2's user-member handlers
-(same rows, same answers); roles and permissions answer as in v2 (``access_roles``).
+(same rows, same answers); roles and permissions answer as in v2 (``access.roles``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from reconciler.emulator import records
-from reconciler.emulator.access_members import (
+from reconciler.emulator.access.members import (
     already_member,
     get_user,
     list_users,

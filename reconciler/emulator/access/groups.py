@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from reconciler.emulator import records
-from reconciler.emulator.access_members import adds_directly
+from reconciler.emulator.access.members import adds_directly
 from reconciler.emulator.errors import (
     MSG_BAD_BODY,
     MSG_GROUP_NOT_FOUND,

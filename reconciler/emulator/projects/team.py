@@ -30,7 +30,7 @@ from reconciler.emulator.errors import (
     no_content,
 )
 from reconciler.emulator.identity import user_id_for
-from reconciler.emulator.projects_store import (
+from reconciler.emulator.projects.store import (
     CODE,
     MAX_ROLES_PER_MEMBER_REQUEST,
     MEMBER_SELECT,
