@@ -19,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Callable, Collection
 
 from reconciler.impact import Impact
+from reconciler.invitations import EXPIRED_CODE
 from reconciler.plan import Operation, Plan, PlanProblem
 from reconciler.render.aggregate import SharedChange, projects_lines, shared_changes
 from reconciler.render.describe import describe, expired_line, listed_problems
@@ -37,14 +38,18 @@ EXPIRED = "invitations expired unaccepted (not drift; applying the manifests inv
 
 def no_changes(plan: Plan, drift: bool = False) -> str:
     """The empty plan's headline; it does not claim a match while something the manifests drop
-    is kept on purpose (self-protection), and counts what was kept."""
+    is kept on purpose (self-protection), and counts what was kept, nor while invitations that
+    expired are not sent again (``invitations.reinviteExpired: false``)."""
     kept = sum(1 for p in plan.problems if p.code == "kept")
-    if not kept:
+    reasons = [f"{kept} owner(s) kept by self-protection"] if kept else []
+    if any(p.code == EXPIRED_CODE for p in plan.problems):
+        reasons.append("invitations that expired unaccepted are not sent again")
+    if not reasons:
         return NO_DRIFT if drift else NO_CHANGES
     word = "drift" if drift else "changes"
     return (
-        f"No {word} to make, but live state differs from the manifests: {kept} owner(s) kept "
-        "by self-protection (listed under Problems)."
+        f"No {word} to make, but live state differs from the manifests: "
+        f"{'; '.join(reasons)} (listed under Problems)."
     )
 
 

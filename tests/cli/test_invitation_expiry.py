@@ -186,6 +186,14 @@ def test_reinvite_expired_false_leaves_them_out_and_says_why_once(
     assert result.code == 0
     assert "Nothing to apply." in result.stderr
     assert hand.writes() == writes
+    drift = run("drift", root, "--no-color")
+    assert drift.code == 0
+    [headline] = [x for x in drift.stdout.splitlines() if x.startswith("No drift")]
+    assert headline.startswith("No drift to make, but live state differs from the manifests: ")
+    assert headline.endswith(
+        "; invitations that expired unaccepted are not sent again (listed under Problems)."
+    )  # after the service application's own ownership, kept by self-protection
+    assert "invitation expired, not sent again" in drift.stdout
     assert run("drift", root, "--write", root).code == 0
     assert "someone@fabrikam.com" in (root / "inv.yaml").read_text()
 
