@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -54,8 +55,8 @@ def read_ledger(config: Config, warn: Warn) -> Ledger:
         return Ledger()
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return Ledger()
+    except (FileNotFoundError, NotADirectoryError):
+        return Ledger()  # none yet (writing it says what is wrong with its directory)
     except (OSError, UnicodeDecodeError) as exc:
         warn(f"warning: cannot read the invitation ledger {path} ({exc}); read as empty")
         return Ledger()
@@ -79,13 +80,17 @@ def write_ledger(config: Config, before: Ledger, after: Ledger, warn: Warn) -> N
         if path.is_symlink():
             raise OSError(f"{path} is a symlink")
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.unlink(missing_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            os.fchmod(handle.fileno(), 0o644)  # whatever the umask: CI caches it as it is
-            handle.write(text)
-        os.replace(tmp, path)  # never half a ledger
+        # A new file of our own beside it (two runs never share one), then renamed over it.
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                os.fchmod(handle.fileno(), 0o644)  # whatever the umask: CI caches it as it is
+                handle.write(text)
+            os.replace(tmp, path)  # never half a ledger
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
     except OSError as exc:
         warn(f"warning: cannot write the invitation ledger {path}: {exc.strerror or exc}")
 

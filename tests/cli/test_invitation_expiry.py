@@ -255,3 +255,18 @@ def test_now_is_the_servers_date_else_the_tokens_iat_else_local(emulator: Any) -
     config = Config(api="http://testserver", token="alice-token")  # opaque: no iat
     with open_session(config, Connection(http=emulator)) as session:
         assert abs(server_now(session) - datetime.now(UTC)) < timedelta(minutes=2)
+
+
+def test_a_ledger_that_cannot_be_written_is_one_warning(run: Invoke, tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "blocked").write_text("a file where the ledger's directory would be\n")
+    (root / "itwin-access.yaml").write_text(
+        "api: http://testserver\ninvitations: {ledger: blocked/sent.json}\n"
+    )
+    (root / "inv.yaml").write_text(MANIFEST)
+    result = run("apply", root, "--auto-approve")
+    assert result.code == 0
+    [warning] = [x for x in result.stderr.splitlines() if "invitation ledger" in x]
+    assert warning.startswith("warning: cannot write the invitation ledger ")
+    assert sorted(p.name for p in root.iterdir()) == ["blocked", "inv.yaml", "itwin-access.yaml"]
