@@ -30,6 +30,7 @@ from reconciler.errors import ConfigError
 from reconciler.manifest.document import Document, json_path
 from reconciler.manifest.schema import validate_config
 from reconciler.manifest.yamlsource import YamlProblem, read_document
+from reconciler.plan.guards import GuardSettings
 from reconciler.policies import Policies, PolicyRule
 
 DEFAULT_API = "https://api.bentley.com"
@@ -40,13 +41,6 @@ EMULATOR_PREFIX = "emulator:"
 # Keys that name where a secret comes from, not the secret: allowed.
 _ALLOWED_SECRETISH = {"tokenVariable", "clientSecretVariable", "tokenUrl"}
 _SECRETISH = re.compile(r"token|secret|password|passwd|apikey|api_key|credential", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Guards:
-    member_removal_percent: float = 25.0
-    member_removal_min_members: int = 8
-    max_member_removals: int = 50
 
 
 @dataclass(frozen=True)
@@ -81,7 +75,7 @@ class Config:
     backend_named: bool = False  # the file names a backend (else the default, itwins)
     identity: str | None = None  # lower-cased email
     auth: AuthSettings = field(default_factory=AuthSettings)
-    guards: Guards = field(default_factory=Guards)
+    guards: GuardSettings = field(default_factory=GuardSettings)
     concurrency: int = 8
     # requests per minute, or a tier (community, standard), or auto: by API (api/limits.py)
     rate_limit: int | str = "auto"
@@ -201,12 +195,7 @@ def load_config(
         token_url=env.get("ITWIN_TOKEN_URL") or auth_data.get("tokenUrl"),
         scope=env.get("ITWIN_SCOPE") or auth_data.get("scope", DEFAULT_SCOPE),
     )
-    guards_data: dict[str, Any] = data.get("guards", {})
-    guards = Guards(
-        member_removal_percent=float(guards_data.get("memberRemovalPercent", 25)),
-        member_removal_min_members=int(guards_data.get("memberRemovalMinMembers", 8)),
-        max_member_removals=int(guards_data.get("maxMemberRemovals", 50)),
-    )
+    guards = GuardSettings.from_config(data.get("guards", {}))
     emulator_data: dict[str, Any] = data.get("emulator", {})
     seed = emulator_data.get("seed")
     emulator = EmulatorSettings(

@@ -25,8 +25,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from reconciler.model import Owner, State, UserMember
-from reconciler.operation import Operation, OpKind
-from reconciler.preflight import WARNING, PlanProblem
+from reconciler.plan.operations import Operation, OpKind
+from reconciler.plan.preflight import WARNING, PlanProblem
 
 LEDGER_FORMAT_VERSION = 1
 INVITATION_DAYS = 7  # contract C7: an invitation expires 7 days after it was sent

@@ -77,6 +77,8 @@ class Role:
     permissions: frozenset[str] = frozenset()
     id: str | None = field(default=None, compare=False)
     source: Source | None = field(default=None, compare=False, repr=False)
+    # Manifest ``renamedFrom``: the role's old name, renamed in place when it is live.
+    renamed_from: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def key(self) -> str:
@@ -91,6 +93,7 @@ class Group:
     ims_groups: frozenset[str] = frozenset()
     id: str | None = field(default=None, compare=False)
     source: Source | None = field(default=None, compare=False, repr=False)
+    renamed_from: str | None = field(default=None, compare=False, repr=False)  # see Role
 
     @property
     def key(self) -> str:

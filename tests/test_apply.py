@@ -16,7 +16,7 @@ import pytest
 from reconciler.apply import ApplyReport, Outcome, Status, apply_plan, blocked_by, steps
 from reconciler.errors import ApiError
 from reconciler.model import LiveContext, State
-from reconciler.plan import Operation, OpKind
+from reconciler.plan.build import Operation, OpKind
 
 
 class RecordingTarget:

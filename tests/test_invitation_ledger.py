@@ -17,7 +17,7 @@ from reconciler.invitations import (
     keep_expired,
 )
 from reconciler.model import Manage, Owner, Project, State, UserMember
-from reconciler.operation import Operation, OpKind
+from reconciler.plan.operations import Operation, OpKind
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 AUTH = {"members": Manage.AUTHORITATIVE, "owners": Manage.AUTHORITATIVE}

@@ -66,11 +66,11 @@ from reconciler.cli.terminal import (
 )
 from reconciler.cli.verbose import request_logger, verbose_options
 from reconciler.errors import ItwinAccessError, PlanError, StalePlanError
-from reconciler.guards import check_allow
 from reconciler.impact import compute_impact
 from reconciler.invitations import Expiry
 from reconciler.model import State
-from reconciler.plan import Operation, OpKind, Plan, build_plan
+from reconciler.plan.build import Operation, OpKind, Plan, build_plan
+from reconciler.plan.guards import check_allow
 from reconciler.render import load_json, render_text
 
 

@@ -27,7 +27,7 @@ from reconciler.cli.session import Session
 from reconciler.config import Config
 from reconciler.invitations import Ledger
 from reconciler.model import State
-from reconciler.operation import Operation
+from reconciler.plan.operations import Operation
 
 Warn = Callable[[str], None]
 

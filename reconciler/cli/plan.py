@@ -31,7 +31,7 @@ from reconciler.impact import Impact, compute_impact
 from reconciler.invitations import Expiry, Sent, find_expired, keep_expired
 from reconciler.manifest import check_permissions, load_manifests
 from reconciler.model import LiveContext, State
-from reconciler.plan import GuardSettings, Plan, build_plan
+from reconciler.plan.build import GuardSettings, Plan, build_plan
 from reconciler.render import render_json, render_markdown, render_text
 from reconciler.render.markdown import MAX_CHARS
 
@@ -144,12 +144,9 @@ def _summary(exc: ManifestError) -> ManifestError:
 
 
 def guard_settings(config: Config) -> GuardSettings:
-    g = config.guards
-    return GuardSettings(
-        member_removal_percent=g.member_removal_percent,
-        member_removal_min_members=g.member_removal_min_members,
-        max_member_removals=g.max_member_removals,
-    )
+    """The guard thresholds of a run: the config's (``GuardSettings.from_config``); no flag or
+    environment variable sets them."""
+    return config.guards
 
 
 @dataclass(frozen=True)

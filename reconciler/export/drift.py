@@ -36,17 +36,8 @@ from reconciler.model import (
     State,
     UserMember,
 )
-from reconciler.plan import Operation, OpKind
-
-# Removal kinds, and the section whose declared keys decide whether the object was listed.
-_REMOVALS: dict[OpKind, str] = {
-    OpKind.REMOVE_MEMBER: "members",
-    OpKind.CANCEL_INVITATION: "members",
-    OpKind.REMOVE_GROUP_MEMBER: "group_members",
-    OpKind.DELETE_GROUP: "groups",
-    OpKind.DELETE_ROLE: "roles",
-    OpKind.REMOVE_OWNER: "owners",
-}
+from reconciler.plan.build import Operation
+from reconciler.plan.kinds import SPECS, Drift
 
 
 @dataclass(frozen=True)
@@ -70,11 +61,14 @@ def split_drift(desired: State, operations: Iterable[Operation]) -> DriftSplit:
     extras: list[Operation] = []
     expired: list[Operation] = []
     for op in operations:
-        section = _REMOVALS.get(op.kind)
+        # The registry's drift category (reconciler.plan.kinds); for an "extra", the section
+        # whose declared keys decide whether the object was listed. Issue 15: an add marked
+        # as re-inviting an expired invitation is its own category.
+        spec = SPECS[op.kind]
         if (op.after or {}).get(EXPIRED):
             expired.append(op)
-        elif section is not None and op.key not in _declared_keys(
-            desired.project(op.project), section
+        elif spec.drift is Drift.EXTRA and op.key not in _declared_keys(
+            desired.project(op.project), spec.section
         ):
             extras.append(op)
         else:

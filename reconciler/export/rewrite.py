@@ -31,7 +31,7 @@ from reconciler.export.drift import adopt_project, adoption_notes
 from reconciler.export.roundtrip import Document, YAMLError, merge, set_keys
 from reconciler.export.yamlout import Flow
 from reconciler.model import Project, ProjectState, State
-from reconciler.plan import Operation
+from reconciler.plan.build import Operation
 
 # libyaml's loader where PyYAML was built with it: reading every file is the slow part.
 _FastLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

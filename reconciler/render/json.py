@@ -39,7 +39,7 @@ Document (format_version 2)::
       "digest": "<sha256>"                      # over format_version, target, identity, allow,
     }                                           # operations and facts: an edit is refused
 
-The ``before``/``after`` payload of each kind is tabled in ``reconciler.operation``.
+The ``before``/``after`` payload of each kind is tabled in ``reconciler.plan.operations``.
 
 ``drift --format json`` prints the same document plus one key, ``drift`` (so it still loads as a
 plan; ``Plan.from_dict`` ignores it), versioned on its own::
@@ -83,7 +83,7 @@ from typing import Any
 
 from reconciler.errors import PlanError
 from reconciler.impact import Impact
-from reconciler.plan import FORMAT_VERSION, Plan
+from reconciler.plan.build import FORMAT_VERSION, Plan
 
 DRIFT_FORMAT_VERSION = 2
 

@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Collection
 
 from reconciler.impact import Impact
-from reconciler.plan import Operation, OpKind, Plan, PlanProblem
+from reconciler.plan.build import Operation, OpKind, Plan, PlanProblem
 from reconciler.render.aggregate import SharedChange, projects_lines, shared_changes
 from reconciler.render.describe import describe, expired_line, listed_problems
 from reconciler.render.header import lifted_markdown, target_markdown

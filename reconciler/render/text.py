@@ -20,7 +20,7 @@ from collections.abc import Callable, Collection
 
 from reconciler.impact import Impact
 from reconciler.invitations import EXPIRED_CODE
-from reconciler.plan import Operation, Plan, PlanProblem
+from reconciler.plan.build import Operation, Plan, PlanProblem
 from reconciler.render.aggregate import SharedChange, projects_lines, shared_changes
 from reconciler.render.describe import describe, expired_line, listed_problems
 from reconciler.render.header import lifted_text, target_text

@@ -8,7 +8,7 @@ import pytest
 
 from reconciler.errors import PlanError
 from reconciler.model import SECTIONS, LiveContext, Manage, Project, State, UserMember
-from reconciler.plan import GuardSettings, build_plan
+from reconciler.plan.build import GuardSettings, build_plan
 from reconciler.render import load_json, render_json
 
 AUTH = dict.fromkeys(SECTIONS, Manage.AUTHORITATIVE)

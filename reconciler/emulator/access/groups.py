@@ -66,12 +66,8 @@ def group_json(db: sqlite3.Connection, group: sqlite3.Row, capped: bool = True) 
 
 
 def group_of(req: Req, itwin: sqlite3.Row) -> sqlite3.Row:
-    row: sqlite3.Row | None = req.db.execute(
-        "SELECT * FROM groups WHERE id=? AND itwin_id=?", (req.params["group_id"], itwin["id"])
-    ).fetchone()
-    if row is None:
-        raise ApiError(404, "GroupNotFound", MSG_GROUP_NOT_FOUND)
-    return row
+    unknown = ApiError(404, "GroupNotFound", MSG_GROUP_NOT_FOUND)
+    return records.row_in_itwin(req.db, "groups", req.params["group_id"], itwin["id"], unknown)
 
 
 def _managing_itwin(req: Req) -> sqlite3.Row:

@@ -31,6 +31,7 @@ from reconciler.emulator.projects.store import (
     visibility_sql,
     visible_project,
 )
+from reconciler.emulator.records import update_row
 from reconciler.emulator.web import Api, Req, op
 
 __all__ = ["ROUTES", "SCHEMA", "TABLES", "load_seed"]
@@ -115,13 +116,7 @@ def update_project(req: Req) -> Response:
         req.db, project["org"], project["owner_id"], number, project["id"]
     ):
         raise project_exists()
-    if cols:
-        sets = ",".join(f"{c}=?" for c in cols)
-        req.db.execute(
-            f"UPDATE projects SET {sets} WHERE id=?",
-            (*cols.values(), project["id"]),
-        )
-    row = req.db.execute("SELECT * FROM projects WHERE id=?", (project["id"],)).fetchone()
+    row = update_row(req.db, "projects", project["id"], cols)
     return json_response({"project": project_json(row, True, origin(req))})
 
 

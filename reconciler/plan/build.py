@@ -7,7 +7,7 @@ are all derived from ``Plan.to_dict()``.
 the removals role deletions cause (``reconciler.cascade``) + §5 order + batching of member
 adds to the API's 50-role-assignment limit + fingerprints of every desired project read live
 + guards + preflight.
-Operation kinds, order and payloads live in ``reconciler.operation`` and are re-exported here.
+Operation kinds, order and payloads live in ``reconciler.plan.operations`` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -21,17 +21,18 @@ from reconciler.cascade import implied_removals
 from reconciler.diff import diff
 from reconciler.errors import PlanError
 from reconciler.facts import Facts, project_facts
-from reconciler.fingerprint import absent_fingerprint, fingerprint, state_fingerprint
-from reconciler.guards import (
+from reconciler.invitations import Expiry, apply_expiry, find_expired
+from reconciler.model import LiveContext, Manage, Project, State
+from reconciler.plan.fingerprint import absent_fingerprint, fingerprint, state_fingerprint
+from reconciler.plan.guards import (
     GuardSettings,
     GuardViolation,
     check_allow,
     evaluate,
     rights_violations,
 )
-from reconciler.invitations import Expiry, apply_expiry, find_expired
-from reconciler.model import LiveContext, Manage, Project, State
-from reconciler.operation import (
+from reconciler.plan.kinds import SPECS, Action
+from reconciler.plan.operations import (
     ADDS,
     CHANGES,
     KIND_ORDER,
@@ -41,14 +42,14 @@ from reconciler.operation import (
     OpKind,
     action,
 )
-from reconciler.policies import Policies, check_policy_allow, evaluate_policies
-from reconciler.preflight import (
+from reconciler.plan.preflight import (
     ERROR,
     WARNING,
     PlanProblem,
     check_manifest_facts,
     check_rights,
 )
+from reconciler.policies import Policies, check_policy_allow, evaluate_policies
 from reconciler.repair import repair_duplicates
 
 __all__ = [
@@ -77,7 +78,8 @@ __all__ = [
 FORMAT_VERSION = 2
 # itwin-api.md §4: at most 50 role assignments (sum of roleIds) per add-members request.
 MAX_ROLE_ASSIGNMENTS = 50
-_BATCHED = (OpKind.ADD_MEMBER, OpKind.ADD_GROUP_MEMBER)
+# Adds that give roles go in bulk requests (add_member, add_group_member).
+_BATCHED = frozenset(k for k, s in SPECS.items() if s.action is Action.ADD and s.gives_roles)
 
 
 @dataclass(frozen=True)
