@@ -38,7 +38,7 @@ from typing import Any, Protocol
 
 from reconciler.errors import ApiError, ItwinAccessError, PartialFailure
 from reconciler.model import LiveContext, State
-from reconciler.plan.build import Operation
+from reconciler.plan.build import Operation, OpKind
 from reconciler.plan.kinds import SPECS, Blocks, Match
 
 Progress = Callable[[int, int], None]  # (done, total)
@@ -234,6 +234,19 @@ def phases(
     return [waves[key] for key in sorted(waves)]
 
 
+def created_under(operations: Sequence[Operation]) -> dict[str, Operation]:
+    """Child project number -> the parent's create_project, for each project this plan creates
+    under a parent it creates too: the child's creation needs the parent's id, so the child
+    waits for it (projects otherwise run side by side)."""
+    creates = {op.project: op for op in operations if op.kind is OpKind.CREATE_PROJECT}
+    waits: dict[str, Operation] = {}
+    for number, op in creates.items():
+        parent = (op.after or {}).get("parent")
+        if isinstance(parent, str) and parent != number and parent in creates:
+            waits[number] = creates[parent]
+    return waits
+
+
 @dataclass
 class _Project:
     """One project's progress: phases still to run, requests in flight, what did not happen."""
@@ -305,6 +318,7 @@ def apply_plan(
     batcher = getattr(target, "job_batches", None)
     jobs: Mapping[str, int] = batcher(plan_operations) if callable(batcher) else {}
     projects = {number: _Project(phases(ops, jobs)) for number, ops in sorted(by_project.items())}
+    waiting = created_under(plan_operations)  # child -> its parent's create_project
     run = _Run(total=len(plan_operations), on_outcome=on_outcome, on_progress=on_progress)
     if run.on_progress is not None:
         run.on_progress(0, run.total)
@@ -359,23 +373,54 @@ def apply_plan(
             for op in ops:
                 run.record(Outcome(op, Status.APPLIED))
 
+    def release(ops: Sequence[Operation]) -> None:
+        """Start (or, if it did not happen, skip) the projects waiting for a parent in ``ops``."""
+        for create in (op for op in ops if op.kind is OpKind.CREATE_PROJECT):
+            parent = projects[create.project]
+            root = next((r for bad, r in parent.not_done if bad is create), None)
+            for child in [c for c, op in waiting.items() if op is create]:
+                del waiting[child]
+                if root is None:
+                    next_phase(projects[child])
+                else:
+                    skip(child, root)
+
+    def skip(number: str, root: str) -> None:
+        """Skip every operation of a project whose parent was not created."""
+        project = projects[number]
+        skipped = [op for phase in project.phases for step in phase for op in step]
+        project.phases.clear()
+        for op in skipped:
+            project.not_done.append((op, root))
+            run.record(Outcome(op, Status.SKIPPED, cause=root))
+        release(skipped)
+
     interrupted = False
     try:
-        for project in projects.values():
-            next_phase(project)
+        for number, project in projects.items():
+            if number not in waiting:
+                next_phase(project)
         pump()
         # With a stop flag, wake up now and then to look at it (a completion wakes us anyway).
         poll = STOP_POLL_SECONDS if stop is not None else None
         while running:
             done, _ = wait(running, timeout=poll, return_when=FIRST_COMPLETED)
             for future in done:
-                project = running[future][0]
+                project, ops = running[future]
                 settle(future)
+                release(ops)
                 next_phase(project)
             if stop is not None and stop.is_set():
                 ready.clear()  # stop scheduling; what is running finishes and is recorded
                 continue
             pump()
+        if stop is None or not stop.is_set():
+            # Still waiting at the end: a parent cycle (validate refuses one; a saved plan is
+            # data from outside). Skip them rather than leave them silently undone.
+            for child, create in list(waiting.items()):
+                if child in waiting:
+                    del waiting[child]
+                    skip(child, create.id)
     except BaseException:
         interrupted = True
         raise
