@@ -59,6 +59,16 @@ class EmulatorSettings:
 
 
 @dataclass(frozen=True)
+class InvitationSettings:
+    """``invitations``: re-invite people whose invitation expired unaccepted, and where the
+    ledger of invitations seen is kept (reconciler.invitations; relative to the config; None
+    without a config file: there is nothing to keep it beside, so nothing is recorded)."""
+
+    reinvite_expired: bool = True
+    ledger: Path | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     api: str | None = None  # "emulator" or a base URL without trailing slash; None: not named
     backend: str = "itwins"
@@ -75,6 +85,7 @@ class Config:
     lock_timeout: float = 600.0  # seconds apply waits for the lock
     emulator: EmulatorSettings = field(default_factory=EmulatorSettings)
     policies: Policies = field(default_factory=Policies)  # issue 16: checked on every plan
+    invitations: InvitationSettings = field(default_factory=InvitationSettings)  # issue 15
     path: Path | None = None  # the config file read, if any
     # From the environment only; never shown.
     token: str | None = field(default=None, repr=False)
@@ -191,6 +202,15 @@ def load_config(
         db=base / emulator_data.get("db", ".itwin-access/emulator.db"),
         seed=base / seed if seed else None,
     )
+    invitations_data: dict[str, Any] = data.get("invitations", {})
+    invitations = InvitationSettings(
+        reinvite_expired=bool(invitations_data.get("reinviteExpired", True)),
+        ledger=(
+            base / invitations_data.get("ledger", ".itwin-access/invitations.json")
+            if file is not None
+            else None
+        ),
+    )
     api: str | None = env.get("ITWIN_ACCESS_API") or data.get("api")
     if api is not None and api != "emulator" and not re.match(r"^https?://\S+$", api):
         raise ConfigError(
@@ -213,6 +233,7 @@ def load_config(
         lock_timeout=float(data.get("lockTimeout", 600)),
         emulator=emulator,
         policies=policies,
+        invitations=invitations,
         path=file,
         token=env.get(auth.token_variable) or None,
         client_id=env.get(auth.client_id_variable) or None,

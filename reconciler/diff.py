@@ -367,9 +367,10 @@ def _member(member: UserMember) -> dict[str, Any]:
 
 
 def _invitation_dates(item: UserMember | Owner) -> dict[str, str]:
-    """A pending invitation's dates, for plans to show (``invitedOn``, ``expires``)."""
+    """A pending invitation's dates (YYYY-MM-DD), for plans to show (``invitedOn``,
+    ``expires``)."""
     dates = {"invitedOn": item.invited_on, "expires": item.expires_on}
-    return {k: v for k, v in dates.items() if item.pending and v is not None}
+    return {k: v[:10] for k, v in dates.items() if item.pending and v is not None}
 
 
 def _group_member(member: GroupMember) -> dict[str, Any]:

@@ -112,8 +112,8 @@ class UserMember:
     roles: frozenset[str] = frozenset()  # role display names
     pending: bool = field(default=False, compare=False)
     id: str | None = field(default=None, compare=False)  # member id; invitation id when pending
-    # A pending invitation's dates (ISO dates, from the earliest of the person's invitations
-    # and the latest expiry: accepting one accepts them all, contract C7).
+    # A pending invitation's times (ISO 8601 as the API writes them, from the earliest of the
+    # person's invitations and the latest expiry: accepting one accepts them all, contract C7).
     invited_on: str | None = field(default=None, compare=False)
     expires_on: str | None = field(default=None, compare=False)
     source: Source | None = field(default=None, compare=False, repr=False)

@@ -319,3 +319,22 @@ def test_guard_defaults_have_one_source_the_schema_repeats(tmp_path: Path) -> No
     partial = load_config(None, {}, tmp_path).guards
     assert partial == GuardSettings(max_member_removals=5)
     assert isinstance(partial.member_removal_percent, float)
+
+
+def test_invitations_default_to_reinviting_with_a_ledger_beside_the_config(
+    tmp_path: Path,
+) -> None:
+    assert load_config(None, {}, tmp_path).invitations.ledger is None  # no file: no ledger
+    (tmp_path / "itwin-access.yaml").write_text("api: emulator\n")
+    config = load_config(None, {}, tmp_path)
+    assert config.invitations.reinvite_expired is True
+    assert config.invitations.ledger == tmp_path / ".itwin-access" / "invitations.json"
+    (tmp_path / "itwin-access.yaml").write_text(
+        "invitations: {reinviteExpired: false, ledger: state/sent.json}\n"
+    )
+    config = load_config(None, {}, tmp_path)
+    assert config.invitations.reinvite_expired is False
+    assert config.invitations.ledger == tmp_path / "state" / "sent.json"
+    (tmp_path / "itwin-access.yaml").write_text("invitations: {reinviteExpired: maybe}\n")
+    with pytest.raises(ConfigError, match="reinviteExpired"):
+        load_config(None, {}, tmp_path)

@@ -22,6 +22,7 @@ import contextlib
 import dataclasses
 import sys
 import threading
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import click
@@ -44,6 +45,7 @@ from reconciler.cli.common import (
     shard_option,
     use_color_stdout,
 )
+from reconciler.cli.ledger import read_ledger, record_read, record_sent, server_now
 from reconciler.cli.plan import (
     Choose,
     compute_plan,
@@ -66,10 +68,11 @@ from reconciler.cli.terminal import (
 from reconciler.cli.verbose import request_logger, verbose_options
 from reconciler.errors import ItwinAccessError, PlanError, StalePlanError
 from reconciler.impact import compute_impact
+from reconciler.invitations import Expiry
 from reconciler.model import State
 from reconciler.plan.build import Plan, build_plan
 from reconciler.plan.guards import check_allow
-from reconciler.plan.replan import deleting, recheck
+from reconciler.plan.replan import check_identity, deleting, recheck
 from reconciler.render import load_json, render_text
 
 
@@ -224,6 +227,7 @@ def apply_command(
         if not auto_approve and not _approved(output):
             return EXIT_ERROR
         report = _execute(session, plan, journal_path, progress, output)
+        record_sent(session, [o.operation for o in report.applied], output.err)  # issue 15
         code = _report(report, output)
         if verify and desired is not None:
             code = max(code, _verify(session, desired, report, output))
@@ -246,11 +250,13 @@ def _check_saved(
     session: Session, saved: Plan, progress: bool | None, out: Output
 ) -> tuple[Plan, State]:
     """Re-read the saved plan's projects (the sections it read) and recheck it on them
-    (``reconciler.replan``): identical operations proceed (the guards, rights and policies as
-    they are now, with the allowances the plan recorded); different ones raise
-    StalePlanError after listing what moved, fact by fact. Nothing is written here."""
+    (``reconciler.plan.replan``): identical operations proceed (the guards, rights and policies
+    as they are now, with the allowances the plan recorded); different ones raise
+    StalePlanError after listing what moved, fact by fact. Nothing is written to the platform
+    here (the invitation ledger learns from the read)."""
     numbers = sorted(saved.desired)
     actual, context = read_live(session, numbers, progress, saved.sections, deleting(saved))
+    check_identity(saved, context)  # before the ledger records anything of this read
     check = recheck(
         saved,
         actual,
@@ -258,6 +264,7 @@ def _check_saved(
         guard_settings(session.config),
         session.target.members_per_request,
         session.config.policies,  # the config's, as they are now
+        _expiry(session, actual, saved.sections, out),
     )
     if check.stale:
         out.err("Live state moved since the plan was made, and the plan it gives now differs:")
@@ -277,6 +284,18 @@ def _check_saved(
             "applying the saved plan."
         )
     return check.plan, actual
+
+
+def _expiry(
+    session: Session,
+    actual: State,
+    sections: Mapping[str, Sequence[str]] | None,
+    out: Output,
+) -> Expiry:
+    """The expired invitations of the ledger, and the ledger updated from this read."""
+    ledger, now = read_ledger(session.config, out.err), server_now(session)
+    record_read(session, ledger, actual, sections, now, out.err)
+    return Expiry(ledger.expired(now), session.config.invitations.reinvite_expired)
 
 
 def _approved(output: Output) -> bool:
@@ -375,7 +394,8 @@ def _verify(session: Session, desired: State, report: ApplyReport, output: Outpu
     touched = set(report.projects())
     scope = State(tuple(p for p in desired.projects if p.number in touched))
     actual, context = read_live(session, scope.numbers(), None, scope.sections(), scope.deleting())
-    again = build_plan(scope, actual, context, guard_settings(session.config))
+    expiry = _expiry(session, actual, scope.sections(), output)
+    again = build_plan(scope, actual, context, guard_settings(session.config), expiry=expiry)
     if again.is_empty:
         output.err(f"Verified: {len(touched)} project(s) match the manifests.")
         return EXIT_OK

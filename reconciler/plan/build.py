@@ -21,6 +21,7 @@ from reconciler.cascade import implied_removals
 from reconciler.diff import diff
 from reconciler.errors import PlanError
 from reconciler.facts import Facts, project_facts
+from reconciler.invitations import Expiry, apply_expiry, find_expired
 from reconciler.model import LiveContext, Manage, Project, State
 from reconciler.plan.fingerprint import absent_fingerprint, fingerprint, state_fingerprint
 from reconciler.plan.guards import (
@@ -210,6 +211,7 @@ def build_plan(
     allow: Collection[str] = (),
     members_per_batch: int | None = None,
     policies: Policies | None = None,
+    expiry: Expiry | None = None,
 ) -> Plan:
     """The plan that makes ``actual`` match ``desired``; never raises for a guard.
 
@@ -217,11 +219,16 @@ def build_plan(
     ``members_per_batch`` caps the members of one add request for a backend whose API takes
     fewer (the Projects API takes one member per request); None: only the role-assignment cap.
     ``policies`` (config ``policies``) are checked like guards, on the state the plan leads to.
+    ``expiry``: invitations the ledger saw that have expired (``reconciler.invitations``).
     """
     allowed = check_allow(allow)
     check_policy_allow(allowed, policies or Policies())
     live = {p.number: p for p in actual.projects}
     changes = mark_invitations(diff(desired, actual, context.identity), context)
+    expired_problems: list[PlanProblem] = []
+    if expiry is not None:
+        found = find_expired(desired, actual, expiry.expired)
+        changes, expired_problems = apply_expiry(changes, found, expiry.reinvite)
     changes.extend(repair_duplicates(changes, actual))
     changes.extend(implied_removals(changes, actual))
     operations, batch_problems = batch_adds(changes, members_per_batch)
@@ -240,6 +247,7 @@ def build_plan(
         *rights,
         *batch_problems,
         *guard_problems,
+        *expired_problems,
     ]
     return Plan(
         operations=tuple(operations),

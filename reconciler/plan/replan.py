@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from reconciler import facts
 from reconciler.errors import PlanError
+from reconciler.invitations import Expiry
 from reconciler.model import LiveContext, State
 from reconciler.plan.build import Plan, build_plan
 from reconciler.plan.guards import GuardSettings
@@ -48,19 +49,18 @@ def recheck(
     settings: GuardSettings,
     members_per_batch: int | None = None,
     policies: Policies | None = None,
+    expiry: Expiry | None = None,
 ) -> Recheck:
-    """The saved plan checked against ``actual`` (read now, as ``context``'s identity).
+    """The saved plan checked against ``actual`` (read now, as ``context``'s identity), with
+    the invitations known expired now (``expiry``).
 
-    PlanError when the plan was made as another identity: its guards protected that one."""
-    if saved.identity and context.identity and saved.identity != context.identity:
-        raise PlanError(
-            f"refusing to apply: the plan was made as {saved.identity}; this session is "
-            f"{context.identity}. Nothing was written. Apply it with the plan's credentials, "
-            "or plan again as this identity"
-        )
+    PlanError when the plan was made as another identity (``check_identity``)."""
+    check_identity(saved, context)
     numbers = sorted(saved.desired)
     desired = State(tuple(facts.project_from_facts(saved.desired[n]) for n in numbers))
-    again = build_plan(desired, actual, context, settings, saved.allow, members_per_batch, policies)
+    again = build_plan(
+        desired, actual, context, settings, saved.allow, members_per_batch, policies, expiry
+    )
     moved = {
         n: facts.changes(n, saved.live.get(n), _live_facts(actual, n))
         for n in numbers
@@ -76,6 +76,17 @@ def recheck(
         changes=tuple(_operation_changes(saved.operations, again.operations)) if stale else (),
         projects=tuple(sorted(moved) or sorted({op.project for op in again.operations})),
     )
+
+
+def check_identity(saved: Plan, context: LiveContext) -> None:
+    """PlanError when the plan was made as another identity than the session's: its guards
+    protected that one."""
+    if saved.identity and context.identity and saved.identity != context.identity:
+        raise PlanError(
+            f"refusing to apply: the plan was made as {saved.identity}; this session is "
+            f"{context.identity}. Nothing was written. Apply it with the plan's credentials, "
+            "or plan again as this identity"
+        )
 
 
 def deleting(saved: Plan) -> list[str]:

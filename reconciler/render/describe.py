@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.invitations import EXPIRED
 from reconciler.plan.build import Operation, OpKind, Plan, PlanProblem, action
 from reconciler.plan.kinds import GROUPS, OWNERS, PROJECT, ROLES, SPECS, Action
 from reconciler.visible import visible
@@ -41,7 +42,8 @@ def describe(op: Operation, identity: str | None = None) -> Described:
     kind = op.kind
     if after.get("invitation"):
         # The API sends an invitation; the person is a member (owner) once they accept it.
-        headline = f"invite {name}" + (" as owner" if kind is OpKind.ADD_OWNER else "")
+        verb = "re-invite" if after.get(EXPIRED) else "invite"
+        headline = f"{verb} {name}" + (" as owner" if kind is OpKind.ADD_OWNER else "")
     if spec.action is Action.ADD and spec.gives_roles:
         headline += f" with roles {_list(after.get('roles'))}"
     elif spec.action is Action.REMOVE and spec.releases_roles:
@@ -75,6 +77,8 @@ def describe(op: Operation, identity: str | None = None) -> Described:
         details.append(
             f"pending invitation sent {before.get('invitedOn') or '?'}, expires {before['expires']}"
         )
+    if after.get(EXPIRED):
+        headline += f" (invitation of {after[EXPIRED]} expired)"  # issue 15: not drift
     where = op.source or (NOT_IN_MANIFESTS if action(kind) == "remove" else "")
     if op.cause:
         where = f"{NOT_IN_MANIFESTS}; {caused_by(op)}"
@@ -84,6 +88,14 @@ def describe(op: Operation, identity: str | None = None) -> Described:
         visible(headline),
         tuple(visible(d) for d in details),
         visible(where),
+    )
+
+
+def expired_line(op: Operation) -> str:
+    """``drift``'s line for an add re-inviting someone whose invitation expired unaccepted."""
+    owner = " (owner)" if op.kind is OpKind.ADD_OWNER else ""
+    return visible(
+        f"invitation expired: {op.key}{owner}, invited on {(op.after or {}).get(EXPIRED)}"
     )
 
 
