@@ -3,11 +3,13 @@ CLI only prints what it returns; tests/cli/test_saved_plans.py drives it end to 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
 
 from reconciler.errors import PlanError
+from reconciler.invitations import EXPIRED
 from reconciler.model import (
     SECTIONS,
     LiveContext,
@@ -17,6 +19,7 @@ from reconciler.model import (
     Role,
     Source,
     State,
+    UserMember,
 )
 from reconciler.plan.build import Plan, build_plan
 from reconciler.plan.guards import GuardSettings
@@ -59,6 +62,23 @@ def test_live_state_that_makes_other_operations_is_stale_and_says_what_moved() -
     assert check.projects == ("P1",)
     assert list(check.moved) == ["P1"]
     assert check.moved["P1"]  # the fact lines that moved
+
+
+def test_a_re_invitation_mark_is_not_a_difference_between_plan_and_apply() -> None:
+    # The planning job had the invitation ledger and marked the add as a re-invitation; the
+    # applying job has none: the same request either way, so the plan is not stale.
+    desired = want(members=(UserMember("bob@x.com", ("Reader",)),), roles=DESIRED.roles)
+    actual = live(roles=DESIRED.roles)
+    plan = plan_of(desired, actual)
+    [add] = plan.operations
+    marked = dataclasses.replace(add, after={**(add.after or {}), EXPIRED: "2026-11-20"})
+    saved = dataclasses.replace(plan, operations=(marked,))
+    check = recheck(saved, State((actual,)), OWNER_CTX, GuardSettings())
+    assert (check.stale, check.changes) == (False, ())
+    other = dataclasses.replace(add, after={**(add.after or {}), "roles": ["Other"]})
+    changed = recheck(dataclasses.replace(plan, operations=(other,)), State((actual,)),
+                      OWNER_CTX, GuardSettings())  # fmt: skip
+    assert changed.changes == ("planned differently now: P1/add_member/bob@x.com",)
 
 
 def test_a_plan_made_as_another_identity_is_refused() -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from reconciler import facts
 from reconciler.errors import PlanError
-from reconciler.invitations import Expiry
+from reconciler.invitations import EXPIRED, Expiry
 from reconciler.model import LiveContext, State
 from reconciler.plan.build import Plan, build_plan
 from reconciler.plan.guards import GuardSettings
@@ -100,8 +100,18 @@ def _live_facts(actual: State, number: str) -> facts.Facts | None:
 
 
 def _meaning(operations: Sequence[Operation]) -> list[dict[str, object]]:
-    """An operation as what it does: everything but the manifest location it came from."""
-    return [{k: v for k, v in op.to_dict().items() if k != "source"} for op in operations]
+    """An operation as what it does: everything but the manifest location it came from and
+    the mark of a re-invitation (an add is the same request whether or not the job that
+    applies has the invitation ledger the planning job had)."""
+    return [_what_it_does(op.to_dict()) for op in operations]
+
+
+def _what_it_does(data: dict[str, object]) -> dict[str, object]:
+    result = {k: v for k, v in data.items() if k != "source"}
+    after = result.get("after")
+    if isinstance(after, dict) and EXPIRED in after:
+        result["after"] = {k: v for k, v in after.items() if k != EXPIRED}
+    return result
 
 
 def _operation_changes(saved: Sequence[Operation], now: Sequence[Operation]) -> list[str]:
