@@ -52,8 +52,9 @@ class Target(Protocol):
     the sections its manifest manages) lets a backend read only those (issue 17), and
     ``deleting`` names the projects declared ``state: absent``. ``execute`` performs one
     API request's worth of work: a single operation, or a batch of add operations of one
-    project sharing ``kind`` and ``batch``, or the operations of one job (see
-    ``job_batches``, which a target may define: ``(operations) -> {id: job number}``). It
+    project sharing ``kind`` and ``batch``, or the operations of one job (``job_batches``
+    numbers the operations it sends together in bulk jobs: ``{id: job number}``, empty for
+    a backend without jobs). It
     raises ``ApiError`` on failure (``PartialFailure`` when only some of a batch failed) and
     treats an answer meaning "already so" (e.g. ``OwnerAlreadyExists``) as success, so re-runs
     converge.
@@ -68,6 +69,8 @@ class Target(Protocol):
     ) -> tuple[State, LiveContext]: ...
 
     def execute(self, operations: Sequence[Operation]) -> None: ...
+
+    def job_batches(self, operations: Sequence[Operation]) -> dict[str, int]: ...
 
 
 class Status(StrEnum):
@@ -316,8 +319,7 @@ def apply_plan(
     for op in plan_operations:
         by_project.setdefault(op.project, []).append(op)
     # A target that sends some operations together in bulk jobs numbers them (issue 17).
-    batcher = getattr(target, "job_batches", None)
-    jobs: Mapping[str, int] = batcher(plan_operations) if callable(batcher) else {}
+    jobs: Mapping[str, int] = target.job_batches(plan_operations)
     projects = {number: _Project(phases(ops, jobs)) for number, ops in sorted(by_project.items())}
     waiting = created_under(plan_operations)  # child -> its parent's create_project
     run = _Run(total=len(plan_operations), on_outcome=on_outcome, on_progress=on_progress)

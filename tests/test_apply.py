@@ -30,6 +30,9 @@ class RecordingTarget:
     def read(self, numbers: Sequence[str], progress: Any = None) -> tuple[State, LiveContext]:
         raise AssertionError("apply never reads")
 
+    def job_batches(self, operations: Sequence[Operation]) -> dict[str, int]:
+        return {}  # a backend without jobs: every operation is its own request or batch
+
     def execute(self, operations: Sequence[Operation]) -> None:
         with self.lock:
             self.calls.append([op.id for op in operations])
