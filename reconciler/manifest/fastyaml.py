@@ -11,9 +11,10 @@ falls through to the full reader and its messages.
 The subset: block mappings and sequences (a sequence may sit at its key's indentation), a
 mapping starting on a ``- `` line; plain scalars on one line (resolved as YAML 1.1 does: ``yes``
 is true, ``10`` an integer, a date stays text), ``'single'`` and ``"double"`` quoted scalars
-without escapes, one-line flow sequences of plain scalars (``[a, b]``); full-line and trailing
-comments. Not in it (left to libyaml): anchors, aliases, tags, block scalars (``|``, ``>``),
-flow mappings, multi-line scalars, empty values, quoted keys, ``---``, tabs, CR line ends, and
+without escapes, one-line flow sequences of plain scalars (``[a, b]``) and one-line flow
+mappings of those (``{email: a@b.c, roles: [Viewer]}``); full-line and trailing comments. Not
+in it (left to libyaml): anchors, aliases, tags, block scalars (``|``, ``>``), nested flow
+mappings, multi-line scalars, empty values, quoted keys, ``---``, tabs, CR line ends, and
 non-ASCII text (columns then count characters the way libyaml does, not worth the risk).
 tests/manifest/test_fastyaml.py checks that both readers agree on generated documents.
 """
@@ -37,8 +38,12 @@ _CONSTRUCTED = frozenset(
 # A plain scalar may not start with these (YAML's indicators; '-', '?', ':' are left out too,
 # although YAML allows them before a non-space: rare in manifests).
 _INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
+_NOT_PLAIN = _INDICATORS | {"[", "{", "'", '"'}
 _MAX_DEPTH = 64  # deeper documents go to yamlsource, which reports them
 _FLOW_REFUSED = re.compile(r"[\[\]{}:'\"#]")
+_FLOW_MAPPING_REFUSED = re.compile(r"[{}'\"#]|\[[^\]]*\[")
+# One entry of a flow mapping: `key: value` or `key: [a, b]`, then a comma or the end.
+_FLOW_ENTRY = re.compile(r" *([^ ,\[\]:][^,\[\]]*?): +(\[[^\]]*\]|[^ ,\[\]][^,\[\]]*?) *(,|$)")
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")  # tabs, CRs and what libyaml refuses
 
 
@@ -71,6 +76,7 @@ def _read(text: str, doc: Document) -> Any:
     # (container, key or None for a sequence item, key position, indent of the key or dash)
     pending: tuple[Any, str | None, Pos, int] | None = None
     root: Any = None
+    keys: set[str] = set()  # keys already found to be plain scalars
     for number, raw in enumerate(text.split("\n"), 1):
         content = raw.lstrip(" ")
         if not content or content[0] == "#":
@@ -126,6 +132,7 @@ def _read(text: str, doc: Document) -> Any:
             root = doc.data = block
             stack.append([indent, block, places])
         column = indent + 1
+        at = -1
         # Dashes: each opens a sequence item; the rest of the line is the item's value.
         while dash:
             top = stack[-1]
@@ -138,11 +145,13 @@ def _read(text: str, doc: Document) -> Any:
                 pending = (top, None, (number, column), top[0])
                 break
             dash = content[:2] == "- " or content == "-"
-            if not dash and _key_at(content) < 0:
-                top[1].append(_scalar_or_flow(content, number, column, seqs))
-                top[2].append((number, column))
-                content = ""
-                break
+            if not dash:
+                at = _key_at(content)
+                if at < 0:
+                    top[1].append(_scalar_or_flow(content, number, column, doc))
+                    top[2].append((number, column))
+                    content = ""
+                    break
             block = [] if dash else {}
             places = [] if dash else {}
             (seqs if dash else maps)[id(block)] = places
@@ -156,19 +165,28 @@ def _read(text: str, doc: Document) -> Any:
         top = stack[-1]
         if not isinstance(top[1], dict):
             raise _Outside
-        at = _key_at(content)
         if at < 0:
-            raise _Outside  # a scalar where a key was expected
+            at = _key_at(content)
+            if at < 0:
+                raise _Outside  # a scalar where a key was expected
         key = content[:at]
-        if not key or key[-1] == " " or key in top[1]:
-            raise _Outside  # a duplicate key included: yamlsource words it
-        _plain(key)  # only to refuse what is not a plain scalar; the key is its text
+        if key not in keys:
+            if not key or key[-1] == " ":
+                raise _Outside
+            _plain(key)  # only to refuse what is not a plain scalar; the key is its text
+            keys.add(key)
+        if key in top[1]:
+            raise _Outside  # a duplicate key: yamlsource words it
         value = content[at + 1 :].lstrip(" ")
         if not value:
             pending = (top, key, (number, column), top[0])
             continue
         value_column = column + len(content) - len(value)
-        top[1][key] = _scalar_or_flow(value, number, value_column, seqs)
+        first = value[0]
+        if first in _NOT_PLAIN or first in _RESOLVERS or value[-1] == ":" or ": " in value:
+            top[1][key] = _scalar_or_flow(value, number, value_column, doc)
+        else:
+            top[1][key] = value  # a plain string (the commonest value), as _plain would say
         top[2][key] = ((number, column), (number, value_column))
     if pending is not None or len(stack) > _MAX_DEPTH:
         raise _Outside
@@ -185,10 +203,12 @@ def _key_at(text: str) -> int:
     return len(text) - 1 if text[-1] == ":" else -1
 
 
-def _scalar_or_flow(text: str, line: int, column: int, seqs: dict[int, Any]) -> Any:
+def _scalar_or_flow(text: str, line: int, column: int, doc: Document) -> Any:
     first = text[0]
     if first == "[":
-        return _flow(text, line, column, seqs)
+        return _flow(text, line, column, doc._seqs)
+    if first == "{":
+        return _flow_mapping(text, line, column, doc)
     if first == "'":
         if len(text) < 2 or text[-1] != "'" or "'" in text[1:-1]:
             raise _Outside
@@ -236,3 +256,38 @@ def _flow(text: str, line: int, column: int, seqs: dict[int, Any]) -> list[Any]:
             offset += len(part) + 1
     seqs[id(items)] = places
     return items
+
+
+def _flow_mapping(text: str, line: int, column: int, doc: Document) -> dict[str, Any]:
+    """``{key: value, key: [a, b]}`` on one line: plain keys, plain scalars or ``[...]`` of
+    plain scalars as values (the style of one member per line)."""
+    inner = text[1:-1]
+    if text[-1] != "}" or _FLOW_MAPPING_REFUSED.search(inner):
+        raise _Outside
+    result: dict[str, Any] = {}
+    index: dict[str, tuple[Pos, Pos]] = {}
+    if inner.strip(" "):
+        expected = 0
+        for match in _FLOW_ENTRY.finditer(inner):
+            key, value = match.group(1), match.group(2)
+            if match.start() != expected or key in result or ":" in key:
+                raise _Outside  # text between entries, a repeated key...
+            expected = match.end()
+            key_at = (line, column + 1 + match.start(1))
+            value_at = (line, column + 1 + match.start(2))
+            if value[0] == "[":
+                result[key] = _flow(value, line, value_at[1], doc._seqs)
+            elif ":" in value:
+                raise _Outside
+            else:
+                result[key] = _plain(value)
+            _plain(key)
+            index[key] = (key_at, value_at)
+            if match.group(3) == "":
+                if match.end() != len(inner):
+                    raise _Outside
+                break
+        else:
+            raise _Outside  # no entry matched: not in the subset
+    doc._maps[id(result)] = index
+    return result

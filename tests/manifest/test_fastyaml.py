@@ -64,7 +64,7 @@ def values(draw: st.DrawFn, depth: int = 0) -> Any:
     if kind == 2:
         return ("l", draw(st.lists(values(depth + 1), min_size=1, max_size=3)), draw(st.booleans()))
     keys = draw(st.lists(KEYS, min_size=1, max_size=3, unique=True))
-    return ("m", [(k, draw(values(depth + 1))) for k in keys])
+    return ("m", [(k, draw(values(depth + 1))) for k in keys], draw(st.booleans()))
 
 
 def render(
@@ -88,6 +88,9 @@ def render(
             first = False
             render(item, len(start) + 2, out, start + "- ", spaces, noise)
             lead = ""
+    elif node[2] and all(_flat(v) for _, v in node[1]):
+        entries = ", ".join(f"{k}: {_flat(v)}" for k, v in node[1])
+        out.append(f"{lead}{{{entries}}}{comment}")
     else:
         first = True
         for key, value in node[1]:
@@ -96,7 +99,7 @@ def render(
                 lead = ""
             start = lead if first else pad
             first = False
-            if value[0] == "s" or (value[0] == "l" and value[2]):
+            if value[0] == "s" or (value[0] in "lm" and value[2]):
                 render(value, indent, out, f"{start}{key}: ", spaces, noise)
             else:
                 out.append(f"{start}{key}:")
@@ -128,6 +131,15 @@ def same_places(fast: Document, slow: Document, data: Any, path: tuple[Any, ...]
     elif isinstance(data, list):
         for index, value in enumerate(data):
             same_places(fast, slow, value, (*path, index))
+
+
+def _flat(node: Any) -> str:
+    """A value as one flow item (a plain scalar, or a list of them), or "" when it is not."""
+    if node[0] == "s" and node[2] == 0:
+        return str(node[1])
+    if node[0] == "l" and all(v[0] == "s" and v[2] == 0 for v in node[1]):
+        return f"[{', '.join(v[1] for v in node[1])}]"
+    return ""
 
 
 @st.composite
@@ -172,7 +184,9 @@ def test_steps_aside_for_what_it_does_not_read() -> None:
         "a: b\na: c\n",
         "a:\n",
         "a: !!str 1\n",
-        "a: {b: c}\n",
+        "a: {b: {c: d}}\n",
+        "a: {b: c, d}\n",
+        "a: {b: c,}\n",
         "---\na: b\n",
         "a: b\n  c\n",
         "a:\tb\n",
@@ -193,10 +207,12 @@ def test_reads_a_manifest_as_libyaml_does() -> None:
         "    members:\n"
         "      - email: Alice@Contoso.com\n"
         "        roles: [Viewer, Contributor]\n"
-        "    manage: {}\n"
+        "    manage: {owners: {a: b}}\n"
     )
-    assert fastyaml.parse(text, "f.yaml") is None  # the flow mapping: libyaml's
-    text = text.replace("    manage: {}\n", "    attributes:\n      count: 10\n      on: yes\n")
+    assert fastyaml.parse(text, "f.yaml") is None  # a nested flow mapping: libyaml's
+    text = text.replace(
+        "    manage: {owners: {a: b}}\n", "    attributes:\n      count: 10\n      on: yes\n"
+    )
     fast = fastyaml.parse(text, "f.yaml")
     assert fast is not None
     assert fast.data["projects"][0]["attributes"] == {"count": 10, "on": True}
