@@ -99,6 +99,15 @@ class Document:
                 return entry[1]
         return self.root
 
+    def places(self, container: list[Any]) -> list[Pos]:
+        """Position of each item of a sequence taken from ``data`` (the root's when unknown)."""
+        seq = self._seqs.get(id(container))
+        if seq is None:
+            return [self.root] * len(container)
+        if seq and isinstance(seq[0], tuple):  # fastyaml's, already positions
+            return seq
+        return [_place(item) for item in seq]
+
     def key(self, container: object, name: str) -> Pos:
         """Position of the key ``name`` of a mapping taken from ``data``."""
         entry = self._entry(container, name)
