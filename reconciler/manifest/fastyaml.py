@@ -42,8 +42,7 @@ _NOT_PLAIN = _INDICATORS | {"[", "{", "'", '"'}
 _MAX_DEPTH = 64  # deeper documents go to yamlsource, which reports them
 _FLOW_REFUSED = re.compile(r"[\[\]{}:'\"#]")
 _FLOW_MAPPING_REFUSED = re.compile(r"[{}'\"#]|\[[^\]]*\[")
-# One entry of a flow mapping: `key: value` or `key: [a, b]`, then a comma or the end.
-_FLOW_ENTRY = re.compile(r" *([^ ,\[\]:][^,\[\]]*?): +(\[[^\]]*\]|[^ ,\[\]][^,\[\]]*?) *(,|$)")
+_FLOW_KEY_REFUSED = re.compile(r"[\[\],:]")
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")  # tabs, CRs and what libyaml refuses
 
 
@@ -245,7 +244,10 @@ def _flow(text: str, line: int, column: int, seqs: dict[int, Any]) -> list[Any]:
         raise _Outside
     items: list[Any] = []
     places: list[Pos] = []
-    if inner.strip(" "):
+    if "," not in inner and inner and inner[0] != " " and inner[-1] != " ":
+        items.append(_plain(inner))  # one item, the commonest list of roles
+        places.append((line, column + 1))
+    elif inner.strip(" "):
         offset = column + 1
         for part in inner.split(","):
             item = part.strip(" ")
@@ -266,28 +268,45 @@ def _flow_mapping(text: str, line: int, column: int, doc: Document) -> dict[str,
         raise _Outside
     result: dict[str, Any] = {}
     index: dict[str, tuple[Pos, Pos]] = {}
-    if inner.strip(" "):
-        expected = 0
-        for match in _FLOW_ENTRY.finditer(inner):
-            key, value = match.group(1), match.group(2)
-            if match.start() != expected or key in result or ":" in key:
-                raise _Outside  # text between entries, a repeated key...
-            expected = match.end()
-            key_at = (line, column + 1 + match.start(1))
-            value_at = (line, column + 1 + match.start(2))
-            if value[0] == "[":
-                result[key] = _flow(value, line, value_at[1], doc._seqs)
-            elif ":" in value:
+    size = len(inner)
+    offset = column + 1  # the column of inner[0]
+    at = 0
+    while inner[at:].strip(" "):
+        colon = inner.find(": ", at)
+        if colon < 0:
+            raise _Outside
+        key = inner[at:colon].lstrip(" ")
+        if not key or key[-1] == " " or key in result or _FLOW_KEY_REFUSED.search(key):
+            raise _Outside
+        _plain(key)  # only to refuse what is not a plain scalar; the key is its text
+        key_at = (line, offset + colon - len(key))
+        start = colon + 2
+        while start < size and inner[start] == " ":
+            start += 1
+        if start == size:
+            raise _Outside  # an empty value
+        if inner[start] == "[":
+            end = inner.find("]", start) + 1
+            if not end:
                 raise _Outside
-            else:
-                result[key] = _plain(value)
-            _plain(key)
-            index[key] = (key_at, value_at)
-            if match.group(3) == "":
-                if match.end() != len(inner):
-                    raise _Outside
-                break
+            value: Any = _flow(inner[start:end], line, offset + start, doc._seqs)
         else:
-            raise _Outside  # no entry matched: not in the subset
+            end = inner.find(",", start)
+            end = size if end < 0 else end
+            plain = inner[start:end].rstrip(" ")
+            if not plain or _FLOW_KEY_REFUSED.search(plain):
+                raise _Outside
+            value = _plain(plain)
+        result[key] = value
+        index[key] = (key_at, (line, offset + start))
+        while end < size and inner[end] == " ":
+            end += 1
+        if end == size:
+            break
+        if inner[end] != ",":
+            raise _Outside
+        at = end + 1
+        if not inner[at:].strip(" "):
+            raise _Outside  # a trailing comma
     doc._maps[id(result)] = index
     return result
