@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from functools import cached_property
 from types import MappingProxyType
 from typing import TypeVar
 
@@ -128,8 +129,10 @@ class UserMember:
     expires_on: str | None = field(default=None, compare=False)
     source: Source | None = field(default=None, compare=False, repr=False)
 
-    @property
+    @cached_property
     def key(self) -> str:
+        # Cached (in the instance's __dict__, which a frozen dataclass leaves writable to
+        # cached_property): the diff, plan and facts ask for it about ten times a member.
         return user_key(self.email, self.id)
 
 
@@ -156,8 +159,10 @@ class Owner:
     invited_on: str | None = field(default=None, compare=False)  # as UserMember's
     expires_on: str | None = field(default=None, compare=False)
 
-    @property
+    @cached_property
     def key(self) -> str:
+        # Cached (in the instance's __dict__, which a frozen dataclass leaves writable to
+        # cached_property): the diff, plan and facts ask for it about ten times a member.
         return user_key(self.email, self.id)
 
 

@@ -21,3 +21,12 @@ def test_built_equals_the_constructed_value() -> None:
     assert made.id is None
     assert dataclasses.replace(made, pending=True).pending is True
     assert pickle.loads(pickle.dumps(made)) == usual
+
+
+def test_a_member_key_is_cached_without_changing_the_value() -> None:
+    member = UserMember(email="Alice@Contoso.com", roles=frozenset({"Viewer"}))
+    assert member.key == "alice@contoso.com"
+    assert member.key is member.key  # worked out once
+    assert member == UserMember(email="Alice@Contoso.com", roles=frozenset({"Viewer"}))
+    assert dataclasses.replace(member, email="bob@contoso.com").key == "bob@contoso.com"
+    assert dataclasses.replace(member, email=None, id="m1").key == "id:m1"
