@@ -4,6 +4,7 @@ documents in the manifests' style, then the same with tricky text spliced in any
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -221,3 +222,12 @@ def test_reads_a_manifest_as_libyaml_does() -> None:
     assert fast.locate(("projects", 0, "members", 0, "roles", 1)) == (9, 25)
     reader_agrees(text)
     assert yaml.safe_load(text)["projects"][0]["displayName"] == "Bridge: renewal"
+
+
+def test_agrees_on_every_example_manifest() -> None:
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    texts = [p.read_text(encoding="utf-8") for p in sorted(examples.rglob("*.yaml"))]
+    fast = [t for t in texts if fastyaml.parse(t, "f.yaml") is not None]
+    assert fast  # the examples are plain block YAML: most take the fast path
+    for text in texts:
+        reader_agrees(text)
