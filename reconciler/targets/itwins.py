@@ -40,6 +40,7 @@ from reconciler.api import (
     AccessControlApi,
     ApiClient,
     ItwinsApi,
+    bounded_imap,
     bounded_map,
 )
 from reconciler.api.itwins import MAX_RETURN
@@ -225,7 +226,7 @@ class ItwinsTarget(ClientTarget):
                 else Rights(owner=False, permissions=permissions[i])
             )
 
-        results = iter(bounded_map(fetch, tasks, self.concurrency))
+        results = bounded_imap(fetch, tasks, self.concurrency)
         raw: list[dict[str, list[JSON]]] = []
         owner: list[bool] = []
         for i, itwin in enumerate(itwins):
