@@ -62,3 +62,16 @@ def test_validate_does_not_import_the_http_stack(tmp_path: Path) -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=False, cwd=tmp_path
     )
     assert result.stdout.strip().splitlines()[-1] == "0 []", result.stdout + result.stderr
+
+
+def test_every_source_folder_is_a_package_the_wheel_ships() -> None:
+    # `packages.find` only ships folders with an `__init__.py` (the emulator's itwins/, access/,
+    # projects/ among them); a folder without one would import from a checkout but not from a wheel.
+    folders = {p.parent for p in (ROOT / "reconciler").rglob("*.py")}
+    assert ROOT / "reconciler" / "emulator" / "access" in folders
+    assert [f for f in folders if not (f / "__init__.py").is_file()] == []
+
+
+def test_the_demo_seed_ships_with_the_emulator() -> None:
+    seed = resources.files("reconciler.emulator").joinpath("demo_seed.yaml")
+    assert "alice@contoso.com" in seed.read_text()

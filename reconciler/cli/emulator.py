@@ -15,6 +15,7 @@ import uvicorn
 from reconciler.emulator import Faults, create_app
 from reconciler.emulator.seed import SeedError
 from reconciler.emulator.server import base_url, bind, uvicorn_config
+from reconciler.emulator.store import UnusableDatabase
 from reconciler.errors import ConfigError, ItwinAccessError
 
 DEFAULT_DB = ".itwin-access/emulator.db"
@@ -120,6 +121,10 @@ def serve(
     except SeedError as exc:
         raise ConfigError(
             f"{exc}. Fix the seed file or leave --seed out for the demo seed."
+        ) from None
+    except UnusableDatabase as exc:
+        raise ConfigError(
+            f"{exc}. Choose another --db, or delete that file if it only holds emulator state."
         ) from None
     except OSError as exc:
         raise ConfigError(f"{db}: cannot open the emulator database ({exc}).") from None

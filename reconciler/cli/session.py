@@ -158,7 +158,9 @@ def _client(config: Config, closers: list[Callable[[], None]]) -> httpx.Client:
 
 def _start_emulator(config: Config, closers: list[Callable[[], None]]) -> str:
     # Imported here: only embedded mode needs uvicorn and the emulator in this process.
+    from reconciler.emulator.seed import SeedError
     from reconciler.emulator.server import start_background
+    from reconciler.emulator.store import UnusableDatabase
 
     db = config.emulator.db.absolute()  # relative: to the config's directory as found
     try:
@@ -168,6 +170,15 @@ def _start_emulator(config: Config, closers: list[Callable[[], None]]) -> str:
     seed: Any = str(config.emulator.seed) if config.emulator.seed else None
     if seed is not None and not Path(seed).is_file():
         raise ConfigError(f"emulator seed {seed} not found; check `emulator.seed` in the config")
-    running = start_background(str(db), seed=seed)
+    try:
+        running = start_background(str(db), seed=seed)
+    except UnusableDatabase as exc:
+        raise ConfigError(
+            f"{exc}. Set another `emulator.db` in the config, or delete that file if it only"
+            " holds emulator state."
+        ) from None
+    except SeedError as exc:
+        # The seed's own message names the file and the problem; say where it was configured.
+        raise ConfigError(f"{exc}; check `emulator.seed` in the config") from None
     closers.append(running.stop)
     return str(running.base_url).rstrip("/")

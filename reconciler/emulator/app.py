@@ -13,23 +13,19 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from reconciler.emulator import (
-    access_groups,
-    access_invitations,
-    access_jobs,
-    access_members,
-    access_roles,
-    access_v1,
-    admin,
-    auth,
-    itwins_api,
-    projects_api,
-    users_api,
-)
+from reconciler.emulator import admin, auth, users_api
+from reconciler.emulator.access import groups as access_groups
+from reconciler.emulator.access import invitations as access_invitations
+from reconciler.emulator.access import jobs as access_jobs
+from reconciler.emulator.access import members as access_members
+from reconciler.emulator.access import roles as access_roles
+from reconciler.emulator.access import v1 as access_v1
 from reconciler.emulator.clock import Clock
 from reconciler.emulator.errors import MSG_RESOURCE_NOT_FOUND, ApiError, json_response
 from reconciler.emulator.identity import ensure_secret
+from reconciler.emulator.itwins import api as itwins_api
 from reconciler.emulator.limits import Faults
+from reconciler.emulator.projects import api as projects_api
 from reconciler.emulator.seed import SeedError, apply_seed, read_seed
 from reconciler.emulator.store import Store
 from reconciler.emulator.web import Emulator

@@ -1,4 +1,7 @@
-"""Row-level writes shared by the API modules and the seed loader."""
+"""Row-level reads and writes shared by the API modules and the seed loader.
+
+Table and column names passed to the helpers below are the emulator's own, never request input.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +12,38 @@ from collections.abc import Iterable
 from typing import Any
 
 from reconciler.emulator.clock import iso
+from reconciler.emulator.errors import ApiError
 
 INVITATION_LIFETIME = 7 * 24 * 3600
 
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+def row_in_itwin(
+    db: sqlite3.Connection, table: str, row_id: str, itwin_id: str, missing: ApiError
+) -> sqlite3.Row:
+    """Row ``row_id`` of ``table`` if it belongs to ``itwin_id``, else ``missing`` is raised
+    (an id of another iTwin is as unknown as a made-up one)."""
+    row: sqlite3.Row | None = db.execute(
+        f"SELECT * FROM {table} WHERE id=? AND itwin_id=?", (row_id, itwin_id)
+    ).fetchone()
+    if row is None:
+        raise missing
+    return row
+
+
+def update_row(
+    db: sqlite3.Connection, table: str, row_id: str, cols: dict[str, Any]
+) -> sqlite3.Row:
+    """Set ``cols`` (column -> value; none is a no-op) on row ``row_id`` of ``table`` and
+    answer the row as it now is."""
+    if cols:
+        sets = ",".join(f"{c}=?" for c in cols)
+        db.execute(f"UPDATE {table} SET {sets} WHERE id=?", (*cols.values(), row_id))
+    row: sqlite3.Row = db.execute(f"SELECT * FROM {table} WHERE id=?", (row_id,)).fetchone()
+    return row
 
 
 def find_user(db: sqlite3.Connection, email: str) -> sqlite3.Row | None:

@@ -93,7 +93,7 @@ class RoleSummaries:
 
 def user_members_page(rows: list[tuple[Any, ...]], roles: RoleMap) -> list[dict[str, Any]]:
     """User members from plain tuples ``(user_id, role_ids, email, given_name, surname, org)``
-    (the column order of ``access_members.USER_COLUMNS``)."""
+    (the column order of ``access.members.USER_COLUMNS``)."""
     summaries = RoleSummaries(roles)
     return [
         {

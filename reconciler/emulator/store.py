@@ -78,11 +78,53 @@ CREATE TABLE IF NOT EXISTS jobs(
     actions TEXT NOT NULL, errors TEXT NOT NULL);
 """
 
+# The layout of the tables above and of the API packages' (``add_schema``). Bump it with any
+# change a database written before would lack: such a file is then refused at startup with one
+# clear line instead of failing later inside a request. There are no migrations: an emulator
+# database is disposable state, seeded again in a moment.
+SCHEMA_VERSION = 1
+# Marks a file as an emulator database (``PRAGMA application_id``, "iTwA"), so another
+# program's SQLite file is told apart from an emulator database written before versions existed.
+APPLICATION_ID = 0x69547741
+
 # Tables wiped by a reset (everything but the schema itself).
 CORE_TABLES = (
     "meta", "orgs", "users", "static_tokens", "itwins", "roles", "members", "owners", "groups",
     "group_users", "group_members", "invitations", "favorites", "recents", "jobs",
 )  # fmt: skip
+
+
+class UnusableDatabase(Exception):
+    """The file is not an emulator database of :data:`SCHEMA_VERSION` (the message is one line
+    that names the file)."""
+
+
+def _is_new(conn: sqlite3.Connection, path: str) -> bool:
+    """True for an empty database; raises :class:`UnusableDatabase` for one of another schema
+    version, another program's, or a file that is not SQLite. Reads only: a refused file is
+    left as it was."""
+    try:
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    except sqlite3.DatabaseError as exc:
+        raise UnusableDatabase(f"{path}: cannot be read as an SQLite database ({exc})") from None
+    if app_id == 0 and version == 0 and not tables:
+        return True
+    if app_id != APPLICATION_ID:
+        if version == 0 and {"meta", "itwins", "members"} <= tables:
+            raise UnusableDatabase(
+                f"{path}: an emulator database from before schema versions, older than this"
+                f" emulator's version {SCHEMA_VERSION}"
+            )
+        raise UnusableDatabase(f"{path}: an SQLite database that is not the emulator's")
+    if version != SCHEMA_VERSION:
+        age = "older" if version < SCHEMA_VERSION else "newer"
+        raise UnusableDatabase(
+            f"{path}: an emulator database of schema version {version}, {age} than this"
+            f" emulator's version {SCHEMA_VERSION}"
+        )
+    return False
 
 
 class Store:
@@ -93,9 +135,18 @@ class Store:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         # Autocommit mode: transactions are opened explicitly in ``write``.
-        self.conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        try:
+            self.conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        except sqlite3.DatabaseError as exc:
+            raise UnusableDatabase(f"{self.path}: cannot open the database ({exc})") from None
         self.conn.row_factory = sqlite3.Row
         self.conn.execute("PRAGMA busy_timeout=30000")
+        try:
+            # Before anything writes (WAL mode included), so a refused file stays untouched.
+            new = _is_new(self.conn, self.path)
+        except BaseException:
+            self.conn.close()
+            raise
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
         # A large page cache and memory-mapped reads keep list pages off the file system.
@@ -103,8 +154,14 @@ class Store:
         self.conn.execute("PRAGMA mmap_size=268435456")
         self.lock = threading.RLock()
         self._extra_tables: list[str] = []
+        # A new file gets its tables and its marks in one transaction, so a second process
+        # opening it meanwhile sees either an empty file or a complete emulator database.
+        stamp = f"PRAGMA application_id={APPLICATION_ID}; PRAGMA user_version={SCHEMA_VERSION};"
         with self.lock:
-            self.conn.executescript(SCHEMA)
+            if new:
+                self.conn.executescript(f"BEGIN IMMEDIATE; {SCHEMA} {stamp} COMMIT;")
+            else:
+                self.conn.executescript(SCHEMA)
 
     def add_schema(self, script: str, tables: tuple[str, ...]) -> None:
         """Create the tables of an API module (e.g. Projects) and include them in resets."""

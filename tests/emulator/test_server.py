@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -105,6 +107,52 @@ def test_cli_serve_reports_a_bad_seed_in_one_line(tmp_path: Path) -> None:
     assert proc.stderr.strip().count("\n") == 0
     assert "bad.yaml" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def _refusal(command: list[str], cwd: Path) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ITWIN")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "reconciler", *command],
+        capture_output=True, text=True, timeout=30, env=env, cwd=cwd,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().count("\n") == 0, proc.stderr
+    return proc.stderr
+
+
+def test_cli_serve_refuses_a_database_of_another_version_in_one_line(tmp_path: Path) -> None:
+    db = tmp_path / "newer.db"
+    with closing(sqlite3.connect(db)) as conn:
+        conn.executescript("CREATE TABLE meta(key TEXT); PRAGMA user_version=99;")
+    stderr = _refusal(["emulator", "serve", "--db", str(db), "--port", "0"], tmp_path)
+    assert f"{db}: an SQLite database that is not the emulator's" in stderr
+    assert "Choose another --db" in stderr
+
+
+def test_embedded_mode_refuses_a_file_that_is_not_sqlite_before_any_request(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "itwin-access.yaml").write_text("api: emulator\nemulator:\n  db: state.db\n")
+    (tmp_path / "p.yaml").write_text("projects:\n  - number: A\n")
+    (tmp_path / "state.db").write_text("not a database\n" * 50)
+    stderr = _refusal(["plan", str(tmp_path)], tmp_path)
+    assert "state.db: cannot be read as an SQLite database (file is not a database)" in stderr
+    assert "Set another `emulator.db` in the config" in stderr
+    assert (tmp_path / "state.db").read_text() == "not a database\n" * 50
+
+
+def test_embedded_mode_reports_a_bad_seed_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "itwin-access.yaml").write_text(
+        "api: emulator\nemulator:\n  db: state.db\n  seed: bad-seed.yaml\n"
+    )
+    (tmp_path / "manifests").mkdir()
+    (tmp_path / "manifests" / "p.yaml").write_text("projects:\n  - number: A\n")
+    (tmp_path / "bad-seed.yaml").write_text("organizations: [\n")
+    config = str(tmp_path / "itwin-access.yaml")
+    stderr = _refusal(["plan", "--config", config, str(tmp_path / "manifests")], tmp_path)
+    assert "bad-seed.yaml" in stderr
+    assert "check `emulator.seed` in the config" in stderr
 
 
 def test_two_servers_on_one_database_file_share_state(tmp_path: Path) -> None:

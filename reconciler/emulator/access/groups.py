@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from reconciler.emulator import records
-from reconciler.emulator.access_members import adds_directly
+from reconciler.emulator.access.members import adds_directly
 from reconciler.emulator.errors import (
     MSG_BAD_BODY,
     MSG_GROUP_NOT_FOUND,
@@ -66,12 +66,8 @@ def group_json(db: sqlite3.Connection, group: sqlite3.Row, capped: bool = True) 
 
 
 def group_of(req: Req, itwin: sqlite3.Row) -> sqlite3.Row:
-    row: sqlite3.Row | None = req.db.execute(
-        "SELECT * FROM groups WHERE id=? AND itwin_id=?", (req.params["group_id"], itwin["id"])
-    ).fetchone()
-    if row is None:
-        raise ApiError(404, "GroupNotFound", MSG_GROUP_NOT_FOUND)
-    return row
+    unknown = ApiError(404, "GroupNotFound", MSG_GROUP_NOT_FOUND)
+    return records.row_in_itwin(req.db, "groups", req.params["group_id"], itwin["id"], unknown)
 
 
 def _managing_itwin(req: Req) -> sqlite3.Row:

@@ -4,7 +4,7 @@ v1 has no invitations: [I] a user in the directory is added directly whatever th
 organization; an email not in the directory, like an unknown role, is 404 ``ItwinNotFound``
 (as the v1 page documents). One ``roleId`` per member (the old client's ``roleid`` is accepted).
 Listing, reading, updating (``roleIds``) and removing a member are v2's user-member handlers
-(same rows, same answers); roles and permissions answer as in v2 (``access_roles``).
+(same rows, same answers); roles and permissions answer as in v2 (``access.roles``).
 """
 
 from __future__ import annotations
@@ -15,16 +15,18 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from reconciler.emulator import records
-from reconciler.emulator.access_members import (
+from reconciler.emulator.access.members import (
+    BASE,
+    CODE,
     already_member,
     get_user,
     list_users,
+    member_list,
     remove_user,
     update_user,
     user_row,
 )
 from reconciler.emulator.errors import (
-    MSG_BAD_BODY,
     MSG_ITWIN_NOT_FOUND,
     MSG_TOO_MANY,
     ApiError,
@@ -36,23 +38,13 @@ from reconciler.emulator.policy import ac_itwin, require
 from reconciler.emulator.shapes import role_map, user_member_json
 from reconciler.emulator.web import Api, Req, op
 
-CODE = "InvalidiTwinsMemberRequest"
-BASE = "/accesscontrol/itwins/{itwin_id}/members"
 MAX_MEMBERS = 50
 
 
 def add_members(req: Req) -> Response:
     itwin = ac_itwin(req.db, req.params["itwin_id"])
     require(req.db, req.caller, itwin, "administration_invite_member")
-    members = req.json_object().get("members")
-    if members is None:
-        raise missing(CODE, "members")
-    if (
-        not isinstance(members, list)
-        or not members
-        or not all(isinstance(m, dict) for m in members)
-    ):
-        raise invalid(CODE, "InvalidRequestBody", MSG_BAD_BODY, "members")
+    members = member_list(req.json_object())
     if len(members) > MAX_MEMBERS:
         raise invalid(CODE, "InvalidProperty", MSG_TOO_MANY, "members")
     roles = role_map(req.db, itwin)

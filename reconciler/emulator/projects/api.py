@@ -1,7 +1,7 @@
 """Projects API (deprecated, contract §5 and §9): projects, favorites, recents, permissions.
 
-Team members and roles are in :mod:`reconciler.emulator.projects_team`; tables, rights, shapes
-and the seed loader in :mod:`reconciler.emulator.projects_store`. ``ROUTES`` lists every route;
+Team members and roles are in :mod:`reconciler.emulator.projects.team`; tables, rights, shapes
+and the seed loader in :mod:`reconciler.emulator.projects.store`. ``ROUTES`` lists every route;
 ``SCHEMA``/``TABLES``/``load_seed`` are what the app factory and the seed loader hook in.
 """
 
@@ -12,11 +12,11 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import Route
 
-from reconciler.emulator import projects_team as team
 from reconciler.emulator.errors import forbidden, json_response, no_content
 from reconciler.emulator.policy import ALL_PERMISSIONS
-from reconciler.emulator.projects_seed import load_seed
-from reconciler.emulator.projects_store import (
+from reconciler.emulator.projects import team
+from reconciler.emulator.projects.seed import load_seed
+from reconciler.emulator.projects.store import (
     CODE,
     RECENTS_MAX,
     SCHEMA,
@@ -31,6 +31,7 @@ from reconciler.emulator.projects_store import (
     visibility_sql,
     visible_project,
 )
+from reconciler.emulator.records import update_row
 from reconciler.emulator.web import Api, Req, op
 
 __all__ = ["ROUTES", "SCHEMA", "TABLES", "load_seed"]
@@ -115,13 +116,7 @@ def update_project(req: Req) -> Response:
         req.db, project["org"], project["owner_id"], number, project["id"]
     ):
         raise project_exists()
-    if cols:
-        sets = ",".join(f"{c}=?" for c in cols)
-        req.db.execute(
-            f"UPDATE projects SET {sets} WHERE id=?",
-            (*cols.values(), project["id"]),
-        )
-    row = req.db.execute("SELECT * FROM projects WHERE id=?", (project["id"],)).fetchone()
+    row = update_row(req.db, "projects", project["id"], cols)
     return json_response({"project": project_json(row, True, origin(req))})
 
 

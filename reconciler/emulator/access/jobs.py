@@ -24,7 +24,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from reconciler.emulator import records
-from reconciler.emulator.access_members import adds_directly
+from reconciler.emulator.access.members import CODE, adds_directly
 from reconciler.emulator.clock import iso
 from reconciler.emulator.errors import (
     MSG_BAD_BODY,
@@ -44,7 +44,6 @@ from reconciler.emulator.policy import ac_itwin, permissions_of, require_member
 from reconciler.emulator.shapes import RoleMap, role_map
 from reconciler.emulator.web import Api, Req, op
 
-CODE = "InvalidiTwinsMemberRequest"
 BASE = "/accesscontrol/itwins/{itwin_id}/jobs"
 KINDS = ("assignRoles", "unassignRoles", "removeMembers")
 MAX_PER_ACTION = 100
@@ -178,12 +177,8 @@ def create_job(req: Req) -> Response:
 def _job(req: Req) -> sqlite3.Row:
     itwin = ac_itwin(req.db, req.params["itwin_id"])
     require_member(req.db, req.caller, itwin)
-    row: sqlite3.Row | None = req.db.execute(
-        "SELECT * FROM jobs WHERE id=? AND itwin_id=?", (req.params["job_id"], itwin["id"])
-    ).fetchone()
-    if row is None:
-        raise ApiError(404, "JobNotFound", "Requested job is not available.")
-    return row
+    unknown = ApiError(404, "JobNotFound", "Requested job is not available.")
+    return records.row_in_itwin(req.db, "jobs", req.params["job_id"], itwin["id"], unknown)
 
 
 def get_job(req: Req) -> Response:

@@ -30,7 +30,7 @@ from reconciler.emulator.errors import (
     no_content,
 )
 from reconciler.emulator.identity import user_id_for
-from reconciler.emulator.projects_store import (
+from reconciler.emulator.projects.store import (
     CODE,
     MAX_ROLES_PER_MEMBER_REQUEST,
     MEMBER_SELECT,
@@ -45,7 +45,7 @@ from reconciler.emulator.projects_store import (
     string_list,
     visible_project,
 )
-from reconciler.emulator.records import find_user
+from reconciler.emulator.records import find_user, update_row
 from reconciler.emulator.web import Req
 
 # Team member pages: $top at most 100 (contract §5, get-project-team-members).
@@ -304,13 +304,7 @@ def update_role(req: Req) -> Response:
         permissions = check_permissions(body["permissions"])
         _grantable(got, permissions)
         cols["permissions"] = json.dumps(permissions)
-    if cols:
-        sets = ",".join(f"{c}=?" for c in cols)
-        req.db.execute(
-            f"UPDATE project_roles SET {sets} WHERE id=?",
-            (*cols.values(), role["id"]),
-        )
-    row = req.db.execute("SELECT * FROM project_roles WHERE id=?", (role["id"],)).fetchone()
+    row = update_row(req.db, "project_roles", role["id"], cols)
     return json_response({"role": role_json(row)})
 
 

@@ -45,12 +45,8 @@ def my_permissions(req: Req) -> Response:
 
 
 def _role(req: Req, itwin: sqlite3.Row) -> sqlite3.Row:
-    row: sqlite3.Row | None = req.db.execute(
-        "SELECT * FROM roles WHERE id=? AND itwin_id=?", (req.params["role_id"], itwin["id"])
-    ).fetchone()
-    if row is None:
-        raise ApiError(404, "RoleNotFound", MSG_ROLE_NOT_FOUND)
-    return row
+    unknown = ApiError(404, "RoleNotFound", MSG_ROLE_NOT_FOUND)
+    return records.row_in_itwin(req.db, "roles", req.params["role_id"], itwin["id"], unknown)
 
 
 def _managed_itwin(req: Req) -> sqlite3.Row:

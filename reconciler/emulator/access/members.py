@@ -86,7 +86,8 @@ def check_role_ids(value: Any, roles: RoleMap, target: str) -> list[str]:
     return list(dict.fromkeys(value))
 
 
-def check_member_list(body: dict[str, Any]) -> list[dict[str, Any]]:
+def member_list(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``members`` of an add request (v2 here, v1 too): a non-empty list of objects."""
     members = body.get("members")
     if members is None:
         raise missing(CODE, "members")
@@ -96,6 +97,11 @@ def check_member_list(body: dict[str, Any]) -> list[dict[str, Any]]:
         or not all(isinstance(m, dict) for m in members)
     ):
         raise invalid(CODE, "InvalidRequestBody", MSG_BAD_BODY, "members")
+    return members
+
+
+def check_member_list(body: dict[str, Any]) -> list[dict[str, Any]]:
+    members = member_list(body)
     total = sum(len(m["roleIds"]) for m in members if isinstance(m.get("roleIds"), list))
     if total > MAX_ROLE_ASSIGNMENTS:  # the limit is per request, across all members
         raise invalid(CODE, "InvalidProperty", MSG_TOO_MANY, "members")

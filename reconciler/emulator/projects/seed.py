@@ -8,7 +8,7 @@ from typing import Any
 
 from reconciler.emulator.errors import ApiError
 from reconciler.emulator.identity import user_id_for
-from reconciler.emulator.projects_store import (
+from reconciler.emulator.projects.store import (
     TEAM_MEMBER,
     check_permissions,
     insert_project,

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from reconciler.emulator import records
-from reconciler.emulator.access_groups import group_of
+from reconciler.emulator.access.groups import group_of
 from reconciler.emulator.errors import (
     MSG_INVITATION_NOT_FOUND,
     ApiError,

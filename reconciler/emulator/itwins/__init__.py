@@ -1,0 +1,1 @@
+"""The iTwins API (``/itwins``, v1): iTwins, favorites, recents, accounts."""

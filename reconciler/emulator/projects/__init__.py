@@ -1,0 +1,1 @@
+"""The deprecated Projects API (``/projects``): store, team, seed and routes."""
