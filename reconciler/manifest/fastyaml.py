@@ -32,7 +32,6 @@ import yaml
 
 from reconciler.manifest.document import Document, Pos
 
-_STR = "tag:yaml.org,2002:str"
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _RESOLVERS = yaml.SafeLoader.yaml_implicit_resolvers
 _CONSTRUCTOR = yaml.SafeLoader("")  # only its scalar constructors are used (int, float, bool...)
@@ -42,7 +41,6 @@ _CONSTRUCTED = frozenset(
 # A plain scalar may not start with these (YAML's indicators; '-', '?', ':' are left out too,
 # although YAML allows them before a non-space: rare in manifests).
 _INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
-_NOT_PLAIN = _INDICATORS | {"[", "{", "'", '"'}
 _MAX_DEPTH = 64  # deeper documents go to yamlsource, which reports them
 _FLOW_REFUSED = re.compile(r"[\[\]{}:'\"#]")
 _FLOW_MAPPING_REFUSED = re.compile(r"[{}'\"#]|\[[^\]]*\[")
@@ -186,7 +184,7 @@ def _read(text: str, doc: Document) -> Any:
             continue
         value_column = column + len(content) - len(value)
         first = value[0]
-        if first in _NOT_PLAIN or first in _RESOLVERS or value[-1] == ":" or ": " in value:
+        if first in _INDICATORS or first in _RESOLVERS or value[-1] == ":" or ": " in value:
             top[1][key] = _scalar_or_flow(value, number, value_column, doc)
         else:
             top[1][key] = value  # a plain string (the commonest value), as _plain would say
