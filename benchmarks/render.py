@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "render")
 from large_plans import DOMAINS, thousand_projects  # the tests' plan, through the path above
 
 from reconciler.impact import compute_impact
-from reconciler.plan import GuardSettings, build_plan
+from reconciler.plan.build import GuardSettings, build_plan
 from reconciler.render import render_json, render_markdown, render_text
 
 T = TypeVar("T")

@@ -38,7 +38,8 @@ from typing import Any, Protocol
 
 from reconciler.errors import ApiError, ItwinAccessError, PartialFailure
 from reconciler.model import LiveContext, State
-from reconciler.plan import Operation, OpKind
+from reconciler.plan.build import Operation, OpKind
+from reconciler.plan.kinds import SPECS, Blocks, Match
 
 Progress = Callable[[int, int], None]  # (done, total)
 
@@ -146,28 +147,6 @@ class ApplyReport:
 
 OnOutcome = Callable[[Outcome], None]
 
-_ROLE_USERS = frozenset(
-    {
-        OpKind.ADD_MEMBER,
-        OpKind.ADD_GROUP_MEMBER,
-        OpKind.UPDATE_MEMBER,
-        OpKind.UPDATE_GROUP_MEMBER,
-        OpKind.REINVITE_MEMBER,
-    }
-)
-# Operations that may leave a member or invitation still holding a role (or a group still
-# assigned) when they fail: deleting that role or group afterwards is skipped.
-_ROLE_RELEASERS = frozenset(
-    {
-        OpKind.UPDATE_MEMBER,
-        OpKind.UPDATE_GROUP_MEMBER,
-        OpKind.REINVITE_MEMBER,
-        OpKind.REMOVE_MEMBER,
-        OpKind.REMOVE_GROUP_MEMBER,
-        OpKind.CANCEL_INVITATION,
-    }
-)
-
 
 def _roles(values: Mapping[str, Any] | None) -> frozenset[str]:
     roles = (values or {}).get("roles") or ()
@@ -177,47 +156,31 @@ def _roles(values: Mapping[str, Any] | None) -> frozenset[str]:
 def blocked_by(op: Operation, failed: Operation) -> bool:
     """Whether ``op`` must be skipped because ``failed`` (same project, earlier) did not happen.
 
-    - create_project failed: everything else of that project (there is no project to act on).
-    - create_role failed: updates of that role, and member/group-member adds, updates and
-      re-invitations that would give that role.
-    - create_group failed: updates of that group and its assignment as a group member.
-    - add_owner failed: every remove_owner of the project (owners must never drop below what
-      the plan counted on).
-    - a member change or removal failed: deleting a role it still holds (per ``before``), and
-      for a group member, deleting that group.
-    - remove_group_member / update_group failed: deleting that group.
-    - anything failed: delete_project is skipped (deleting a project is never done on a
-      partly-failed run).
-    Anything else is independent and goes on.
+    The registry says it (``reconciler.plan.kinds``: ``KindSpec.blocks`` of the failed kind, and
+    ``needs_all`` of ``op``'s): a failed create_project holds back everything of its project;
+    a failed role create or rename holds back that role's updates and the member changes giving
+    it; a failed group create or rename, that group's updates and assignment; a failed add_owner,
+    every remove_owner; a member change or removal that failed, deleting a role it still holds
+    (and for a group member, deleting that group); a failed update_group, deleting that group;
+    any failure, delete_project. Anything else is independent and goes on.
     """
     if op.project != failed.project or op is failed:
         return False
-    kind = failed.kind
-    if kind is OpKind.CREATE_PROJECT or op.kind is OpKind.DELETE_PROJECT:
+    if SPECS[op.kind].needs_all:
         return True
-    if kind is OpKind.CREATE_ROLE:
-        if op.kind is OpKind.UPDATE_ROLE:
-            return op.key == failed.key
-        return op.kind in _ROLE_USERS and failed.key in _roles(op.after)
-    if kind is OpKind.CREATE_GROUP:
-        return op.key == failed.key and op.kind in {
-            OpKind.UPDATE_GROUP,
-            OpKind.ADD_GROUP_MEMBER,
-            OpKind.UPDATE_GROUP_MEMBER,
-        }
-    if kind is OpKind.ADD_OWNER:
-        return op.kind is OpKind.REMOVE_OWNER
-    if kind in _ROLE_RELEASERS:
-        if op.kind is OpKind.DELETE_ROLE:
-            return op.key in _roles(failed.before)
-        if op.kind is OpKind.DELETE_GROUP:
-            return kind in {OpKind.REMOVE_GROUP_MEMBER, OpKind.UPDATE_GROUP_MEMBER} and (
-                op.key == failed.key
-            )
+    return any(_holds_back(rule, op, failed) for rule in SPECS[failed.kind].blocks)
+
+
+def _holds_back(rule: Blocks, op: Operation, failed: Operation) -> bool:
+    if rule.kinds is not None and op.kind not in rule.kinds:
         return False
-    if kind is OpKind.UPDATE_GROUP:
-        return op.kind is OpKind.DELETE_GROUP and op.key == failed.key
-    return False
+    if rule.match is Match.PROJECT:
+        return True
+    if rule.match is Match.SAME_KEY:
+        return op.key == failed.key
+    if rule.match is Match.GIVES_ROLE:
+        return SPECS[op.kind].gives_roles and failed.key in _roles(op.after)
+    return op.key in _roles(failed.before)  # Match.HELD_ROLE
 
 
 def steps(
@@ -269,6 +232,19 @@ def phases(
             last_wave[(phase, op.key)] = wave
         waves.setdefault((phase, wave), []).append(step)
     return [waves[key] for key in sorted(waves)]
+
+
+def created_under(operations: Sequence[Operation]) -> dict[str, Operation]:
+    """Child project number -> the parent's create_project, for each project this plan creates
+    under a parent it creates too: the child's creation needs the parent's id, so the child
+    waits for it (projects otherwise run side by side)."""
+    creates = {op.project: op for op in operations if op.kind is OpKind.CREATE_PROJECT}
+    waits: dict[str, Operation] = {}
+    for number, op in creates.items():
+        parent = (op.after or {}).get("parent")
+        if isinstance(parent, str) and parent != number and parent in creates:
+            waits[number] = creates[parent]
+    return waits
 
 
 @dataclass
@@ -342,6 +318,7 @@ def apply_plan(
     batcher = getattr(target, "job_batches", None)
     jobs: Mapping[str, int] = batcher(plan_operations) if callable(batcher) else {}
     projects = {number: _Project(phases(ops, jobs)) for number, ops in sorted(by_project.items())}
+    waiting = created_under(plan_operations)  # child -> its parent's create_project
     run = _Run(total=len(plan_operations), on_outcome=on_outcome, on_progress=on_progress)
     if run.on_progress is not None:
         run.on_progress(0, run.total)
@@ -396,23 +373,54 @@ def apply_plan(
             for op in ops:
                 run.record(Outcome(op, Status.APPLIED))
 
+    def release(ops: Sequence[Operation]) -> None:
+        """Start (or, if it did not happen, skip) the projects waiting for a parent in ``ops``."""
+        for create in (op for op in ops if op.kind is OpKind.CREATE_PROJECT):
+            parent = projects[create.project]
+            root = next((r for bad, r in parent.not_done if bad is create), None)
+            for child in [c for c, op in waiting.items() if op is create]:
+                del waiting[child]
+                if root is None:
+                    next_phase(projects[child])
+                else:
+                    skip(child, root)
+
+    def skip(number: str, root: str) -> None:
+        """Skip every operation of a project whose parent was not created."""
+        project = projects[number]
+        skipped = [op for phase in project.phases for step in phase for op in step]
+        project.phases.clear()
+        for op in skipped:
+            project.not_done.append((op, root))
+            run.record(Outcome(op, Status.SKIPPED, cause=root))
+        release(skipped)
+
     interrupted = False
     try:
-        for project in projects.values():
-            next_phase(project)
+        for number, project in projects.items():
+            if number not in waiting:
+                next_phase(project)
         pump()
         # With a stop flag, wake up now and then to look at it (a completion wakes us anyway).
         poll = STOP_POLL_SECONDS if stop is not None else None
         while running:
             done, _ = wait(running, timeout=poll, return_when=FIRST_COMPLETED)
             for future in done:
-                project = running[future][0]
+                project, ops = running[future]
                 settle(future)
+                release(ops)
                 next_phase(project)
             if stop is not None and stop.is_set():
                 ready.clear()  # stop scheduling; what is running finishes and is recorded
                 continue
             pump()
+        if stop is None or not stop.is_set():
+            # Still waiting at the end: a parent cycle (validate refuses one; a saved plan is
+            # data from outside). Skip them rather than leave them silently undone.
+            for child, create in list(waiting.items()):
+                if child in waiting:
+                    del waiting[child]
+                    skip(child, create.id)
     except BaseException:
         interrupted = True
         raise

@@ -14,18 +14,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from reconciler.model import GroupMember, State, UserMember
-from reconciler.operation import Operation, OpKind
+from reconciler.plan.kinds import SPECS
+from reconciler.plan.operations import Operation, OpKind
 
-_TOUCHED = frozenset(
-    {
-        OpKind.UPDATE_MEMBER,
-        OpKind.REINVITE_MEMBER,
-        OpKind.REMOVE_MEMBER,
-        OpKind.CANCEL_INVITATION,
-        OpKind.UPDATE_GROUP_MEMBER,
-        OpKind.REMOVE_GROUP_MEMBER,
-    }
-)
+# Member operations that change what the member holds (its ``before["roles"]``): a member a
+# plan already changes or removes is not removed again.
+_TOUCHED = frozenset(k for k, spec in SPECS.items() if spec.releases_roles)
 
 
 def implied_removals(operations: Sequence[Operation], actual: State) -> list[Operation]:

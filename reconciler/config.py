@@ -31,6 +31,7 @@ from reconciler.manifest.discovery import CONFIG_FILENAMES
 from reconciler.manifest.document import Document, json_path
 from reconciler.manifest.schema import validate_config
 from reconciler.manifest.yamlsource import YamlProblem, read_document
+from reconciler.plan.guards import GuardSettings
 from reconciler.policies import Policies, PolicyRule
 
 DEFAULT_API = "https://api.bentley.com"
@@ -40,13 +41,6 @@ EMULATOR_PREFIX = "emulator:"
 # Keys that name where a secret comes from, not the secret: allowed.
 _ALLOWED_SECRETISH = {"tokenVariable", "clientSecretVariable", "tokenUrl"}
 _SECRETISH = re.compile(r"token|secret|password|passwd|apikey|api_key|credential", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Guards:
-    member_removal_percent: float = 25.0
-    member_removal_min_members: int = 8
-    max_member_removals: int = 50
 
 
 @dataclass(frozen=True)
@@ -65,13 +59,23 @@ class EmulatorSettings:
 
 
 @dataclass(frozen=True)
+class InvitationSettings:
+    """``invitations``: re-invite people whose invitation expired unaccepted, and where the
+    ledger of invitations seen is kept (reconciler.invitations; relative to the config; None
+    without a config file: there is nothing to keep it beside, so nothing is recorded)."""
+
+    reinvite_expired: bool = True
+    ledger: Path | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     api: str | None = None  # "emulator" or a base URL without trailing slash; None: not named
     backend: str = "itwins"
     backend_named: bool = False  # the file names a backend (else the default, itwins)
     identity: str | None = None  # lower-cased email
     auth: AuthSettings = field(default_factory=AuthSettings)
-    guards: Guards = field(default_factory=Guards)
+    guards: GuardSettings = field(default_factory=GuardSettings)
     concurrency: int = 8
     # requests per minute, or a tier (community, standard), or auto: by API (api/limits.py)
     rate_limit: int | str = "auto"
@@ -81,6 +85,7 @@ class Config:
     lock_timeout: float = 600.0  # seconds apply waits for the lock
     emulator: EmulatorSettings = field(default_factory=EmulatorSettings)
     policies: Policies = field(default_factory=Policies)  # issue 16: checked on every plan
+    invitations: InvitationSettings = field(default_factory=InvitationSettings)  # issue 15
     path: Path | None = None  # the config file read, if any
     # From the environment only; never shown.
     token: str | None = field(default=None, repr=False)
@@ -190,17 +195,21 @@ def load_config(
         token_url=env.get("ITWIN_TOKEN_URL") or auth_data.get("tokenUrl"),
         scope=env.get("ITWIN_SCOPE") or auth_data.get("scope", DEFAULT_SCOPE),
     )
-    guards_data: dict[str, Any] = data.get("guards", {})
-    guards = Guards(
-        member_removal_percent=float(guards_data.get("memberRemovalPercent", 25)),
-        member_removal_min_members=int(guards_data.get("memberRemovalMinMembers", 8)),
-        max_member_removals=int(guards_data.get("maxMemberRemovals", 50)),
-    )
+    guards = GuardSettings.from_config(data.get("guards", {}))
     emulator_data: dict[str, Any] = data.get("emulator", {})
     seed = emulator_data.get("seed")
     emulator = EmulatorSettings(
         db=base / emulator_data.get("db", ".itwin-access/emulator.db"),
         seed=base / seed if seed else None,
+    )
+    invitations_data: dict[str, Any] = data.get("invitations", {})
+    invitations = InvitationSettings(
+        reinvite_expired=bool(invitations_data.get("reinviteExpired", True)),
+        ledger=(
+            base / invitations_data.get("ledger", ".itwin-access/invitations.json")
+            if file is not None
+            else None
+        ),
     )
     api: str | None = env.get("ITWIN_ACCESS_API") or data.get("api")
     if api is not None and api != "emulator" and not re.match(r"^https?://\S+$", api):
@@ -224,6 +233,7 @@ def load_config(
         lock_timeout=float(data.get("lockTimeout", 600)),
         emulator=emulator,
         policies=policies,
+        invitations=invitations,
         path=file,
         token=env.get(auth.token_variable) or None,
         client_id=env.get(auth.client_id_variable) or None,

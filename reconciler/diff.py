@@ -24,8 +24,10 @@ path-keyed report would only have to be translated back, at a cost on 1,000-proj
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any, TypeVar
 
+from reconciler.errors import PlanError
 from reconciler.model import (
     Group,
     GroupMember,
@@ -38,7 +40,7 @@ from reconciler.model import (
     State,
     UserMember,
 )
-from reconciler.operation import Operation, OpKind
+from reconciler.plan.operations import Operation, OpKind, Rename
 
 
 def diff(desired: State, actual: State, identity: str | None = None) -> list[Operation]:
@@ -81,6 +83,8 @@ def diff_project(
                 _op(OpKind.UPDATE_PROJECT, live, "", {"id": live.id, **before}, after, want.source)
             )
 
+    renames, live = _renames(want, live)
+    ops.extend(renames)
     sections = (
         ("roles", _roles),
         ("groups", _groups),
@@ -219,6 +223,81 @@ def _owners(want: Project, live: Project, remove: bool, identity: str | None) ->
     return ops
 
 
+def _renames(want: Project, live: Project) -> tuple[list[Operation], Project]:
+    """Renames (``renamedFrom``) of live roles and groups, and the live project as they leave
+    it: the members, groups and assignments follow the new name, so nothing is removed and
+    re-added. An old name not live is no rename (done already, or a create); both names live
+    is an error, never guessed."""
+    ops: list[Operation] = []
+    if want.managed("roles") is not None:
+        roles = {r.key: r for r in live.roles}
+        for role in want.roles:
+            old = _renamed(want, "role", role.key, role.renamed_from, roles, role.source)
+            if old is not None:
+                before, after = Rename(str(old.id), old.key, role.key).payload(OpKind.RENAME_ROLE)
+                ops.append(_op(OpKind.RENAME_ROLE, live, role.key, before, after, role.source))
+                live = _rename_role(live, old.key, role.key)
+    if want.managed("groups") is not None:
+        groups = {g.key: g for g in live.groups}
+        for group in want.groups:
+            old_g = _renamed(want, "group", group.key, group.renamed_from, groups, group.source)
+            if old_g is not None:
+                rename = Rename(str(old_g.id), old_g.key, group.key)
+                before, after = rename.payload(OpKind.RENAME_GROUP)
+                ops.append(_op(OpKind.RENAME_GROUP, live, group.key, before, after, group.source))
+                live = _rename_group(live, old_g.key, group.key)
+    return ops, live
+
+
+_R = TypeVar("_R", Role, Group)
+
+
+def _renamed(
+    want: Project,
+    noun: str,
+    new: str,
+    old: str | None,
+    have: Mapping[str, _R],
+    source: Source | None,
+) -> _R | None:
+    """The live object to rename to ``new``, if any."""
+    if old is None or old == new or old not in have:
+        return None
+    where = f"{source}: " if source else ""
+    declared = want.roles if noun == "role" else want.groups
+    if any(item.key == old for item in declared):
+        raise PlanError(
+            f"{where}{noun} {new!r} is renamedFrom {old!r}, which project {want.number} also "
+            f"declares; drop renamedFrom or the declaration of {old!r}"
+        )
+    if new in have:
+        raise PlanError(
+            f"{where}{noun} {new!r} is renamedFrom {old!r}, but project {want.number} has both "
+            f"live; delete or rename one of them by hand, or drop renamedFrom"
+        )
+    return have[old]
+
+
+def _rename_role(live: Project, old: str, new: str) -> Project:
+    def names(roles: frozenset[str]) -> frozenset[str]:
+        return frozenset(new if r == old else r for r in roles)
+
+    return live.evolve(
+        roles=tuple(replace(r, display_name=new) if r.key == old else r for r in live.roles),
+        members=tuple(replace(m, roles=names(m.roles)) for m in live.members),
+        group_members=tuple(replace(g, roles=names(g.roles)) for g in live.group_members),
+    )
+
+
+def _rename_group(live: Project, old: str, new: str) -> Project:
+    return live.evolve(
+        groups=tuple(replace(g, name=new) if g.key == old else g for g in live.groups),
+        group_members=tuple(
+            replace(g, group=new) if g.key == old else g for g in live.group_members
+        ),
+    )
+
+
 # ---------------------------------------------------------------------------- helpers
 
 
@@ -286,9 +365,10 @@ def _member(member: UserMember) -> dict[str, Any]:
 
 
 def _invitation_dates(item: UserMember | Owner) -> dict[str, str]:
-    """A pending invitation's dates, for plans to show (``invitedOn``, ``expires``)."""
+    """A pending invitation's dates (YYYY-MM-DD), for plans to show (``invitedOn``,
+    ``expires``)."""
     dates = {"invitedOn": item.invited_on, "expires": item.expires_on}
-    return {k: v for k, v in dates.items() if item.pending and v is not None}
+    return {k: v[:10] for k, v in dates.items() if item.pending and v is not None}
 
 
 def _group_member(member: GroupMember) -> dict[str, Any]:

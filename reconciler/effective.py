@@ -4,7 +4,9 @@ leaves it.
 Pure: no I/O. ``after_project`` replays a plan's operations on a live project;
 ``access_by_subject`` says what every user (direct roles, the roles of groups listing them,
 ownership) and every group (its roles) holds. Shared by the access impact
-(``reconciler.impact``) and the policies (``reconciler.policies``).
+(``reconciler.impact``), the policies (``reconciler.policies``) and self-protection
+(``reconciler.plan.guards``): the one place that says what each operation kind does to a
+project.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reconciler.model import Group, GroupMember, Owner, Project, Role, UserMember
-from reconciler.operation import Operation, OpKind
+from reconciler.plan.operations import Operation, OpKind, Rename
 
 USER = "user"
 GROUP = "group"
@@ -83,6 +85,16 @@ def after_project(
             roles[op.key] = replace(roles[op.key], permissions=_set(after, "permissions"))
         elif kind is OpKind.DELETE_ROLE:
             roles.pop(op.key, None)
+        elif kind is OpKind.RENAME_ROLE and (old := Rename.of(op).old) in roles:
+            roles[op.key] = replace(roles.pop(old), display_name=op.key)
+            for m in list(members.values()):
+                members[m.key] = replace(m, roles=_rename(m.roles, old, op.key))
+            for g in list(group_members.values()):
+                group_members[g.key] = replace(g, roles=_rename(g.roles, old, op.key))
+        elif kind is OpKind.RENAME_GROUP and (old := Rename.of(op).old) in groups:
+            groups[op.key] = replace(groups.pop(old), name=op.key)
+            if old in group_members:
+                group_members[op.key] = replace(group_members.pop(old), group=op.key)
         elif kind is OpKind.CREATE_GROUP:
             groups[op.key] = Group(op.key, after.get("description"), _set(after, "members"))
         elif kind is OpKind.UPDATE_GROUP and op.key in groups and "members" in after:
@@ -117,6 +129,10 @@ def after_project(
         group_members=tuple(group_members.values()),
         owners=tuple(owners.values()),
     )
+
+
+def _rename(names: frozenset[str], old: str, new: str) -> frozenset[str]:
+    return frozenset(new if name == old else name for name in names)
 
 
 def _set(after: Mapping[str, Any], key: str) -> frozenset[str]:

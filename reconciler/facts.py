@@ -54,6 +54,7 @@ def project_facts(p: Project) -> Facts:
                 "id": r.id,
                 "description": r.description,
                 "permissions": sorted(r.permissions),
+                **_renamed(r.renamed_from),
             }
             for r in p.roles
         },
@@ -63,6 +64,7 @@ def project_facts(p: Project) -> Facts:
                 "description": g.description,
                 "members": sorted(g.members),
                 "imsGroups": sorted(g.ims_groups),
+                **_renamed(g.renamed_from),
             }
             for g in p.groups
         },
@@ -73,6 +75,12 @@ def project_facts(p: Project) -> Facts:
         "groupMembers": {m.key: {"id": m.id, "roles": sorted(m.roles)} for m in p.group_members},
         "owners": {o.key: {"id": o.id, "email": o.email, "pending": o.pending} for o in p.owners},
     }
+
+
+def _renamed(old: str | None) -> Facts:
+    """A desired role's or group's ``renamedFrom``, kept only when declared (so facts without
+    one read as before)."""
+    return {} if old is None else {"renamedFrom": old}
 
 
 def project_from_facts(data: Mapping[str, Any]) -> Project:
@@ -89,6 +97,7 @@ def project_from_facts(data: Mapping[str, Any]) -> Project:
                 description=r.get("description"),
                 permissions=frozenset(r.get("permissions", ())),
                 id=r.get("id"),
+                renamed_from=r.get("renamedFrom"),
             )
             for name, r in data.get("roles", {}).items()
         ),
@@ -99,6 +108,7 @@ def project_from_facts(data: Mapping[str, Any]) -> Project:
                 members=frozenset(g.get("members", ())),
                 ims_groups=frozenset(g.get("imsGroups", ())),
                 id=g.get("id"),
+                renamed_from=g.get("renamedFrom"),
             )
             for name, g in data.get("groups", {}).items()
         ),

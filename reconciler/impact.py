@@ -34,7 +34,7 @@ from reconciler.effective import (
     outside,
 )
 from reconciler.model import Project, State
-from reconciler.operation import Operation, OpKind
+from reconciler.plan.operations import Operation, OpKind
 
 __all__ = [
     "ADMIN_PREFIX",

@@ -91,6 +91,8 @@ class Role:
     permissions: frozenset[str] = frozenset()
     id: str | None = field(default=None, compare=False)
     source: Source | None = field(default=None, compare=False, repr=False)
+    # Manifest ``renamedFrom``: the role's old name, renamed in place when it is live.
+    renamed_from: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def key(self) -> str:
@@ -105,6 +107,7 @@ class Group:
     ims_groups: frozenset[str] = frozenset()
     id: str | None = field(default=None, compare=False)
     source: Source | None = field(default=None, compare=False, repr=False)
+    renamed_from: str | None = field(default=None, compare=False, repr=False)  # see Role
 
     @property
     def key(self) -> str:
@@ -123,8 +126,8 @@ class UserMember:
     roles: frozenset[str] = frozenset()  # role display names
     pending: bool = field(default=False, compare=False)
     id: str | None = field(default=None, compare=False)  # member id; invitation id when pending
-    # A pending invitation's dates (ISO dates, from the earliest of the person's invitations
-    # and the latest expiry: accepting one accepts them all, contract C7).
+    # A pending invitation's times (ISO 8601 as the API writes them, from the earliest of the
+    # person's invitations and the latest expiry: accepting one accepts them all, contract C7).
     invited_on: str | None = field(default=None, compare=False)
     expires_on: str | None = field(default=None, compare=False)
     source: Source | None = field(default=None, compare=False, repr=False)

@@ -31,9 +31,9 @@ from fnmatch import fnmatchcase
 
 from reconciler.effective import after_project, in_domains, outside
 from reconciler.errors import PlanError
-from reconciler.guards import POLICY, GuardViolation
 from reconciler.model import Project, State
-from reconciler.operation import Operation
+from reconciler.plan.guards import POLICY, GuardViolation
+from reconciler.plan.operations import Operation
 
 POLICY_PREFIX = POLICY
 ALLOWED_DOMAINS = "allowed-domains"

@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from reconciler.model import Duplicate, Project, State
-from reconciler.operation import Operation, OpKind
+from reconciler.plan.kinds import GROUP_MEMBERS, SPECS
+from reconciler.plan.operations import Operation, OpKind
 
 DUPLICATE = "duplicate"
 
@@ -36,19 +37,12 @@ def repair_duplicates(operations: Sequence[Operation], actual: State) -> list[Op
 
 
 def _project(live: Project, ops: Sequence[Operation]) -> list[Operation]:
+    # (is a group, key) of the live members the plan already changes or removes (the registry's
+    # ``releases_roles`` kinds): their roles are not moved a second time.
     touched = {
-        (op.kind in (OpKind.UPDATE_GROUP_MEMBER, OpKind.REMOVE_GROUP_MEMBER), op.key)
+        (SPECS[op.kind].section == GROUP_MEMBERS, op.key)
         for op in ops
-        if op.kind
-        in (
-            OpKind.UPDATE_MEMBER,
-            OpKind.REINVITE_MEMBER,
-            OpKind.REMOVE_MEMBER,
-            OpKind.CANCEL_INVITATION,
-            OpKind.UPDATE_GROUP_MEMBER,
-            OpKind.REMOVE_GROUP_MEMBER,
-            OpKind.ADD_GROUP_MEMBER,
-        )
+        if SPECS[op.kind].releases_roles
     }
     deleted = {(op.kind, op.key) for op in ops}
     out: list[Operation] = []

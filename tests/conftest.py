@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from reconciler.plan import Plan
+from reconciler.plan.build import Plan
 
 pytest_plugins = ["hermetic", "pytester"]
 

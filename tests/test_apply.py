@@ -16,7 +16,7 @@ import pytest
 from reconciler.apply import ApplyReport, Outcome, Status, apply_plan, blocked_by, steps
 from reconciler.errors import ApiError
 from reconciler.model import LiveContext, State
-from reconciler.plan import Operation, OpKind
+from reconciler.plan.build import Operation, OpKind
 
 
 class RecordingTarget:
@@ -311,3 +311,56 @@ def test_a_stop_flag_stops_scheduling_and_records_what_was_in_flight() -> None:
     assert 2 <= len(started) < 6  # the two in flight, perhaps one more scheduled alongside
     assert sorted(seen) == sorted(started)  # every request sent has its outcome recorded
     assert all(o.status is Status.APPLIED for o in report.outcomes)
+
+
+def _create(project: str, parent: str | None = None) -> Operation:
+    after = {"parent": parent} if parent else None
+    return Operation(OpKind.CREATE_PROJECT, project, "", after=after)
+
+
+def test_a_project_created_under_a_parent_of_the_same_plan_waits_for_it() -> None:
+    ops = [
+        _create("CHILD-1", "PRG"),
+        _create("CHILD-2", "PRG"),
+        _create("GRANDCHILD", "CHILD-1"),
+        op(OpKind.CREATE_ROLE, "R", project="CHILD-2"),
+        _create("PRG"),
+        _create("ELSEWHERE", "LIVE-PARENT"),  # a parent not created here: no wait
+    ]
+    target = RecordingTarget()
+    report = apply_plan(ops, target, concurrency=8)
+    assert report.complete
+    order = [call[0] for call in target.calls]
+    assert order.index("PRG/create_project/") < order.index("CHILD-1/create_project/")
+    assert order.index("PRG/create_project/") < order.index("CHILD-2/create_project/")
+    assert order.index("CHILD-1/create_project/") < order.index("GRANDCHILD/create_project/")
+
+
+def test_when_a_parent_is_not_created_its_descendants_are_skipped_naming_it() -> None:
+    ops = [
+        _create("PRG"),
+        _create("CHILD", "PRG"),
+        op(OpKind.CREATE_ROLE, "R", project="CHILD"),
+        _create("GRANDCHILD", "CHILD"),
+        _create("OTHER"),
+    ]
+    report = apply_plan(ops, RecordingTarget(fail={"PRG/create_project/": "Forbidden"}))
+    assert statuses(report) == {
+        "PRG/create_project/": Status.FAILED,
+        "CHILD/create_project/": Status.SKIPPED,
+        "CHILD/create_role/R": Status.SKIPPED,
+        "GRANDCHILD/create_project/": Status.SKIPPED,
+        "OTHER/create_project/": Status.APPLIED,
+    }
+    assert {o.cause for o in report.skipped} == {"PRG/create_project/"}
+
+
+def test_a_parent_cycle_in_a_saved_plan_is_skipped_not_left_waiting() -> None:
+    ops = [_create("A", "B"), _create("B", "A"), _create("C")]
+    report = apply_plan(ops, RecordingTarget())
+    assert statuses(report) == {
+        "A/create_project/": Status.SKIPPED,
+        "B/create_project/": Status.SKIPPED,
+        "C/create_project/": Status.APPLIED,
+    }
+    assert not report.interrupted

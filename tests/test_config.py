@@ -10,6 +10,7 @@ import yaml
 from reconciler.config import Config, load_config
 from reconciler.errors import ConfigError
 from reconciler.manifest.schema import load_schema
+from reconciler.plan.guards import CONFIG_KEYS, GuardSettings
 
 FULL = """\
 # yaml-language-server: $schema=../schemas/config.schema.json
@@ -304,3 +305,36 @@ def test_the_config_schema_example_of_policies_loads(tmp_path: Path) -> None:
         "forbidden-for-invitations",
         "max-members-per-role",
     ]
+
+
+def test_guard_defaults_have_one_source_the_schema_repeats(tmp_path: Path) -> None:
+    """GuardSettings holds the defaults; the config reads its keys through CONFIG_KEYS, and the
+    schema's ``default`` values (which editors show) are the same numbers."""
+    properties = load_schema("config.schema.json")["properties"]["guards"]["properties"]
+    assert set(properties) == set(CONFIG_KEYS)
+    defaults = GuardSettings()
+    for key, name in CONFIG_KEYS.items():
+        assert properties[key]["default"] == getattr(defaults, name), key
+    write(tmp_path, "guards: {maxMemberRemovals: 5}\n")
+    partial = load_config(None, {}, tmp_path).guards
+    assert partial == GuardSettings(max_member_removals=5)
+    assert isinstance(partial.member_removal_percent, float)
+
+
+def test_invitations_default_to_reinviting_with_a_ledger_beside_the_config(
+    tmp_path: Path,
+) -> None:
+    assert load_config(None, {}, tmp_path).invitations.ledger is None  # no file: no ledger
+    (tmp_path / "itwin-access.yaml").write_text("api: emulator\n")
+    config = load_config(None, {}, tmp_path)
+    assert config.invitations.reinvite_expired is True
+    assert config.invitations.ledger == tmp_path / ".itwin-access" / "invitations.json"
+    (tmp_path / "itwin-access.yaml").write_text(
+        "invitations: {reinviteExpired: false, ledger: state/sent.json}\n"
+    )
+    config = load_config(None, {}, tmp_path)
+    assert config.invitations.reinvite_expired is False
+    assert config.invitations.ledger == tmp_path / "state" / "sent.json"
+    (tmp_path / "itwin-access.yaml").write_text("invitations: {reinviteExpired: maybe}\n")
+    with pytest.raises(ConfigError, match="reinviteExpired"):
+        load_config(None, {}, tmp_path)

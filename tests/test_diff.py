@@ -18,7 +18,7 @@ from reconciler.model import (
     State,
     UserMember,
 )
-from reconciler.operation import Operation, OpKind
+from reconciler.plan.operations import Operation, OpKind
 
 AUTH = dict.fromkeys(SECTIONS, Manage.AUTHORITATIVE)
 ADD = dict.fromkeys(SECTIONS, Manage.ADDITIVE)

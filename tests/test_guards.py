@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from reconciler.errors import PlanError
-from reconciler.guards import LIFTABLE, GuardSettings, GuardViolation, evaluate
 from reconciler.model import (
     SECTIONS,
     Group,
@@ -23,7 +22,8 @@ from reconciler.model import (
     State,
     UserMember,
 )
-from reconciler.plan import Operation, OpKind, Plan, build_plan
+from reconciler.plan.build import Operation, OpKind, Plan, build_plan
+from reconciler.plan.guards import LIFTABLE, GuardSettings, GuardViolation, evaluate
 
 AUTH = dict.fromkeys(SECTIONS, Manage.AUTHORITATIVE)
 ME = "app@x.com"

@@ -27,7 +27,7 @@ from reconciler.model import (
     State,
     UserMember,
 )
-from reconciler.plan import GuardSettings, build_plan
+from reconciler.plan.build import GuardSettings, build_plan
 
 AUTH = dict.fromkeys(SECTIONS, Manage.AUTHORITATIVE)
 CONTEXT = LiveContext("app@contoso.com", org_admin=True)

@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from reconciler.errors import PlanError
@@ -26,7 +26,7 @@ from reconciler.model import (
     State,
     UserMember,
 )
-from reconciler.plan import (
+from reconciler.plan.build import (
     MAX_ROLE_ASSIGNMENTS,
     PHASE,
     GuardSettings,
@@ -37,7 +37,7 @@ from reconciler.plan import (
     build_plan,
     fingerprint,
 )
-from reconciler.preflight import check_rights
+from reconciler.plan.preflight import check_rights
 
 AUTH = dict.fromkeys(SECTIONS, Manage.AUTHORITATIVE)
 ME = "app@x.com"
@@ -68,8 +68,8 @@ def every_kind_plan() -> Plan:
     changed = want(
         "A",
         attributes={"displayName": "New"},
-        roles=(Role("NewRole"), Role("Chg", "d", roles("p"))),
-        groups=(Group("NewG"), Group("ChgG", "new")),
+        roles=(Role("NewRole"), Role("Chg", "d", roles("p")), Role("Now", renamed_from="Was")),
+        groups=(Group("NewG"), Group("ChgG", "new"), Group("NowG", renamed_from="WasG")),
         members=(
             UserMember("add@x.com", roles("Chg")),
             UserMember("upd@x.com", roles("Chg")),
@@ -81,8 +81,12 @@ def every_kind_plan() -> Plan:
     current = live(
         "A",
         attributes={"displayName": "Old"},
-        roles=(Role("Chg", "d", roles("q"), id="r1"), Role("OldRole", id="r2")),
-        groups=(Group("ChgG", "old", id="g1"), Group("OldG", id="g2")),
+        roles=(
+            Role("Chg", "d", roles("q"), id="r1"),
+            Role("OldRole", id="r2"),
+            Role("Was", id="r3"),
+        ),
+        groups=(Group("ChgG", "old", id="g1"), Group("OldG", id="g2"), Group("WasG", id="g3")),
         members=(
             UserMember("upd@x.com", roles("OldRole"), id="m1"),
             UserMember("inv@x.com", roles("OldRole"), pending=True, id="i1"),
@@ -180,7 +184,7 @@ def test_empty_plan_when_states_match() -> None:
 
 
 def test_summary_counts_add_change_remove() -> None:
-    assert every_kind_plan().summary() == {"add": 6, "change": 6, "remove": 7}
+    assert every_kind_plan().summary() == {"add": 6, "change": 8, "remove": 7}
 
 
 # ------------------------------------------------------------------ saved-plan format
@@ -297,6 +301,8 @@ def test_preflight_marks_operations_the_identity_cannot_perform() -> None:
     assert by_kind[OpKind.UPDATE_PROJECT] is True
     assert by_kind[OpKind.DELETE_PROJECT] is True
     assert by_kind[OpKind.CREATE_GROUP] is True
+    assert by_kind[OpKind.RENAME_ROLE] is True
+    assert by_kind[OpKind.RENAME_GROUP] is True
     assert by_kind[OpKind.REINVITE_MEMBER] is True  # needs remove too, to cancel
     assert not any(op_id.startswith("B/") for op_id in marked)  # created by this plan
     brief = next(p.brief for p in problems if "administration_manage_roles" in p.message)
@@ -515,6 +521,15 @@ def projects(draw: st.DrawFn, number: str, desired: bool) -> Project:
     )
 
 
+def _holds_an_undeclared_role(p: Project) -> bool:
+    """A member holding a role its authoritative roles section leaves out: the loader refuses
+    such a manifest (build.check_roles), and the role's deletion would remove the member."""
+    if p.managed("roles") is not Manage.AUTHORITATIVE:
+        return False
+    declared = {r.key for r in p.roles}
+    return any(not m.roles <= declared for m in (*p.members, *p.group_members))
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     desired=st.tuples(projects("P1", True), projects("P2", True)),
@@ -523,6 +538,7 @@ def projects(draw: st.DrawFn, number: str, desired: bool) -> Project:
 def test_applying_a_plan_converges_and_round_trips(
     desired: tuple[Project, Project], actual: list[Project]
 ) -> None:
+    assume(not any(_holds_an_undeclared_role(p) for p in desired))
     want_state, live_state = State(desired), State(tuple(actual))
     plan = build_plan(want_state, live_state, OWNER_CTX, GuardSettings())
     assert Plan.from_dict(json.loads(json.dumps(plan.to_dict()))) == plan

@@ -10,7 +10,7 @@ import pytest
 from jsonschema import Draft202012Validator, ValidationError
 
 from reconciler.model import LiveContext, Manage, Project, State, UserMember
-from reconciler.plan import GuardSettings, build_plan
+from reconciler.plan.build import GuardSettings, build_plan
 from reconciler.render import render_json
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -20,7 +20,7 @@ from reconciler.model import (
     State,
     UserMember,
 )
-from reconciler.plan import GuardSettings, Plan, build_plan
+from reconciler.plan.build import GuardSettings, Plan, build_plan
 from reconciler.policies import (
     ALLOWED_DOMAINS,
     FORBIDDEN_FOR_INVITATIONS,

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from reconciler.guards import GuardSettings
 from reconciler.model import (
     SECTIONS,
     Duplicate,
@@ -16,7 +15,8 @@ from reconciler.model import (
     Role,
     State,
 )
-from reconciler.plan import OpKind, build_plan
+from reconciler.plan.build import OpKind, build_plan
+from reconciler.plan.guards import GuardSettings
 from reconciler.targets.itwins_wire import project as wire_project
 
 AUTH = dict.fromkeys(SECTIONS, Manage.AUTHORITATIVE)

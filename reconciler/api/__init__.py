@@ -19,6 +19,7 @@ from reconciler.api.auth import (
     ClientCredentials,
     StaticToken,
     email_from_token,
+    issued_at_from_token,
 )
 from reconciler.api.client import (
     ACCEPT_V1,
@@ -66,6 +67,7 @@ __all__ = [
     "connect",
     "default_token_url",
     "email_from_token",
+    "issued_at_from_token",
     "pacer",
 ]
 

@@ -12,7 +12,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 
@@ -45,21 +45,33 @@ class Auth(Protocol):
         ...
 
 
-def email_from_token(token: str) -> str | None:
-    """The lower-cased ``email`` claim of a JWT, decoded without verification, else None.
-
-    Used only to learn who we are (BRIEF decision 2); opaque tokens simply have no identity.
-    """
+def _claims(token: str) -> dict[str, Any]:
+    """A JWT's claims, decoded without verification; empty for an opaque token."""
     parts = token.split(".")
     if len(parts) != 3:
-        return None
+        return {}
     payload = parts[1]
     try:
         raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
         claims = json.loads(raw)
     except (binascii.Error, ValueError, UnicodeDecodeError):
-        return None
-    email = claims.get("email") if isinstance(claims, dict) else None
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+def issued_at_from_token(token: str) -> float | None:
+    """A JWT's ``iat`` claim (seconds since the epoch), else None: the server's time when it
+    issued the token, for judging invitation expiry when no response carried a Date."""
+    iat = _claims(token).get("iat")
+    return float(iat) if isinstance(iat, int | float) and not isinstance(iat, bool) else None
+
+
+def email_from_token(token: str) -> str | None:
+    """The lower-cased ``email`` claim of a JWT, decoded without verification, else None.
+
+    Used only to learn who we are (BRIEF decision 2); opaque tokens simply have no identity.
+    """
+    email = _claims(token).get("email")
     if isinstance(email, str) and email.strip():
         return email.strip().lower()
     return None

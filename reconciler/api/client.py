@@ -139,6 +139,8 @@ class ApiClient:
         # Optional: called once per HTTP request sent (retries included), from the sending
         # thread; for `-v` logs. Must not raise.
         self.on_request: Callable[[RequestEvent], None] | None = None
+        # The last HTTP Date header the server sent: its time, by which invitations expire.
+        self.server_date: str | None = None
 
     @property
     def limiter(self) -> Pacer | None:
@@ -201,6 +203,7 @@ class ApiClient:
                 attempt += 1
                 continue
             status = response.status_code
+            self.server_date = response.headers.get("date") or self.server_date
             self._emit(method, path, response, started, attempt, waited, why, sent=sent)
             waited, why = 0.0, str(status)
             if status == 401 and not renewed and self.auth.invalidate():

@@ -22,7 +22,7 @@ import contextlib
 import dataclasses
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import click
@@ -30,6 +30,7 @@ import click
 from reconciler import facts
 from reconciler.api import WAIT_CAP
 from reconciler.apply import ApplyReport, Outcome, Status, apply_plan
+from reconciler.cli.ledger import read_ledger, record_read, record_sent, server_now
 from reconciler.cli.plan import (
     _CONFIG,
     _EXCLUDE,
@@ -65,10 +66,11 @@ from reconciler.cli.terminal import (
 )
 from reconciler.cli.verbose import request_logger, verbose_options
 from reconciler.errors import ItwinAccessError, PlanError, StalePlanError
-from reconciler.guards import check_allow
 from reconciler.impact import compute_impact
+from reconciler.invitations import Expiry
 from reconciler.model import State
-from reconciler.plan import Operation, OpKind, Plan, build_plan
+from reconciler.plan.build import Operation, OpKind, Plan, build_plan
+from reconciler.plan.guards import check_allow
 from reconciler.render import load_json, render_text
 
 
@@ -223,6 +225,7 @@ def apply_command(
         if not auto_approve and not _approved(output):
             return EXIT_ERROR
         report = _execute(session, plan, journal_path, progress, output)
+        record_sent(session, [o.operation for o in report.applied], output.err)  # issue 15
         code = _report(report, output)
         if verify and desired is not None:
             code = max(code, _verify(session, desired, report, output))
@@ -267,6 +270,7 @@ def _check_saved(
         saved.allow,
         members_per_batch=per_batch,
         policies=session.config.policies,  # the config's, as they are now
+        expiry=_expiry(session, actual, saved.sections, out),
     )
     moved = {
         n: facts.changes(n, saved.live.get(n), _live_facts(actual, n))
@@ -294,6 +298,18 @@ def _check_saved(
     kept = tuple(p for p in saved.problems if p.code not in rechecked)
     fresh = tuple(p for p in again.problems if p.code in rechecked)
     return dataclasses.replace(saved, guards=again.guards, problems=(*kept, *fresh)), actual
+
+
+def _expiry(
+    session: Session,
+    actual: State,
+    sections: Mapping[str, Sequence[str]] | None,
+    out: Output,
+) -> Expiry:
+    """The expired invitations of the ledger, and the ledger updated from this read."""
+    ledger, now = read_ledger(session.config, out.err), server_now(session)
+    record_read(session, ledger, actual, sections, now, out.err)
+    return Expiry(ledger.expired(now), session.config.invitations.reinvite_expired)
 
 
 def _live_facts(actual: State, number: str) -> facts.Facts | None:
@@ -415,7 +431,8 @@ def _verify(session: Session, desired: State, report: ApplyReport, output: Outpu
     touched = set(report.projects())
     scope = State(tuple(p for p in desired.projects if p.number in touched))
     actual, context = read_live(session, scope.numbers(), None, scope.sections(), scope.deleting())
-    again = build_plan(scope, actual, context, guard_settings(session.config))
+    expiry = _expiry(session, actual, scope.sections(), output)
+    again = build_plan(scope, actual, context, guard_settings(session.config), expiry=expiry)
     if again.is_empty:
         output.err(f"Verified: {len(touched)} project(s) match the manifests.")
         return EXIT_OK

@@ -23,7 +23,7 @@ from reconciler.export import PROJECTS_DIR, export_state, write_files
 from reconciler.export.rewrite import adoption_edits
 from reconciler.manifest.build import text_problem
 from reconciler.model import State
-from reconciler.plan import Operation
+from reconciler.plan.build import Operation
 from reconciler.visible import visible
 
 if TYPE_CHECKING:

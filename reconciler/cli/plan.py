@@ -18,6 +18,7 @@ from pathlib import Path
 
 import click
 
+from reconciler.cli.ledger import read_ledger, record_read, server_now
 from reconciler.cli.selection import Change, Shard, changes, select
 from reconciler.cli.session import Connection, Session, environment, open_session, read_config
 from reconciler.cli.target import describe_target
@@ -27,9 +28,10 @@ from reconciler.config import Config
 from reconciler.errors import ItwinAccessError, ManifestError, Severity
 from reconciler.export.drift import split_drift
 from reconciler.impact import Impact, compute_impact
+from reconciler.invitations import Expiry, Sent, find_expired, keep_expired
 from reconciler.manifest import check_permissions, load_manifests
 from reconciler.model import LiveContext, State
-from reconciler.plan import GuardSettings, Plan, build_plan
+from reconciler.plan.build import GuardSettings, Plan, build_plan
 from reconciler.render import render_json, render_markdown, render_text
 from reconciler.render.markdown import MAX_CHARS
 
@@ -142,12 +144,9 @@ def _summary(exc: ManifestError) -> ManifestError:
 
 
 def guard_settings(config: Config) -> GuardSettings:
-    g = config.guards
-    return GuardSettings(
-        member_removal_percent=g.member_removal_percent,
-        member_removal_min_members=g.member_removal_min_members,
-        max_member_removals=g.max_member_removals,
-    )
+    """The guard thresholds of a run: the config's (``GuardSettings.from_config``); no flag or
+    environment variable sets them."""
+    return config.guards
 
 
 @dataclass(frozen=True)
@@ -179,6 +178,7 @@ class Planned:
     actual: State
     context: LiveContext
     plan: Plan
+    expired: tuple[Sent, ...] = ()  # declared people whose invitation expired (issue 15)
 
 
 def compute_plan(
@@ -193,6 +193,9 @@ def compute_plan(
         session, desired.numbers(), progress, desired.sections(), desired.deleting()
     )
     check_live_permissions(desired, context, output)
+    # Issue 15: invitations the ledger saw that expired since, by the server's time.
+    ledger, now = read_ledger(session.config, output.err), server_now(session)
+    expiry = Expiry(ledger.expired(now), session.config.invitations.reinvite_expired)
     # A backend whose API adds fewer members per request says so (issue 7: Projects API, 1).
     per_batch = getattr(session.target, "members_per_request", None)
     plan = build_plan(
@@ -203,8 +206,11 @@ def compute_plan(
         allow,
         members_per_batch=per_batch,
         policies=session.config.policies,
+        expiry=expiry,
     )
-    return Planned(desired, actual, context, plan)
+    record_read(session, ledger, actual, desired.sections(), now, output.err)
+    expired = find_expired(desired, actual, expiry.expired)
+    return Planned(desired, actual, context, plan, expired)
 
 
 def render(
@@ -218,18 +224,21 @@ def render(
     max_chars: int = MAX_CHARS,
     impact: Impact | None = None,
     scope: str | None = None,
+    expired: frozenset[str] = frozenset(),
 ) -> str:
-    """``extras``: for drift, the ids of the operations that remove unmanaged extras;
+    """``extras``: for drift, the ids of the operations that remove unmanaged extras, and
+    ``expired`` those re-inviting people whose invitation expired;
     ``max_chars``: where a Markdown comment is cut (``show`` never cuts); ``impact``: who
     gains or loses what (plan only); ``scope``: which projects were planned and why (the
     Markdown header says it)."""
     if fmt == "json":
-        return render_json(plan, extras=extras, impact=impact)
+        return render_json(plan, extras=extras, impact=impact, expired=expired)
     if fmt == "markdown":
         if saved_to is None:
             return render_markdown(
-                plan, drift=drift, extras=extras, max_chars=max_chars, impact=impact, scope=scope
-            )
+                plan, drift=drift, extras=extras, max_chars=max_chars, impact=impact, scope=scope,
+                expired=expired,
+            )  # fmt: skip
         # A comment cut to size points at the saved plan this very run wrote.
         hint = (
             f"The full plan is in the saved plan file `{saved_to.name}`: "
@@ -237,9 +246,11 @@ def render(
         )
         return render_markdown(
             plan, drift=drift, full_plan_hint=hint, extras=extras, max_chars=max_chars,
-            impact=impact, scope=scope,
+            impact=impact, scope=scope, expired=expired,
         )  # fmt: skip
-    return render_text(plan, drift=drift, color=color, extras=extras, impact=impact)
+    return render_text(
+        plan, drift=drift, color=color, extras=extras, impact=impact, expired=expired
+    )
 
 
 def write_saved_plan(plan: Plan, path: Path, output: Output) -> None:
@@ -435,17 +446,20 @@ def _plan_or_drift(
     plan = replace(planned.plan, target=target)
     color = use_color_stdout(no_color)
     extras = None
+    expired: frozenset[str] = frozenset()
     if drift:
-        # Issue 7: "changed outside the manifests" vs "unmanaged extras", in every format.
+        # Issue 7: "changed outside the manifests" vs "unmanaged extras", in every format; issue
+        # 15: invitations expired unaccepted apart, not drift.
         split = split_drift(planned.desired, plan.operations)
         extras = frozenset(op.id for op in split.extras)
+        expired = frozenset(op.id for op in split.expired)
     impact = None
     if not drift:
         # Issue 16: who gains or loses which access, first in every format.
         impact = compute_impact(plan.operations, planned.actual, config.policies.domains)
     text = render(
         plan, fmt, drift=drift, color=color, saved_to=out_path, extras=extras, impact=impact,
-        scope=note,
+        scope=note, expired=expired,
     )  # fmt: skip
     output.out(text, nl=False)
     if out_path is not None:
@@ -455,16 +469,19 @@ def _plan_or_drift(
         from reconciler.cli.export import write_adoption
 
         if write_dir is not None:
+            # Never adopted as removals: people whose invitation expired stay declared.
             write_adoption(
                 output,
                 paths,
                 planned.desired,
-                planned.actual,
-                plan.operations,
+                keep_expired(planned.actual, planned.desired, planned.expired),
+                [op for op in plan.operations if op.id not in expired],
                 write_dir,
                 planned.context.identity,
             )
-        return EXIT_CHANGES if not plan.is_empty else EXIT_OK
+        # An expired invitation alone is not drift: it must not page anyone (exit 0).
+        drifted = any(op.id not in expired for op in plan.operations)
+        return EXIT_CHANGES if drifted else EXIT_OK
     if plan.blocked:
         report_blocked(plan, output)
         return EXIT_BLOCKED

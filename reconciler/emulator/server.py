@@ -43,7 +43,12 @@ def base_url(sock: socket.socket) -> str:
 def uvicorn_config(app: Starlette) -> uvicorn.Config:
     # No access log (speed, and the emulator never prints); lifespan unused.
     return uvicorn.Config(
-        app, log_level="warning", access_log=False, lifespan="off", timeout_keep_alive=30
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_keep_alive=30,
+        date_header=False,  # the app sends Date from the emulator's (advanceable) clock
     )
 
 

@@ -20,6 +20,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from enum import Enum
 from typing import Any
 from urllib.parse import quote
@@ -401,6 +402,9 @@ def op(
             correlation = request.headers.get("x-correlation-id")
             if correlation is not None:  # [I] echoed, as older iTwin.js clients expect
                 response.headers["X-Correlation-Id"] = correlation
+            # HTTP's Date header, from the emulator's clock (which the admin surface advances),
+            # so a client judging invitation expiry by server time sees the emulated time.
+            response.headers["Date"] = formatdate(emu.clock.now(), usegmt=True)
             return response
         finally:
             emu.counters.add(template, status)

@@ -6,7 +6,9 @@
   permissions edited in the portal, a declared member removed or given other roles, an
   attribute changed), and
 - **extras**: live objects in authoritative sections that no manifest lists (someone added a
-  member or a role by hand); the plan would remove them.
+  member or a role by hand); the plan would remove them, and
+- **expired**: declared members and owners whose invitation expired unaccepted (marked by
+  ``reconciler.invitations``); not drift, the plan re-invites them.
 
 ``adopt_project`` is the opposite direction: the desired project rewritten so that it describes
 the live one, section by section, keeping each section's ``manage`` mode (an additive section
@@ -23,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from reconciler.invitations import EXPIRED
 from reconciler.model import (
     Group,
     GroupMember,
@@ -33,23 +36,16 @@ from reconciler.model import (
     State,
     UserMember,
 )
-from reconciler.plan import Operation, OpKind
-
-# Removal kinds, and the section whose declared keys decide whether the object was listed.
-_REMOVALS: dict[OpKind, str] = {
-    OpKind.REMOVE_MEMBER: "members",
-    OpKind.CANCEL_INVITATION: "members",
-    OpKind.REMOVE_GROUP_MEMBER: "group_members",
-    OpKind.DELETE_GROUP: "groups",
-    OpKind.DELETE_ROLE: "roles",
-    OpKind.REMOVE_OWNER: "owners",
-}
+from reconciler.plan.build import Operation
+from reconciler.plan.kinds import SPECS, Drift
 
 
 @dataclass(frozen=True)
 class DriftSplit:
     changed: tuple[Operation, ...]  # managed objects changed outside the manifests
     extras: tuple[Operation, ...]  # live objects in authoritative sections the manifests omit
+    # Declared people whose invitation expired unaccepted: not drift (issue 15).
+    expired: tuple[Operation, ...] = ()
 
 
 def _declared_keys(project: Project | None, section: str) -> set[str]:
@@ -63,15 +59,21 @@ def split_drift(desired: State, operations: Iterable[Operation]) -> DriftSplit:
     """Split a drift plan's operations into "changed" and "unmanaged extras"."""
     changed: list[Operation] = []
     extras: list[Operation] = []
+    expired: list[Operation] = []
     for op in operations:
-        section = _REMOVALS.get(op.kind)
-        if section is not None and op.key not in _declared_keys(
-            desired.project(op.project), section
+        # The registry's drift category (reconciler.plan.kinds); for an "extra", the section
+        # whose declared keys decide whether the object was listed. Issue 15: an add marked
+        # as re-inviting an expired invitation is its own category.
+        spec = SPECS[op.kind]
+        if (op.after or {}).get(EXPIRED):
+            expired.append(op)
+        elif spec.drift is Drift.EXTRA and op.key not in _declared_keys(
+            desired.project(op.project), spec.section
         ):
             extras.append(op)
         else:
             changed.append(op)
-    return DriftSplit(tuple(changed), tuple(extras))
+    return DriftSplit(tuple(changed), tuple(extras), tuple(expired))
 
 
 _K = TypeVar("_K", Role, Group, UserMember, GroupMember, Owner)

@@ -31,7 +31,7 @@ from reconciler.export.roundtrip import Document, YAMLError, merge, set_keys
 from reconciler.export.yamlout import Flow
 from reconciler.manifest import manifest_files as manifest_files_under
 from reconciler.model import Project, ProjectState, State
-from reconciler.plan import Operation
+from reconciler.plan.build import Operation
 
 # libyaml's loader where PyYAML was built with it: reading every file is the slow part.
 _FastLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

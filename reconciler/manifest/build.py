@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,7 +157,21 @@ class Builder:
             description=item.get("description"),
             permissions=frozenset(permissions),
             source=source,
+            renamed_from=item.get("renamedFrom"),
         )
+
+    def check_renames(self, noun: str, items: Sequence[Role | Group]) -> None:
+        """``renamedFrom`` names an old name: one the same project still declares would be
+        renamed away and created again (plan refuses it too, where it is live)."""
+        declared = {item.key for item in items}
+        for item in items:
+            old = item.renamed_from
+            if old is not None and old != item.key and old in declared and item.source:
+                self.error(
+                    item.source,
+                    f"{noun} '{item.key}' is renamedFrom '{old}', which this project also "
+                    f"declares; drop renamedFrom or the declaration of '{old}'",
+                )
 
     def check_text(
         self, doc: Document, container: Any, part: str | int, path: str, what: str
@@ -219,6 +234,8 @@ class Builder:
         roles = self.project_roles(doc, data, path, number)
         self.check_builtin_roles(roles)
         groups = self.project_groups(doc, data, path)
+        self.check_renames("role", roles)
+        self.check_renames("group", groups)
         authoritative_roles = manage.get("roles") is Manage.AUTHORITATIVE
         authoritative_groups = manage.get("groups") is Manage.AUTHORITATIVE
         authoritative_roles = authoritative_roles and "roles" not in unchecked
@@ -402,6 +419,7 @@ class Builder:
                     members=frozenset(emails),
                     ims_groups=frozenset(item.get("imsGroups", [])),
                     source=source,
+                    renamed_from=item.get("renamedFrom"),
                 )
             )
         return groups

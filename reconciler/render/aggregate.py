@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from reconciler.plan import OpKind, Plan
+from reconciler.plan.build import Plan
+from reconciler.plan.kinds import PROJECT, SPECS
 from reconciler.render.describe import Described, describe
 
 MIN_PROJECTS = 2
-_PROJECT_LEVEL = frozenset({OpKind.CREATE_PROJECT, OpKind.UPDATE_PROJECT, OpKind.DELETE_PROJECT})
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ def shared_changes(plan: Plan) -> list[SharedChange]:
     flagged = {op_id for problem in plan.problems for op_id in problem.operations}
     groups: dict[tuple[str, str, tuple[str, ...]], list[tuple[str, str, Described]]] = {}
     for op in plan.operations:
-        if op.kind in _PROJECT_LEVEL or op.id in flagged:
+        if SPECS[op.kind].section == PROJECT or op.id in flagged:
             continue
         d = describe(op)
         groups.setdefault((d.symbol, d.headline, d.details), []).append((op.project, op.id, d))

@@ -10,48 +10,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.plan import Operation, OpKind, Plan, PlanProblem, action
+from reconciler.invitations import EXPIRED
+from reconciler.plan.build import Operation, OpKind, Plan, PlanProblem, action
+from reconciler.plan.kinds import GROUPS, OWNERS, PROJECT, ROLES, SPECS, Action
 from reconciler.visible import visible
 
 SYMBOL = {"add": "+", "change": "~", "remove": "-"}
 NOT_IN_MANIFESTS = "not in manifests"
 
-_VERB: Mapping[OpKind, tuple[str, str]] = {
-    OpKind.CREATE_PROJECT: ("create", "project"),
-    OpKind.UPDATE_PROJECT: ("update", "project"),
-    OpKind.DELETE_PROJECT: ("delete", "project"),
-    OpKind.CREATE_ROLE: ("create", "role"),
-    OpKind.UPDATE_ROLE: ("update", "role"),
-    OpKind.DELETE_ROLE: ("delete", "role"),
-    OpKind.CREATE_GROUP: ("create", "group"),
-    OpKind.UPDATE_GROUP: ("update", "group"),
-    OpKind.DELETE_GROUP: ("delete", "group"),
-    OpKind.ADD_OWNER: ("add", "owner"),
-    OpKind.REMOVE_OWNER: ("remove", "owner"),
-    OpKind.ADD_MEMBER: ("add", "member"),
-    OpKind.UPDATE_MEMBER: ("update", "member"),
-    OpKind.REINVITE_MEMBER: ("re-invite", "member"),
-    OpKind.REMOVE_MEMBER: ("remove", "member"),
-    OpKind.CANCEL_INVITATION: ("cancel", "invitation of"),
-    OpKind.ADD_GROUP_MEMBER: ("add", "group member"),
-    OpKind.UPDATE_GROUP_MEMBER: ("update", "group member"),
-    OpKind.REMOVE_GROUP_MEMBER: ("remove", "group member"),
-}
 _SETS = ("permissions", "members", "imsGroups", "roles")
-# Names (role, group) are quoted; emails are not.
-_QUOTED = frozenset(
-    {
-        OpKind.CREATE_ROLE,
-        OpKind.UPDATE_ROLE,
-        OpKind.DELETE_ROLE,
-        OpKind.CREATE_GROUP,
-        OpKind.UPDATE_GROUP,
-        OpKind.DELETE_GROUP,
-        OpKind.ADD_GROUP_MEMBER,
-        OpKind.UPDATE_GROUP_MEMBER,
-        OpKind.REMOVE_GROUP_MEMBER,
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -65,7 +32,8 @@ class Described:
 def describe(op: Operation, identity: str | None = None) -> Described:
     """``identity``: the applying identity, named as the owner a created project gets (its
     creator, user or service application, becomes its owner: contract C3)."""
-    verb, noun = _VERB[op.kind]
+    spec = SPECS[op.kind]
+    verb, noun = spec.verb, spec.noun
     before: Mapping[str, Any] = op.before or {}
     after: Mapping[str, Any] = op.after or {}
     name = _name(op, before)
@@ -74,14 +42,15 @@ def describe(op: Operation, identity: str | None = None) -> Described:
     kind = op.kind
     if after.get("invitation"):
         # The API sends an invitation; the person is a member (owner) once they accept it.
-        headline = f"invite {name}" + (" as owner" if kind is OpKind.ADD_OWNER else "")
-    if kind in (OpKind.ADD_MEMBER, OpKind.ADD_GROUP_MEMBER):
+        verb = "re-invite" if after.get(EXPIRED) else "invite"
+        headline = f"{verb} {name}" + (" as owner" if kind is OpKind.ADD_OWNER else "")
+    if spec.action is Action.ADD and spec.gives_roles:
         headline += f" with roles {_list(after.get('roles'))}"
-    elif kind in (OpKind.REMOVE_MEMBER, OpKind.CANCEL_INVITATION, OpKind.REMOVE_GROUP_MEMBER):
+    elif spec.action is Action.REMOVE and spec.releases_roles:
         headline += f" (roles {_list(before.get('roles'))})"
         if kind is OpKind.REMOVE_MEMBER and before.get("email") is None:
             headline += " [user deleted from the directory]"
-    elif kind in (OpKind.CREATE_PROJECT, OpKind.CREATE_ROLE, OpKind.CREATE_GROUP):
+    elif spec.action is Action.ADD and spec.section in (PROJECT, ROLES, GROUPS):
         for field, value in after.items():
             # The headline already names the object; an empty set says nothing (but a role
             # created with no permissions is worth seeing).
@@ -92,11 +61,11 @@ def describe(op: Operation, identity: str | None = None) -> Described:
             details.append(f"{field}: {_value(field, value)}")
         if kind is OpKind.CREATE_PROJECT and identity:
             details.append(f"owner: {identity} (the creator becomes its owner)")
-    elif kind in (OpKind.DELETE_ROLE, OpKind.DELETE_GROUP):
+    elif spec.action is Action.REMOVE and spec.section in (ROLES, GROUPS):
         for field in ("permissions", "members"):
             if before.get(field):
                 details.append(f"{field}: {_list(before[field])}")
-    elif kind is not OpKind.ADD_OWNER and kind is not OpKind.REMOVE_OWNER:
+    elif spec.section != OWNERS:
         # updates and re-invitations: field-level before -> after
         for field, new in after.items():
             if field in ("email", "group") or before.get(field) == new:
@@ -108,6 +77,8 @@ def describe(op: Operation, identity: str | None = None) -> Described:
         details.append(
             f"pending invitation sent {before.get('invitedOn') or '?'}, expires {before['expires']}"
         )
+    if after.get(EXPIRED):
+        headline += f" (invitation of {after[EXPIRED]} expired)"  # issue 15: not drift
     where = op.source or (NOT_IN_MANIFESTS if action(kind) == "remove" else "")
     if op.cause:
         where = f"{NOT_IN_MANIFESTS}; {caused_by(op)}"
@@ -117,6 +88,14 @@ def describe(op: Operation, identity: str | None = None) -> Described:
         visible(headline),
         tuple(visible(d) for d in details),
         visible(where),
+    )
+
+
+def expired_line(op: Operation) -> str:
+    """``drift``'s line for an add re-inviting someone whose invitation expired unaccepted."""
+    owner = " (owner)" if op.kind is OpKind.ADD_OWNER else ""
+    return visible(
+        f"invitation expired: {op.key}{owner}, invited on {(op.after or {}).get(EXPIRED)}"
     )
 
 
@@ -135,10 +114,11 @@ def caused_by(op: Operation) -> str:
 
 
 def _name(op: Operation, before: Mapping[str, Any]) -> str:
-    if op.kind in (OpKind.CREATE_PROJECT, OpKind.UPDATE_PROJECT, OpKind.DELETE_PROJECT):
+    spec = SPECS[op.kind]
+    if spec.section == PROJECT:
         display = (op.after or {}).get("displayName") or before.get("displayName")
         return f"{op.project} ({display!r})" if display else op.project
-    if op.kind in _QUOTED:
+    if spec.quoted:
         return repr(op.key)
     return op.key
 

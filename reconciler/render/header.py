@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from reconciler.plan import Plan
+from reconciler.plan.build import Plan
 
 
 def target_text(plan: Plan) -> list[str]:

@@ -39,19 +39,21 @@ Document (format_version 2)::
       "digest": "<sha256>"                      # over format_version, target, identity, allow,
     }                                           # operations and facts: an edit is refused
 
-The ``before``/``after`` payload of each kind is tabled in ``reconciler.operation``.
+The ``before``/``after`` payload of each kind is tabled in ``reconciler.plan.operations``.
 
 ``drift --format json`` prints the same document plus one key, ``drift`` (so it still loads as a
 plan; ``Plan.from_dict`` ignores it), versioned on its own::
 
       "drift": {
-        "format_version": 1,
-        "summary": {"changed": N, "extras": N},
+        "format_version": 2,
+        "summary": {"changed": N, "extras": N, "expired": N},
         "changed": ["<operation id>", ...],   # managed objects changed outside the manifests
-        "extras": ["<operation id>", ...]     # live objects in authoritative sections that no
-      }                                       # manifest lists (the operation removes them)
+        "extras": ["<operation id>", ...],    # live objects in authoritative sections that no
+                                              # manifest lists (the operation removes them)
+        "expired": ["<operation id>", ...]    # declared people whose invitation expired
+      }                                       # unaccepted (the operation re-invites them)
 
-Every operation id is in exactly one of the two lists, in plan order.
+Every operation id is in exactly one of the three lists, in plan order (2: ``expired`` added).
 
 ``plan --format json`` (not the saved plan file) adds ``impact``: who gains or loses which
 permissions (``reconciler.impact``), versioned on its own; identical changes of one person in
@@ -81,28 +83,35 @@ from typing import Any
 
 from reconciler.errors import PlanError
 from reconciler.impact import Impact
-from reconciler.plan import FORMAT_VERSION, Plan
+from reconciler.plan.build import FORMAT_VERSION, Plan
 
-DRIFT_FORMAT_VERSION = 1
+DRIFT_FORMAT_VERSION = 2
 
 
 def render_json(
-    plan: Plan, *, extras: Collection[str] | None = None, impact: Impact | None = None
+    plan: Plan,
+    *,
+    extras: Collection[str] | None = None,
+    impact: Impact | None = None,
+    expired: Collection[str] = (),
 ) -> str:
-    """The plan document; with ``extras`` (drift), plus the ``drift`` split of its operations;
-    with ``impact``, plus the ``impact`` key."""
+    """The plan document; with ``extras`` (drift), plus the ``drift`` split of its operations
+    (``expired``: the re-invitations of expired invitations); with ``impact``, plus the
+    ``impact`` key."""
     document: dict[str, Any] = plan.to_dict()
     if impact is not None:
         document["impact"] = impact.to_dict()
     if extras is not None:
         ids = [op.id for op in plan.operations]
-        changed = [i for i in ids if i not in extras]
+        changed = [i for i in ids if i not in extras and i not in expired]
         extra = [i for i in ids if i in extras]
+        late = [i for i in ids if i in expired]
         document["drift"] = {
             "format_version": DRIFT_FORMAT_VERSION,
-            "summary": {"changed": len(changed), "extras": len(extra)},
+            "summary": {"changed": len(changed), "extras": len(extra), "expired": len(late)},
             "changed": changed,
             "extras": extra,
+            "expired": late,
         }
     # ASCII only: names read live may hold bidi controls or separators that a terminal or a
     # CI log would act on; escaped, the data is the same and nothing unsafe is printed.

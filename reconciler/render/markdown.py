@@ -21,12 +21,12 @@ from collections import defaultdict
 from collections.abc import Collection
 
 from reconciler.impact import Impact
-from reconciler.plan import Operation, OpKind, Plan, PlanProblem
+from reconciler.plan.build import Operation, OpKind, Plan, PlanProblem
 from reconciler.render.aggregate import SharedChange, projects_lines, shared_changes
-from reconciler.render.describe import describe, listed_problems
+from reconciler.render.describe import describe, expired_line, listed_problems
 from reconciler.render.header import lifted_markdown, target_markdown
 from reconciler.render.impact_markdown import impact_markdown
-from reconciler.render.text import CHANGED, EXTRAS, no_changes
+from reconciler.render.text import CHANGED, EXPIRED, EXTRAS, drift_tally, no_changes
 from reconciler.visible import visible
 
 MAX_CHARS = 60_000
@@ -47,9 +47,11 @@ def render_markdown(
     extras: Collection[str] | None = None,
     impact: Impact | None = None,
     scope: str | None = None,
+    expired: Collection[str] = (),
 ) -> str:
     """``scope``: which projects were planned and why (``--changed-since``, ``--exclude``,
-    ``--shard``), a line under the headline."""
+    ``--shard``), a line under the headline; ``expired`` (drift): ids of the adds re-inviting
+    someone whose invitation expired, a category of their own."""
     counts = plan.summary()
     split = frozenset(extras or ()) if drift and extras is not None else None
     heading = title or ("itwin-access drift" if drift else "itwin-access plan")
@@ -58,11 +60,8 @@ def render_markdown(
     if plan.is_empty:
         head.append(f"**{no_changes(plan, drift)}**")
     elif split is not None:
-        n_extras = sum(1 for op in plan.operations if op.id in split)
         head.append(
-            f"**Drift: {len(plan.operations) - n_extras} changed outside the manifests, "
-            f"{n_extras} unmanaged extra{'s' if n_extras != 1 else ''}** "
-            f"in {len(plan.projects())} project(s) "
+            f"**{drift_tally(plan, split, expired)}** in {len(plan.projects())} project(s) "
             f"(applying the manifests: {tally})."
         )
     else:
@@ -97,7 +96,10 @@ def render_markdown(
                 cells = f"{c['add']} | {c['change']} | {c['remove']}"
             else:
                 n_extras = sum(1 for op in ops if op.id in split)
-                cells = f"{len(ops) - n_extras} | {n_extras}"
+                n_expired = sum(1 for op in ops if op.id in expired)
+                cells = f"{len(ops) - n_extras - n_expired} | {n_extras}"
+                if n_expired:
+                    note = ", ".join(x for x in (note, f"{n_expired} invitation(s) expired") if x)
             rows.append(f"| `{_code(number)}` | {cells} | {note} |")
         if len(by_project) > MAX_ROWS:
             empty = " |" * (4 if split is None else 3)
@@ -122,7 +124,7 @@ def render_markdown(
     # Issue 16: a change identical in several projects is shown once, before the projects.
     shared = shared_changes(plan) if split is None else []
     sections = _shared_section(shared) + _sections(
-        plan, split, frozenset(i for s in shared for i in s.operations)
+        plan, split, frozenset(i for s in shared for i in s.operations), frozenset(expired)
     )
     return _assemble(
         blocks,
@@ -168,9 +170,13 @@ def _shared_section(shared: list[SharedChange]) -> list[tuple[str, list[str], st
 
 
 def _sections(
-    plan: Plan, split: frozenset[str] | None, shown_once: frozenset[str] = frozenset()
+    plan: Plan,
+    split: frozenset[str] | None,
+    shown_once: frozenset[str] = frozenset(),
+    expired: frozenset[str] = frozenset(),
 ) -> list[tuple[str, list[str], str]]:
-    """(opening, code lines, closing) per project; ``shown_once``: ids left out (shown above)."""
+    """(opening, code lines, closing) per project; ``shown_once``: ids left out (shown above);
+    ``expired`` (drift): re-invitations of expired invitations, listed apart."""
     flagged: dict[str, list[PlanProblem]] = defaultdict(list)
     for problem in plan.problems:
         for op_id in problem.operations:
@@ -200,16 +206,22 @@ def _sections(
             )
             lines = op_lines(own)
         else:
-            changed = [op for op in ops if op.id not in split]
+            changed = [op for op in ops if op.id not in split | expired]
             extra = [op for op in ops if op.id in split]
+            late = [op for op in ops if op.id in expired]
             plural = "s" if len(extra) != 1 else ""
+            also = f", {len(late)} invitation(s) expired" if late else ""
             summary = html.escape(
-                visible(f"{number}: {len(changed)} changed, {len(extra)} extra{plural}")
+                visible(f"{number}: {len(changed)} changed, {len(extra)} extra{plural}{also}")
             )
             lines = []
             for label, group in ((CHANGED, changed), (EXTRAS, extra)):
                 if group:
                     lines += [f"@@ {label} @@", *op_lines(group)]
+            if late:
+                lines.append(f"@@ {EXPIRED} @@")
+                for op in late:
+                    lines += [_fence(expired_line(op)), *op_lines([op])]
         opening = f"<details><summary><code>{summary}</code></summary>\n\n```diff"
         sections.append((opening, lines, "```\n\n</details>\n"))
     return sections

@@ -19,9 +19,10 @@ from collections import defaultdict
 from collections.abc import Callable, Collection
 
 from reconciler.impact import Impact
-from reconciler.plan import Operation, Plan, PlanProblem
+from reconciler.invitations import EXPIRED_CODE
+from reconciler.plan.build import Operation, Plan, PlanProblem
 from reconciler.render.aggregate import SharedChange, projects_lines, shared_changes
-from reconciler.render.describe import describe, listed_problems
+from reconciler.render.describe import describe, expired_line, listed_problems
 from reconciler.render.header import lifted_text, target_text
 from reconciler.render.impact_text import impact_text_lines
 from reconciler.visible import visible
@@ -32,18 +33,23 @@ NO_CHANGES = "No changes. Live state matches the manifests."
 NO_DRIFT = "No drift. Live state matches the manifests."
 CHANGED = "changed outside the manifests"
 EXTRAS = "unmanaged extras (live, in no manifest; applying the manifests removes them)"
+EXPIRED = "invitations expired unaccepted (not drift; applying the manifests invites again)"
 
 
 def no_changes(plan: Plan, drift: bool = False) -> str:
     """The empty plan's headline; it does not claim a match while something the manifests drop
-    is kept on purpose (self-protection), and counts what was kept."""
+    is kept on purpose (self-protection), and counts what was kept, nor while invitations that
+    expired are not sent again (``invitations.reinviteExpired: false``)."""
     kept = sum(1 for p in plan.problems if p.code == "kept")
-    if not kept:
+    reasons = [f"{kept} owner(s) kept by self-protection"] if kept else []
+    if any(p.code == EXPIRED_CODE for p in plan.problems):
+        reasons.append("invitations that expired unaccepted are not sent again")
+    if not reasons:
         return NO_DRIFT if drift else NO_CHANGES
     word = "drift" if drift else "changes"
     return (
-        f"No {word} to make, but live state differs from the manifests: {kept} owner(s) kept "
-        "by self-protection (listed under Problems)."
+        f"No {word} to make, but live state differs from the manifests: "
+        f"{'; '.join(reasons)} (listed under Problems)."
     )
 
 
@@ -55,12 +61,17 @@ def render_text(
     title: str | None = None,
     extras: Collection[str] | None = None,
     impact: Impact | None = None,
+    expired: Collection[str] = (),
 ) -> str:
+    """``expired`` (drift, with ``extras``): the ids of the adds re-inviting someone whose
+    invitation expired, a category of their own (issue 15)."""
+
     def paint(style: str, text: str) -> str:
         return f"\033[{_ANSI[style]}m{text}\033[0m" if color else text
 
     split = extras is not None and drift
     extra_ids = frozenset(extras or ())
+    expired_ids = frozenset(expired)
 
     lines: list[str] = target_text(plan)
     if title:
@@ -100,12 +111,18 @@ def render_text(
                 lines += _operations(ops, "  ", denied, paint, plan.identity)
                 continue
             for label, group in (
-                (CHANGED, [op for op in ops if op.id not in extra_ids]),
+                (CHANGED, [op for op in ops if op.id not in extra_ids | expired_ids]),
                 (EXTRAS, [op for op in ops if op.id in extra_ids]),
             ):
                 if group:
                     lines.append(f"  {label}:")
                     lines += _operations(group, "    ", denied, paint, plan.identity)
+            late = [op for op in ops if op.id in expired_ids]
+            if late:
+                lines.append(f"  {EXPIRED}:")
+                for op in late:
+                    lines.append(f"    {expired_line(op)}")
+                    lines += _operations([op], "      ", denied, paint, plan.identity)
     lines += _guards(plan, paint, drift)
     problems = listed_problems(plan)
     if problems:
@@ -117,16 +134,27 @@ def render_text(
             f"{counts['add']} to add, {counts['change']} to change, {counts['remove']} to remove"
         )
         if split:
-            n_extras = sum(1 for op in plan.operations if op.id in extra_ids)
             closing = (
-                f"Drift: {len(plan.operations) - n_extras} changed outside the manifests, "
-                f"{n_extras} unmanaged extra{'s' if n_extras != 1 else ''} "
-                f"(applying the manifests: {tally})."
+                f"{drift_tally(plan, extra_ids, expired_ids)} (applying the manifests: {tally})."
             )
         else:
             closing = f"{'Drift' if drift else 'Plan'}: {tally}."
         lines += ["", paint("bold", closing)]
     return "\n".join(lines) + "\n"
+
+
+def drift_tally(plan: Plan, extras: Collection[str], expired: Collection[str]) -> str:
+    """The drift tally: N changed outside the manifests, N unmanaged extras, and any
+    invitations expired."""
+    n_extras = sum(1 for op in plan.operations if op.id in extras)
+    n_expired = sum(1 for op in plan.operations if op.id in expired)
+    tally = (
+        f"Drift: {len(plan.operations) - n_extras - n_expired} changed outside the manifests, "
+        f"{n_extras} unmanaged extra{'s' if n_extras != 1 else ''}"
+    )
+    if n_expired:
+        tally += f", {n_expired} invitation{'s' if n_expired != 1 else ''} expired"
+    return tally
 
 
 def _shared(shared: list[SharedChange], paint: Callable[[str, str], str]) -> list[str]:

@@ -46,7 +46,7 @@ from reconciler.api import (
 from reconciler.api.itwins import MAX_RETURN
 from reconciler.errors import ApiError, ItwinAccessError
 from reconciler.model import SECTIONS, LiveContext, Manage, Project, Rights, State
-from reconciler.plan import Operation
+from reconciler.plan.build import Operation
 from reconciler.targets import itwins_wire as wire
 from reconciler.targets.common import ClientTarget, holds_every_permission
 from reconciler.targets.common_wire import email_of

@@ -35,7 +35,7 @@ from typing import Any
 from reconciler.api import AccessControlApi
 from reconciler.api.access import JOB_ACTIONS
 from reconciler.errors import ApiError, ItwinAccessError, PartialFailure
-from reconciler.plan import MAX_ROLE_ASSIGNMENTS, Operation, OpKind
+from reconciler.plan.build import MAX_ROLE_ASSIGNMENTS, Operation, OpKind
 
 JSON = dict[str, Any]
 JOB_KINDS = frozenset({OpKind.ADD_MEMBER, OpKind.UPDATE_MEMBER, OpKind.REMOVE_MEMBER})

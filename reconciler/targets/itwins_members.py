@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 
 from reconciler.api import AccessControlApi
 from reconciler.errors import ApiError
-from reconciler.plan import Operation
+from reconciler.plan.build import Operation
 from reconciler.targets import itwins_wire as wire
 
 

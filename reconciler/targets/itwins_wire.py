@@ -164,10 +164,9 @@ def to_members(
 
 
 def _dates(invitation: Mapping[str, Any]) -> tuple[str | None, str | None]:
-    """The invitation's creation and expiry dates (YYYY-MM-DD)."""
-    created = text(invitation.get("createdDate"))
-    expires = text(invitation.get("expirationDate"))
-    return (created[:10] if created else None, expires[:10] if expires else None)
+    """The invitation's creation and expiry times, as the API writes them (ISO 8601): plans
+    show the dates, the invitation ledger judges expiry by the time (reconciler.invitations)."""
+    return text(invitation.get("createdDate")), text(invitation.get("expirationDate"))
 
 
 def shadowed_invitations(

@@ -21,7 +21,8 @@ from typing import Any
 from reconciler.api import AccessControlApi, ItwinsApi
 from reconciler.errors import ApiError
 from reconciler.model import Project
-from reconciler.plan import Operation, OpKind
+from reconciler.plan.build import Operation, OpKind
+from reconciler.plan.operations import Rename
 from reconciler.targets import itwins_wire as wire
 from reconciler.targets.itwins_duplicates import keep_first
 from reconciler.targets.itwins_jobs import JobWrites
@@ -299,6 +300,13 @@ class Writer(MemberWrites, JobWrites):
             "POST", f"/accesscontrol/itwins/{itwin_id}", None, None, f"{name!r} not created"
         )
 
+    def rename_role(self, op: Operation) -> None:
+        """PATCH the live role's ``displayName``: members and groups holding it keep it."""
+        itwin_id, rename = self.project_id(op), Rename.of(op)
+        self.access.update_role(itwin_id, rename.id, {"displayName": rename.new})
+        self._forget(self._roles, itwin_id, rename.old)
+        self._store(self._roles, itwin_id, rename.new, rename.id)
+
     def update_role(self, op: Operation) -> None:
         itwin_id = self.project_id(op)
         after = op.after or {}
@@ -333,6 +341,13 @@ class Writer(MemberWrites, JobWrites):
         fields = {k: sorted(after.get(k) or []) for k in ("members", "imsGroups")}
         if any(fields.values()):
             self._update_group(itwin_id, group_id, fields)
+
+    def rename_group(self, op: Operation) -> None:
+        """PATCH the live group's ``name``: its members and the roles it holds stay."""
+        itwin_id, rename = self.project_id(op), Rename.of(op)
+        self.access.update_group(itwin_id, rename.id, {"name": rename.new})
+        self._forget(self._groups, itwin_id, rename.old)
+        self._store(self._groups, itwin_id, rename.new, rename.id)
 
     def update_group(self, op: Operation) -> None:
         itwin_id = self.project_id(op)
@@ -372,9 +387,11 @@ class Writer(MemberWrites, JobWrites):
         OpKind.CREATE_PROJECT: create_project,
         OpKind.UPDATE_PROJECT: update_project,
         OpKind.DELETE_PROJECT: delete_project,
+        OpKind.RENAME_ROLE: rename_role,
         OpKind.CREATE_ROLE: create_role,
         OpKind.UPDATE_ROLE: update_role,
         OpKind.DELETE_ROLE: delete_role,
+        OpKind.RENAME_GROUP: rename_group,
         OpKind.CREATE_GROUP: create_group,
         OpKind.UPDATE_GROUP: update_group,
         OpKind.DELETE_GROUP: delete_group,

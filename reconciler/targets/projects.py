@@ -25,7 +25,8 @@ from reconciler.api import DEFAULT_CONCURRENCY, AccessControlApi, ApiClient, bou
 from reconciler.api.projects import ProjectsApi
 from reconciler.errors import ApiError, ItwinAccessError
 from reconciler.model import LiveContext, Project, Rights, State
-from reconciler.plan import Operation, OpKind
+from reconciler.plan.build import Operation, OpKind
+from reconciler.plan.operations import Rename
 from reconciler.targets import common_wire
 from reconciler.targets import projects_wire as wire
 from reconciler.targets.common import ClientTarget, holds_every_permission
@@ -195,33 +196,14 @@ class ProjectsTarget(ClientTarget):
             self._execute_one(op)
 
     def _execute_one(self, op: Operation) -> None:
-        kind = op.kind
-        if kind is OpKind.CREATE_PROJECT:
-            self._create_project(op)
-            return
-        project_id = self._project_id(op)
-        before, after = dict(op.before or {}), dict(op.after or {})
-        if kind is OpKind.UPDATE_PROJECT:
-            self.api.update(project_id, wire.project_fields(after))
-        elif kind is OpKind.DELETE_PROJECT:
-            _gone_ok(lambda: self.api.delete(project_id))
-        elif kind is OpKind.CREATE_ROLE:
-            self._create_role(project_id, after)
-        elif kind is OpKind.UPDATE_ROLE:
-            self.api.update_role(project_id, str(before["id"]), _role_fields(after))
-        elif kind is OpKind.DELETE_ROLE:
-            _gone_ok(lambda: self.api.delete_role(project_id, str(before["id"])))
-        elif kind is OpKind.ADD_MEMBER:
-            self._add_member(project_id, after)
-        elif kind is OpKind.UPDATE_MEMBER:
-            self._update_member(project_id, str(before["id"]), after)
-        elif kind is OpKind.REMOVE_MEMBER:
-            _gone_ok(lambda: self.api.remove_member(project_id, str(before["id"])))
-        else:
+        handler = HANDLERS.get(op.kind)
+        if handler is None:
             raise ItwinAccessError(
-                f"project {op.project}: the {BACKEND} backend cannot {kind.value.replace('_', ' ')}"
-                " (it has no groups, owners or invitations); use the itwins backend"
+                f"project {op.project}: the {BACKEND} backend cannot "
+                f"{op.kind.value.replace('_', ' ')} (it has no groups, owners or invitations); "
+                "use the itwins backend"
             )
+        handler(self, op)
 
     def _create_project(self, op: Operation) -> None:
         fields = wire.project_fields({"number": op.project, **dict(op.after or {})})
@@ -236,6 +218,11 @@ class ProjectsTarget(ClientTarget):
                 raise
             created = live
         self._seen(created)
+
+    def _rename_role(self, op: Operation) -> None:
+        """PATCH displayName: the members holding the role keep it."""
+        rename = Rename.of(op)
+        self.api.update_role(self._project_id(op), rename.id, {"displayName": rename.new})
 
     def _create_role(self, project_id: str, after: JSON) -> None:
         name = str(after["displayName"])
@@ -292,6 +279,38 @@ class ProjectsTarget(ClientTarget):
         if team is not None and team not in role_ids:
             role_ids.append(team)  # the API's own role stays (see projects_wire)
         self.api.update_member(project_id, member_id, role_ids)
+
+
+Handler = Callable[[ProjectsTarget, Operation], object]
+OnProject = Callable[[ProjectsTarget, str, JSON, JSON], object]  # what it returns is unused
+
+
+def _on_project(call: OnProject) -> Handler:
+    """A handler for an operation on an existing project: its id, ``before`` and ``after``."""
+    return lambda t, op: call(t, t._project_id(op), dict(op.before or {}), dict(op.after or {}))
+
+
+# A test checks these cover every kind the registry (reconciler.plan.kinds) gives this backend.
+HANDLERS: Mapping[OpKind, Handler] = {
+    OpKind.CREATE_PROJECT: ProjectsTarget._create_project,
+    OpKind.UPDATE_PROJECT: _on_project(
+        lambda t, pid, b, a: t.api.update(pid, wire.project_fields(a))
+    ),
+    OpKind.DELETE_PROJECT: _on_project(lambda t, pid, b, a: _gone_ok(lambda: t.api.delete(pid))),
+    OpKind.RENAME_ROLE: lambda t, op: t._rename_role(op),
+    OpKind.CREATE_ROLE: _on_project(lambda t, pid, b, a: t._create_role(pid, a)),
+    OpKind.UPDATE_ROLE: _on_project(
+        lambda t, pid, b, a: t.api.update_role(pid, str(b["id"]), _role_fields(a))
+    ),
+    OpKind.DELETE_ROLE: _on_project(
+        lambda t, pid, b, a: _gone_ok(lambda: t.api.delete_role(pid, str(b["id"])))
+    ),
+    OpKind.ADD_MEMBER: _on_project(lambda t, pid, b, a: t._add_member(pid, a)),
+    OpKind.UPDATE_MEMBER: _on_project(lambda t, pid, b, a: t._update_member(pid, str(b["id"]), a)),
+    OpKind.REMOVE_MEMBER: _on_project(
+        lambda t, pid, b, a: _gone_ok(lambda: t.api.remove_member(pid, str(b["id"])))
+    ),
+}
 
 
 def _role_fields(after: JSON) -> JSON:

@@ -56,8 +56,8 @@ def test_drift_json_carries_the_split_versioned(run: Invoke, workdir: Path, hand
     assert result.code == 2
     document = json.loads(result.stdout)
     drift = document["drift"]
-    assert drift["format_version"] == 1
-    assert drift["summary"] == {"changed": 2, "extras": 1}
+    assert drift["format_version"] == 2
+    assert drift["summary"] == {"changed": 2, "extras": 1, "expired": 0}
     assert drift["extras"] == ["BR-2024-001/remove_member/eli@contoso.com"]
     ids = [op["id"] for op in document["operations"]]
     assert sorted(drift["changed"] + drift["extras"]) == sorted(ids)

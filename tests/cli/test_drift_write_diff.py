@@ -25,6 +25,9 @@ def _git(repo: Path, *args: str) -> str:
 
 def _applied_repo(run: Invoke, workdir: Path) -> None:
     assert run("apply", workdir, "--auto-approve").code == 0
+    # As a manifest repository keeps it: the invitation ledger (and the emulator's state) are
+    # not manifests, and every run may update the ledger.
+    (workdir / ".gitignore").write_text(".itwin-access/\n")
     _git(workdir, "init", "-q")
     _git(workdir, "add", "-A")
     _git(workdir, "commit", "-q", "-m", "applied")

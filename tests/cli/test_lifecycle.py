@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.plan import OpKind
+from reconciler.plan.build import OpKind
 
 DATA = Path(__file__).resolve().parent / "data"
 

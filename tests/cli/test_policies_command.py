@@ -4,8 +4,10 @@ anything is written; only a liftable rule is lifted by --allow; apply --plan che
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from conftest import Hand, Invoke
+if TYPE_CHECKING:  # the fixtures' types only: which `conftest` a bare import finds depends on
+    from conftest import Hand, Invoke  # the files collected before (tests/manifest has one too)
 
 POLICIES = """\
 api: http://testserver

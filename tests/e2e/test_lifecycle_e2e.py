@@ -4,11 +4,14 @@ over HTTP against a served emulator, with the saved-plan round trip."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
 pytestmark = pytest.mark.e2e
+
+ENTERPRISE = Path(__file__).resolve().parents[2] / "examples" / "enterprise"
 
 
 def test_embedded_emulator_apply_then_an_empty_plan(embedded_cli, quickstart: Path) -> None:
@@ -17,6 +20,21 @@ def test_embedded_emulator_apply_then_an_empty_plan(embedded_cli, quickstart: Pa
     assert "Apply complete" in applied.stderr
     assert (quickstart / ".itwin-access" / "emulator.db").is_file()  # beside the config
     plan = embedded_cli("plan", quickstart, "--detailed-exitcode")
+    assert plan.code == 0, plan.stdout + plan.stderr
+    assert "No changes" in plan.stdout
+
+
+def test_the_enterprise_example_converges_in_one_apply_on_its_own_config(
+    embedded_cli, tmp_path: Path
+) -> None:
+    # Its config seeds the emulator with the people it names; one apply creates the program
+    # and then, under it, its 50 projects (children wait for their parent's creation).
+    tree = tmp_path / "enterprise"
+    shutil.copytree(ENTERPRISE, tree, ignore=shutil.ignore_patterns(".itwin-access"))
+    applied = embedded_cli("apply", tree, "--auto-approve")
+    assert applied.code == 0, applied.stderr
+    assert "Apply complete: 513 operation(s) applied." in applied.stderr
+    plan = embedded_cli("plan", tree, "--detailed-exitcode")
     assert plan.code == 0, plan.stdout + plan.stderr
     assert "No changes" in plan.stdout
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import base64
 import json
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
+import httpx
 from emu_helpers import AC, V1, Emu, error_code, h
 from starlette.testclient import TestClient
 
 from reconciler.emulator import Clock, create_app
+from reconciler.emulator.server import start_background
 
 
 def test_missing_authorization_header_is_401_header_not_found(client: TestClient) -> None:
@@ -180,3 +183,20 @@ def test_correlation_id_is_echoed_and_bad_json_is_422(client: TestClient) -> Non
     r = client.post("/itwins", content=b"{not json", headers=h("alice-token"))
     assert r.status_code == 422
     assert r.json()["error"]["details"][0]["code"] == "InvalidRequestBody"
+
+
+def test_date_header_follows_the_emulator_clock(client: TestClient, tmp_path: Path) -> None:
+    # A client judges invitation expiry by the server's time (HTTP Date): the emulator's own.
+    before = parsedate_to_datetime(client.get("/itwins", headers=h("alice-token")).headers["Date"])
+    client.post("/__emulator/clock", json={"advanceSeconds": 8 * 86400})
+    after = parsedate_to_datetime(client.get("/itwins", headers=h("alice-token")).headers["Date"])
+    assert (after - before).days == 8
+    # Served by uvicorn: one Date header, the emulator's (uvicorn's own is switched off).
+    clock = Clock(offset=30 * 86400)
+    running = start_background(tmp_path / "served.db", clock=clock)
+    try:
+        response = httpx.get(f"{running.base_url}/itwins", headers=h("alice-token"))
+    finally:
+        running.stop()
+    [date] = response.headers.get_list("date")
+    assert abs(parsedate_to_datetime(date).timestamp() - clock.now()) < 60

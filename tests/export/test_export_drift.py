@@ -5,7 +5,7 @@ from __future__ import annotations
 from reconciler.diff import diff
 from reconciler.export.drift import adopt_project, adoption_notes, split_drift
 from reconciler.model import Manage, Owner, Project, Role, State, UserMember
-from reconciler.plan import OpKind
+from reconciler.plan.build import OpKind
 
 AUTH = Manage.AUTHORITATIVE
 VIEWER = Role("Viewer", "Read", frozenset({"imodels_read"}))

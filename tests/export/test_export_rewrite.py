@@ -12,7 +12,7 @@ from reconciler.export import write_files
 from reconciler.export.rewrite import adoption_edits
 from reconciler.manifest import load_state
 from reconciler.model import SECTIONS, Manage, Owner, Project, Role, State, UserMember
-from reconciler.plan import OpKind
+from reconciler.plan.build import OpKind
 
 ROLE_SETS = """\
 # yaml-language-server: $schema=../schema.json

@@ -21,7 +21,7 @@ from reconciler.emulator.seed import demo_seed
 from reconciler.export import ROLE_SETS_FILE, export_state, write_files
 from reconciler.manifest import load_state
 from reconciler.model import State
-from reconciler.plan import GuardSettings, Plan, build_plan
+from reconciler.plan.build import GuardSettings, Plan, build_plan
 from reconciler.targets.itwins import ItwinsTarget
 from reconciler.targets.projects import ProjectsTarget
 

@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[2]
 KIT = ROOT / "examples" / "ci"
 BIN = Path(sys.executable).parent
@@ -137,3 +139,39 @@ def test_open_issue_opens_updates_and_closes_one_drift_issue(tmp_path: Path) -> 
     closed = _gh(tmp_path, "12", "open-issue.sh", str(out))
     assert closed[-1]["args"][:3] == ["issue", "close", "12"]
     assert _gh(tmp_path, "", "open-issue.sh", str(out))[-1]["args"][:2] == ["issue", "list"]
+
+
+def test_the_invitation_ledger_is_kept_between_runs_and_never_committed() -> None:
+    """Where itwin-access writes the ledger (beside MANIFESTS/itwin-access.yaml, which the
+    scripts use) is what the workflows cache: the scheduled drift restores and saves it on the
+    default branch, plan and apply restore it; the drift pull request never commits it."""
+    ledger = "${{ env.MANIFESTS }}/.itwin-access/invitations.json"
+    steps = {}
+    for name in ("plan", "apply", "drift"):
+        workflow = yaml.safe_load(
+            (KIT / ".github" / "workflows" / f"itwin-access-{name}.yml").read_text()
+        )
+        [job] = workflow["jobs"].values()
+        [cache] = [s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/cache")]
+        assert cache["with"]["path"] == ledger
+        assert cache["with"]["restore-keys"] == "itwin-access-invitations-"
+        assert workflow["env"]["MANIFESTS"] == "manifests"
+        steps[name] = cache["uses"].split("@")[0]
+    assert steps == {
+        "plan": "actions/cache/restore",
+        "apply": "actions/cache/restore",
+        "drift": "actions/cache",  # restores, and saves under a new key each run
+    }
+    drift = (KIT / ".github" / "workflows" / "itwin-access-drift.yml").read_text()
+    assert 'git add -- "$MANIFESTS" ":(exclude)$MANIFESTS/.itwin-access"' in drift
+    gitlab = yaml.safe_load((KIT / ".gitlab-ci.yml").read_text())
+    for job, policy in (
+        ("itwin-access-plan", "pull"),
+        ("itwin-access-apply", None),
+        ("itwin-access-drift", None),
+    ):
+        cache = gitlab[job]["cache"]
+        assert cache["paths"] == ["manifests/.itwin-access/invitations.json"]
+        assert cache["key"] == "itwin-access-invitations"
+        assert cache["unprotect"] is True  # merge requests plan with the default branch's
+        assert cache.get("policy") == policy

@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = ROOT / "examples" / "ci" / "scripts"
 QUICKSTART = ROOT / "examples" / "quickstart"
 BIN = Path(sys.executable).parent
+LEDGER = Path("manifests/.itwin-access/invitations.json")  # MANIFESTS/.itwin-access/...
 ALICE = {
     "Authorization": "Bearer alice-token",
     "Accept": "application/vnd.bentley.itwin-platform.v2+json",
@@ -105,6 +106,10 @@ def test_plan_saves_the_plan_and_a_marked_comment_then_apply_applies_exactly_it(
     assert "Apply complete: 27 operation(s) applied." in applied.stderr
     journal = out(repo, "apply.jsonl").splitlines()
     assert len(journal) == 27
+    # The demo service application's adds are invitations: recorded in the ledger, at the path
+    # the workflows cache between runs (tests/gitops/test_ci_github.py).
+    ledger = json.loads((repo / LEDGER).read_text())
+    assert {e["email"] for e in ledger["invitations"]} >= {"someone@fabrikam.com"}
 
     again = script(repo, "plan.sh", "manifests", "itwin-access-out")
     assert again.returncode == 0

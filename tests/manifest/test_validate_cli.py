@@ -45,8 +45,14 @@ def test_quickstart_uses_the_demo_emulator(capsys: pytest.CaptureFixture[str]) -
     }
 
 
-# examples/ci holds CI configuration (workflows, .gitlab-ci.yml), not manifests.
-MANIFEST_EXAMPLES = sorted(p for p in EXAMPLES.rglob("*.y*ml") if EXAMPLES / "ci" not in p.parents)
+# examples/ci holds CI configuration (workflows, .gitlab-ci.yml), not manifests; hidden files
+# (an emulator seed) are not read as manifests either.
+MANIFEST_EXAMPLES = sorted(
+    p
+    for p in EXAMPLES.rglob("*.y*ml")
+    if EXAMPLES / "ci" not in p.parents
+    and not any(part.startswith(".") for part in p.relative_to(EXAMPLES).parts)
+)
 
 
 @pytest.mark.parametrize("path", MANIFEST_EXAMPLES, ids=lambda p: p.name)

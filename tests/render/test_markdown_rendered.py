@@ -22,7 +22,7 @@ from large_plans import thousand_project_plan
 from markdown_it import MarkdownIt
 
 from reconciler.impact import Impact
-from reconciler.plan import Plan
+from reconciler.plan.build import Plan
 from reconciler.render import render_markdown
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "test-artifacts"

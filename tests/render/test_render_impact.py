@@ -18,7 +18,7 @@ from reconciler.model import (
     State,
     UserMember,
 )
-from reconciler.plan import GuardSettings, Plan, build_plan
+from reconciler.plan.build import GuardSettings, Plan, build_plan
 from reconciler.render import render_json, render_markdown, render_text
 from reconciler.render.impact_text import impact_text_lines
 

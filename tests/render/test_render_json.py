@@ -8,7 +8,7 @@ import pytest
 
 from reconciler.errors import PlanError
 from reconciler.model import SECTIONS, LiveContext, Manage, Project, State, UserMember
-from reconciler.plan import GuardSettings, build_plan
+from reconciler.plan.build import GuardSettings, build_plan
 from reconciler.render import load_json, render_json
 
 AUTH = dict.fromkeys(SECTIONS, Manage.AUTHORITATIVE)
@@ -60,10 +60,11 @@ def test_drift_json_adds_a_versioned_split_and_still_loads_as_a_plan() -> None:
     extras = frozenset({"P/remove_member/b@x.com"})
     data = json.loads(render_json(plan, extras=extras))
     assert data["drift"] == {
-        "format_version": 1,
-        "summary": {"changed": 1, "extras": 1},
+        "format_version": 2,
+        "summary": {"changed": 1, "extras": 1, "expired": 0},
         "changed": ["P/add_member/a@x.com"],
         "extras": ["P/remove_member/b@x.com"],
+        "expired": [],
     }
     assert {k: v for k, v in data.items() if k != "drift"} == plan.to_dict()
     assert load_json(json.dumps(data)) == plan

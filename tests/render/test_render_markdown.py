@@ -6,7 +6,7 @@ from test_render_text import EXTRAS
 from test_render_text import sample as drift_sample
 
 from reconciler.model import SECTIONS, LiveContext, Manage, Project, Role, State, UserMember
-from reconciler.plan import GuardSettings, Plan, build_plan
+from reconciler.plan.build import GuardSettings, Plan, build_plan
 from reconciler.render import render_markdown
 
 AUTH = dict.fromkeys(SECTIONS, Manage.AUTHORITATIVE)

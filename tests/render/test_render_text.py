@@ -16,7 +16,7 @@ from reconciler.model import (
     State,
     UserMember,
 )
-from reconciler.plan import GuardSettings, Plan, build_plan
+from reconciler.plan.build import GuardSettings, Plan, build_plan
 from reconciler.render import render_markdown, render_text
 from reconciler.render.markdown import _inline
 

@@ -31,7 +31,10 @@ def test_two_pending_member_invitations_read_as_one_member_with_both_roles() -> 
     assert member.roles == {"Viewer", "Contributor"}
     assert member.pending
     assert member.id == "i1"
-    assert (member.invited_on, member.expires_on) == ("2026-11-20", "2026-12-02")
+    assert (member.invited_on, member.expires_on) == (
+        "2026-11-20T10:00:00.0000000Z",
+        "2026-12-02T10:00:00.0000000Z",
+    )
     # Removing or re-inviting the member cancels i1 by its id, and i2 with it.
     assert shadowed_invitations([], invitations) == {"someone@fabrikam.com": ["i2"]}
 
@@ -47,4 +50,7 @@ def test_a_members_invitation_is_shadowed_and_adds_its_roles() -> None:
 def test_a_pending_owner_invitation_carries_its_dates() -> None:
     [owner] = to_owners([], [_invitation("o1", None, "2026-11-20", "2026-11-27")])
     assert (owner.pending, owner.id) == (True, "o1")
-    assert (owner.invited_on, owner.expires_on) == ("2026-11-20", "2026-11-27")
+    assert (owner.invited_on, owner.expires_on) == (
+        "2026-11-20T10:00:00.0000000Z",
+        "2026-11-27T10:00:00.0000000Z",
+    )

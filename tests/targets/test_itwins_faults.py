@@ -24,7 +24,7 @@ from reconciler.model import (
     State,
     UserMember,
 )
-from reconciler.plan import batch_adds
+from reconciler.plan.build import batch_adds
 from reconciler.targets.itwins import ItwinsTarget
 
 ALL = dict.fromkeys(SECTIONS, Manage.AUTHORITATIVE)

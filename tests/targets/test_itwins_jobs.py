@@ -11,7 +11,7 @@ import httpx
 from reconciler.apply import apply_plan
 from reconciler.diff import diff
 from reconciler.model import GroupMember, Manage, Project, State, UserMember
-from reconciler.plan import Operation, OpKind, batch_adds
+from reconciler.plan.build import Operation, OpKind, batch_adds
 from reconciler.targets.itwins import ItwinsTarget
 from reconciler.targets.itwins_jobs import FALLBACK_NOTICE, job_batches
 

@@ -336,9 +336,9 @@ def test_groups_it_may_not_list_read_as_none_and_changes_to_them_are_refused(
     """Bob manages roles and members but not groups: listing groups answers 403 (the contract
     documents it for org admins only). The read goes on; a manifest not managing groups plans
     normally, one managing them is blocked (permission-denied) before any write."""
-    from reconciler.guards import GuardSettings
     from reconciler.model import Project, State
-    from reconciler.plan import OpKind, build_plan
+    from reconciler.plan.build import OpKind, build_plan
+    from reconciler.plan.guards import GuardSettings
 
     bridge["roles"].append(
         {
@@ -430,7 +430,7 @@ def test_a_non_owner_reads_what_self_protection_needs(emulator, make_target, bri
     """Members managed, roles not: a caller who owns nothing still gets the roles read, so a
     plan re-roling itself out of the permissions it uses is blocked, not applied."""
     from reconciler.model import Project, State
-    from reconciler.plan import GuardSettings, build_plan
+    from reconciler.plan.build import GuardSettings, build_plan
 
     bridge["roles"].append(
         {"displayName": "Admin", "description": "Administers access",

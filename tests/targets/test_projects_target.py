@@ -19,7 +19,7 @@ from reconciler.emulator.app import create_app
 from reconciler.emulator.seed import demo_seed
 from reconciler.errors import ItwinAccessError
 from reconciler.model import Manage, Project, Role, State, UserMember
-from reconciler.plan import GuardSettings, Operation, OpKind, build_plan
+from reconciler.plan.build import GuardSettings, Operation, OpKind, build_plan
 from reconciler.targets.projects import ProjectsTarget
 
 AUTH = Manage.AUTHORITATIVE

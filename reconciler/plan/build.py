@@ -7,7 +7,7 @@ are all derived from ``Plan.to_dict()``.
 the removals role deletions cause (``reconciler.cascade``) + §5 order + batching of member
 adds to the API's 50-role-assignment limit + fingerprints of every desired project read live
 + guards + preflight.
-Operation kinds, order and payloads live in ``reconciler.operation`` and are re-exported here.
+Operation kinds, order and payloads live in ``reconciler.plan.operations`` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -21,16 +21,18 @@ from reconciler.cascade import implied_removals
 from reconciler.diff import diff
 from reconciler.errors import PlanError
 from reconciler.facts import Facts, project_facts
-from reconciler.fingerprint import absent_fingerprint, fingerprint, state_fingerprint
-from reconciler.guards import (
+from reconciler.invitations import Expiry, apply_expiry, find_expired
+from reconciler.model import LiveContext, Manage, Project, State
+from reconciler.plan.fingerprint import absent_fingerprint, fingerprint, state_fingerprint
+from reconciler.plan.guards import (
     GuardSettings,
     GuardViolation,
     check_allow,
     evaluate,
     rights_violations,
 )
-from reconciler.model import LiveContext, Manage, Project, State
-from reconciler.operation import (
+from reconciler.plan.kinds import SPECS, Action
+from reconciler.plan.operations import (
     ADDS,
     CHANGES,
     KIND_ORDER,
@@ -40,14 +42,14 @@ from reconciler.operation import (
     OpKind,
     action,
 )
-from reconciler.policies import Policies, check_policy_allow, evaluate_policies
-from reconciler.preflight import (
+from reconciler.plan.preflight import (
     ERROR,
     WARNING,
     PlanProblem,
     check_manifest_facts,
     check_rights,
 )
+from reconciler.policies import Policies, check_policy_allow, evaluate_policies
 from reconciler.repair import repair_duplicates
 
 __all__ = [
@@ -76,7 +78,8 @@ __all__ = [
 FORMAT_VERSION = 2
 # itwin-api.md §4: at most 50 role assignments (sum of roleIds) per add-members request.
 MAX_ROLE_ASSIGNMENTS = 50
-_BATCHED = (OpKind.ADD_MEMBER, OpKind.ADD_GROUP_MEMBER)
+# Adds that give roles go in bulk requests (add_member, add_group_member).
+_BATCHED = frozenset(k for k, s in SPECS.items() if s.action is Action.ADD and s.gives_roles)
 
 
 @dataclass(frozen=True)
@@ -211,6 +214,7 @@ def build_plan(
     allow: Collection[str] = (),
     members_per_batch: int | None = None,
     policies: Policies | None = None,
+    expiry: Expiry | None = None,
 ) -> Plan:
     """The plan that makes ``actual`` match ``desired``; never raises for a guard.
 
@@ -218,11 +222,16 @@ def build_plan(
     ``members_per_batch`` caps the members of one add request for a backend whose API takes
     fewer (the Projects API takes one member per request); None: only the role-assignment cap.
     ``policies`` (config ``policies``) are checked like guards, on the state the plan leads to.
+    ``expiry``: invitations the ledger saw that have expired (``reconciler.invitations``).
     """
     allowed = check_allow(allow)
     check_policy_allow(allowed, policies or Policies())
     live = {p.number: p for p in actual.projects}
     changes = mark_invitations(diff(desired, actual, context.identity), context)
+    expired_problems: list[PlanProblem] = []
+    if expiry is not None:
+        found = find_expired(desired, actual, expiry.expired)
+        changes, expired_problems = apply_expiry(changes, found, expiry.reinvite)
     changes.extend(repair_duplicates(changes, actual))
     changes.extend(implied_removals(changes, actual))
     operations, batch_problems = batch_adds(changes, members_per_batch)
@@ -241,6 +250,7 @@ def build_plan(
         *rights,
         *batch_problems,
         *guard_problems,
+        *expired_problems,
     ]
     return Plan(
         operations=tuple(operations),

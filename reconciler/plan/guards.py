@@ -20,15 +20,22 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.effective import after_project
 from reconciler.errors import PlanError
 from reconciler.model import LiveContext, Project, Rights, State
-from reconciler.operation import MEMBER_REMOVALS, Operation, OpKind
-from reconciler.preflight import ORG_ADMIN, OWNER, WARNING, PlanProblem, required
+from reconciler.plan.kinds import (
+    MEMBER_REMOVALS_GUARD,
+    OWNER,
+    PROJECT_DELETIONS,
+    ROLE_DELETIONS,
+    SPECS,
+)
+from reconciler.plan.operations import Operation, OpKind
+from reconciler.plan.preflight import ORG_ADMIN, WARNING, PlanProblem, required
 from reconciler.visible import visible
 
-MEMBER_REMOVALS_GUARD = "member-removals"
-ROLE_DELETIONS = "role-deletions"
-PROJECT_DELETIONS = "project-deletions"
+# The guards operations count toward (MEMBER_REMOVALS_GUARD, ROLE_DELETIONS, PROJECT_DELETIONS)
+# are named in the registry, beside the kinds that count (reconciler.plan.kinds).
 LAST_OWNER = "last-owner"
 SELF_PROTECTION = "self-protection"
 # Preflight found operations the applying identity lacks the rights for. Liftable because the
@@ -46,12 +53,33 @@ POLICY = "policy:"  # prefix of the violations of the config's policies (reconci
 
 @dataclass(frozen=True)
 class GuardSettings:
-    """Thresholds (config ``guards``: memberRemovalPercent, memberRemovalMinMembers,
-    maxMemberRemovals)."""
+    """The member-removal thresholds, and the one place of their defaults: the config's
+    ``guards`` section sets them (``CONFIG_KEYS``), the config schema's ``default`` values and
+    README repeat them (tests/test_config.py checks the schema)."""
 
     member_removal_percent: float = 25.0
     member_removal_min_members: int = 8
     max_member_removals: int = 50
+
+    @classmethod
+    def from_config(cls, data: Mapping[str, Any]) -> GuardSettings:
+        """From a config file's (schema-checked) ``guards`` mapping; a key left out keeps its
+        default."""
+        defaults = cls()
+        values = {
+            name: type(getattr(defaults, name))(data[key])
+            for key, name in CONFIG_KEYS.items()
+            if key in data
+        }
+        return cls(**values)
+
+
+# Config ``guards`` key -> GuardSettings field.
+CONFIG_KEYS: Mapping[str, str] = {
+    "memberRemovalPercent": "member_removal_percent",
+    "memberRemovalMinMembers": "member_removal_min_members",
+    "maxMemberRemovals": "max_member_removals",
+}
 
 
 @dataclass(frozen=True)
@@ -152,13 +180,12 @@ def evaluate(
     projects = {p.number: p for p in actual.projects}
     for number, ops in sorted(by_project.items()):
         live = projects.get(number)
-        kinds = [op.kind for op in ops]
-        if OpKind.DELETE_PROJECT in kinds:
+        if _counted(ops, PROJECT_DELETIONS):
             found.append(
                 GuardViolation(PROJECT_DELETIONS, f"project {number} would be deleted", number)
             )
             continue
-        deleted_roles = [op.key for op in ops if op.kind is OpKind.DELETE_ROLE]
+        deleted_roles = [op.key for op in _counted(ops, ROLE_DELETIONS)]
         if deleted_roles:
             found.append(
                 GuardViolation(
@@ -169,7 +196,7 @@ def evaluate(
                     {"roles": len(deleted_roles)},
                 )
             )
-        removals = sum(1 for op in ops if op.kind in MEMBER_REMOVALS)
+        removals = len(_counted(ops, MEMBER_REMOVALS_GUARD))
         total_removals += removals
         if live is None:
             continue
@@ -203,6 +230,11 @@ def evaluate(
         GuardViolation(v.guard, v.message, v.project, v.numbers, v.guard in allowed) for v in found
     ]
     return marked, problems
+
+
+def _counted(ops: Iterable[Operation], guard: str) -> list[Operation]:
+    """The operations the registry counts toward ``guard``."""
+    return [op for op in ops if guard in SPECS[op.kind].guards]
 
 
 def _member_removals(
@@ -291,7 +323,7 @@ def _self_protection(
                 )
             )
     used = {n for op in ops for n in required(op) if n not in (OWNER, ORG_ADMIN)}
-    lost = _my_permissions(live, ops, me, after=False) - _my_permissions(live, ops, me, True)
+    lost = _my_permissions(live, me) - _my_permissions(after_project(live, number, ops), me)
     lost &= used
     if lost:
         found.append(
@@ -306,36 +338,18 @@ def _self_protection(
     return found
 
 
-def _my_permissions(
-    live: Project, ops: Sequence[Operation], me: str | None, after: bool
-) -> set[str]:
-    """The permissions ``me`` holds through visible roles, before or after the plan."""
+def _my_permissions(project: Project | None, me: str | None) -> set[str]:
+    """The permissions ``me`` holds through visible roles in ``project`` (live, or as the plan
+    leaves it: ``effective.after_project``, the one replay of operations on a project)."""
+    if project is None:
+        return set()
     user_roles: set[str] = set()
-    for m in live.members:
+    for m in project.members:
         if m.key == me and not m.pending:
             user_roles = set(m.roles)
-    in_groups = {g.name for g in live.groups if me in g.members}
-    group_roles = {gm.group: set(gm.roles) for gm in live.group_members}
-    role_perms = {r.display_name: set(r.permissions) for r in live.roles}
-    if after:
-        for op in ops:
-            new: Mapping[str, Any] = op.after or {}
-            if op.kind is OpKind.UPDATE_MEMBER and op.key == me:
-                user_roles = set(new["roles"])
-            elif op.kind in MEMBER_REMOVALS and op.key == me:
-                user_roles = set()
-            elif op.kind is OpKind.UPDATE_GROUP and "members" in new:
-                (in_groups.add if me in new["members"] else in_groups.discard)(op.key)
-            elif op.kind is OpKind.DELETE_GROUP:
-                in_groups.discard(op.key)
-            elif op.kind in (OpKind.UPDATE_GROUP_MEMBER, OpKind.ADD_GROUP_MEMBER):
-                group_roles[op.key] = set(new["roles"])
-            elif op.kind is OpKind.REMOVE_GROUP_MEMBER:
-                group_roles.pop(op.key, None)
-            elif op.kind is OpKind.UPDATE_ROLE and "permissions" in new:
-                role_perms[op.key] = set(new["permissions"])
-            elif op.kind is OpKind.DELETE_ROLE:
-                role_perms.pop(op.key, None)
+    in_groups = {g.name for g in project.groups if me in g.members}
+    group_roles = {gm.group: set(gm.roles) for gm in project.group_members}
+    role_perms = {r.display_name: set(r.permissions) for r in project.roles}
     roles = set(user_roles)
     for group in in_groups:
         roles |= group_roles.get(group, set())

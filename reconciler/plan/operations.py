@@ -1,7 +1,7 @@
 """Operations: the small frozen change values a plan is made of, and their total order.
 
-Pure: no I/O. ``diff`` produces operations, ``plan`` orders, batches and guards them; both sit
-above this module, so it lives apart from ``plan`` (which re-exports everything here).
+Pure: no I/O. ``diff`` produces operations, ``plan.build`` orders, batches and guards them;
+both sit above this module, so it lives apart from ``build`` (which re-exports it).
 
 Operation payloads, for targets executing them (all values JSON-able, names not ids, except
 ``before["id"]`` which is always the live id of the object being changed or removed):
@@ -12,12 +12,14 @@ kind                 before                                  after
 create_project       None                                    {"number", <declared attributes>}
 update_project       {"id", <changed attrs, live values>}    {<changed attrs, desired values>}
 delete_project       {"id", "displayName"}                   None
+rename_role          {"id", "displayName" (old name)}        {"displayName" (new name)}
 create_role          None                                    {"displayName", "description"
                                                              (None: unmanaged), "permissions"}
 update_role          {"id", <changed fields, live>}          {<changed fields: "description",
                                                              "permissions" (full sorted list)>}
 delete_role          {"id", "displayName", "description",    None
                      "permissions"}
+rename_group         {"id", "name" (old name)}               {"name" (new name)}
 create_group         None                                    {"name", "description", "members",
                                                              "imsGroups"}
 update_group         {"id", <changed fields, live>}          {<changed: "description",
@@ -39,6 +41,7 @@ update_group_member  {"id" (group id), "group", "roles"}     {"group", "roles"}
 remove_group_member  {"id" (group id), "group", "roles"}     None
 ==================== ======================================= =====================================
 
+A rename's key is the new name; the operations after it in the plan use the new name only.
 Role names in member payloads are display names; the target resolves them to ids at execution
 time, because roles and groups created earlier in the same plan have no id yet.
 """
@@ -47,92 +50,36 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
+from reconciler.plan.kinds import MEMBER_REMOVALS_GUARD, SPECS, Action, OpKind, kinds
 
-class OpKind(StrEnum):
-    CREATE_PROJECT = "create_project"
-    UPDATE_PROJECT = "update_project"
-    CREATE_ROLE = "create_role"
-    UPDATE_ROLE = "update_role"
-    CREATE_GROUP = "create_group"
-    UPDATE_GROUP = "update_group"
-    ADD_OWNER = "add_owner"
-    ADD_MEMBER = "add_member"
-    ADD_GROUP_MEMBER = "add_group_member"
-    UPDATE_MEMBER = "update_member"
-    UPDATE_GROUP_MEMBER = "update_group_member"
-    REINVITE_MEMBER = "reinvite_member"
-    REMOVE_MEMBER = "remove_member"
-    REMOVE_GROUP_MEMBER = "remove_group_member"
-    CANCEL_INVITATION = "cancel_invitation"
-    DELETE_GROUP = "delete_group"
-    DELETE_ROLE = "delete_role"
-    REMOVE_OWNER = "remove_owner"
-    DELETE_PROJECT = "delete_project"
+__all__ = [
+    "ADDS",
+    "CHANGES",
+    "KIND_ORDER",
+    "MEMBER_REMOVALS",
+    "PHASE",
+    "REMOVES",
+    "OpKind",
+    "Operation",
+    "Rename",
+    "action",
+]
 
-
-# design.md §5: the order of operations within a project.
-PHASE: Mapping[OpKind, int] = {
-    OpKind.CREATE_PROJECT: 1,
-    OpKind.UPDATE_PROJECT: 1,
-    OpKind.CREATE_ROLE: 2,
-    OpKind.UPDATE_ROLE: 2,
-    OpKind.CREATE_GROUP: 3,
-    OpKind.UPDATE_GROUP: 3,
-    OpKind.ADD_OWNER: 4,
-    OpKind.ADD_MEMBER: 5,
-    OpKind.ADD_GROUP_MEMBER: 5,
-    OpKind.UPDATE_MEMBER: 5,
-    OpKind.UPDATE_GROUP_MEMBER: 5,
-    OpKind.REINVITE_MEMBER: 5,
-    OpKind.REMOVE_MEMBER: 6,
-    OpKind.REMOVE_GROUP_MEMBER: 6,
-    OpKind.CANCEL_INVITATION: 6,
-    OpKind.DELETE_GROUP: 7,
-    OpKind.DELETE_ROLE: 7,
-    OpKind.REMOVE_OWNER: 8,
-    OpKind.DELETE_PROJECT: 9,
-}
-
+# Views of the registry (reconciler.plan.kinds), kept for the modules that read them by name.
+PHASE: Mapping[OpKind, int] = {kind: s.phase for kind, s in SPECS.items()}
 KIND_ORDER: Mapping[OpKind, int] = {kind: i for i, kind in enumerate(OpKind)}
-
-# How each kind counts in "Plan: N to add, N to change, N to remove."
-ADDS = frozenset(
-    {
-        OpKind.CREATE_PROJECT,
-        OpKind.CREATE_ROLE,
-        OpKind.CREATE_GROUP,
-        OpKind.ADD_OWNER,
-        OpKind.ADD_MEMBER,
-        OpKind.ADD_GROUP_MEMBER,
-    }
-)
-CHANGES = frozenset(
-    {
-        OpKind.UPDATE_PROJECT,
-        OpKind.UPDATE_ROLE,
-        OpKind.UPDATE_GROUP,
-        OpKind.UPDATE_MEMBER,
-        OpKind.UPDATE_GROUP_MEMBER,
-        OpKind.REINVITE_MEMBER,
-    }
-)
-REMOVES = frozenset(set(OpKind) - ADDS - CHANGES)
+ADDS = kinds(action=Action.ADD)
+CHANGES = kinds(action=Action.CHANGE)
+REMOVES = kinds(action=Action.REMOVE)
 # Removals that count against the member-removal guard (pending invitations count as members).
-MEMBER_REMOVALS = frozenset(
-    {OpKind.REMOVE_MEMBER, OpKind.REMOVE_GROUP_MEMBER, OpKind.CANCEL_INVITATION}
-)
+MEMBER_REMOVALS = kinds(guard=MEMBER_REMOVALS_GUARD)
 
 
 def action(kind: OpKind) -> str:
     """ "add", "change" or "remove": the Terraform-style bucket of a kind."""
-    if kind in ADDS:
-        return "add"
-    if kind in CHANGES:
-        return "change"
-    return "remove"
+    return SPECS[kind].action.value
 
 
 @dataclass(frozen=True)
@@ -199,6 +146,36 @@ class Operation:
         if "id" in data and data["id"] != op.id:
             raise ValueError(f"operation id {data['id']!r} does not match its content ({op.id})")
         return op
+
+
+@dataclass(frozen=True)
+class Rename:
+    """The typed payload of a rename kind (rename_role, rename_group): the live object's id, its
+    old and its new name. On the wire (``before``/``after``) the names sit under the field the
+    registry's ``KindSpec.renames`` names: ``displayName`` for roles, ``name`` for groups."""
+
+    id: str
+    old: str
+    new: str
+
+    def payload(self, kind: OpKind) -> tuple[dict[str, Any], dict[str, Any]]:
+        """``(before, after)`` of a ``kind`` operation."""
+        field = _rename_field(kind)
+        return {"id": self.id, field: self.old}, {field: self.new}
+
+    @classmethod
+    def of(cls, op: Operation) -> Rename:
+        """The payload of a rename operation (KeyError/ValueError on any other)."""
+        field = _rename_field(op.kind)
+        before, after = op.before or {}, op.after or {}
+        return cls(str(before["id"]), str(before[field]), str(after.get(field, op.key)))
+
+
+def _rename_field(kind: OpKind) -> str:
+    field = SPECS[kind].renames
+    if field is None:
+        raise ValueError(f"{kind.value} is not a rename")
+    return field
 
 
 def _plain(value: Any) -> Any:

@@ -17,16 +17,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.model import LiveContext, ProjectState, Rights, State
-from reconciler.operation import Operation, OpKind
+from reconciler.plan.kinds import GROUPS, OWNER, OWNERS, SPECS
+from reconciler.plan.operations import Operation, OpKind
 from reconciler.visible import visible
 
 ERROR = "error"
 WARNING = "warning"
 
-# Pseudo-permissions for what no role grants.
-# Adding/removing owners and deleting an iTwin: owners, and organization administrators who
-# need not be owners ("the only exception", contract C1/C2); no role permission is enough.
-OWNER = "owner"
+# Pseudo-permissions for what no role grants. OWNER (adding/removing owners, deleting an
+# iTwin) is the registry's (reconciler.plan.kinds); ORG_ADMIN: organization administrators.
 ORG_ADMIN = "organization administrator"
 # Operations on owners need to know who applies (its own ownership is always kept): without
 # it they are refused rather than guessed (issue 11).
@@ -34,29 +33,6 @@ IDENTITY = "identity"
 # Changing groups the identity could not list (403: the contract documents listing groups for
 # org admins only): what exists is unknown, so a "create" may be a duplicate.
 READ_GROUPS = "to list the project's groups"
-_GROUP_KINDS = frozenset({OpKind.CREATE_GROUP, OpKind.UPDATE_GROUP, OpKind.DELETE_GROUP})
-
-_BY_KIND: Mapping[OpKind, tuple[str, ...]] = {
-    OpKind.UPDATE_PROJECT: ("itwins_modify",),
-    OpKind.DELETE_PROJECT: (OWNER,),
-    OpKind.CREATE_ROLE: ("administration_manage_roles",),
-    OpKind.UPDATE_ROLE: ("administration_manage_roles",),
-    OpKind.DELETE_ROLE: ("administration_manage_roles",),
-    OpKind.CREATE_GROUP: ("administration_manage_groups",),
-    OpKind.UPDATE_GROUP: ("administration_manage_groups",),
-    OpKind.DELETE_GROUP: ("administration_manage_groups",),
-    OpKind.ADD_OWNER: (OWNER,),
-    OpKind.REMOVE_OWNER: (OWNER,),
-    OpKind.ADD_MEMBER: ("administration_invite_member",),
-    OpKind.ADD_GROUP_MEMBER: ("administration_invite_member",),
-    OpKind.UPDATE_MEMBER: ("administration_invite_member",),
-    OpKind.UPDATE_GROUP_MEMBER: ("administration_invite_member",),
-    # cancel the old invitation, send a new one
-    OpKind.REINVITE_MEMBER: ("administration_invite_member", "administration_remove_member"),
-    OpKind.REMOVE_MEMBER: ("administration_remove_member",),
-    OpKind.REMOVE_GROUP_MEMBER: ("administration_remove_member",),
-    OpKind.CANCEL_INVITATION: ("administration_remove_member",),
-}
 
 
 @dataclass(frozen=True)
@@ -107,10 +83,9 @@ class PlanProblem:
 
 def required(op: Operation) -> tuple[str, ...]:
     """The permissions (or OWNER / ORG_ADMIN) the applying identity needs for ``op``."""
-    if op.kind is OpKind.CREATE_PROJECT:
-        return ("itwins_create",)
-    needs = list(_BY_KIND[op.kind])
-    if op.kind in (OpKind.CREATE_GROUP, OpKind.UPDATE_GROUP):
+    spec = SPECS[op.kind]
+    needs = list(spec.rights)
+    if spec.member_list:
         # Changing a group's member list also needs the invite/remove permissions.
         before = set((op.before or {}).get("members") or ())
         after_members = (op.after or {}).get("members")
@@ -145,10 +120,11 @@ def check_rights(operations: Sequence[Operation], context: LiveContext) -> list[
     denied: dict[tuple[str, str], list[str]] = defaultdict(list)
     unverified: set[str] = set()
     for op in operations:
-        if context.identity is None and op.kind in (OpKind.ADD_OWNER, OpKind.REMOVE_OWNER):
+        section = SPECS[op.kind].section
+        if context.identity is None and section == OWNERS:
             denied[(op.project, IDENTITY)].append(op.id)
             continue
-        if op.kind in _GROUP_KINDS and "groups" in context.unreadable.get(op.project, ()):
+        if section == GROUPS and GROUPS in context.unreadable.get(op.project, ()):
             denied[(op.project, READ_GROUPS)].append(op.id)
             continue
         if op.kind is OpKind.CREATE_PROJECT:
