@@ -1,4 +1,5 @@
-"""Benchmark: validate a generated tree of 1,000 projects x 100 members (target: under 3 s).
+"""Benchmark: validate a generated tree of 1,000 projects x 100 members (target: under 2 s,
+issue 17).
 
     python benchmarks/validate.py [--projects 1000] [--members 100] [--profile]
     python benchmarks/validate.py --shapes   # the shapes that were quadratic (issue 12)

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.errors import ConfigError
+from reconciler.manifest.discovery import CONFIG_FILENAMES
 from reconciler.manifest.document import Document, json_path
 from reconciler.manifest.schema import validate_config
 from reconciler.manifest.yamlsource import YamlProblem, read_document
@@ -35,7 +36,6 @@ from reconciler.policies import Policies, PolicyRule
 
 DEFAULT_API = "https://api.bentley.com"
 DEFAULT_SCOPE = "itwin-platform"
-CONFIG_FILENAMES = ("itwin-access.yaml", "itwin-access.yml")
 EMULATOR_PREFIX = "emulator:"
 
 # Keys that name where a secret comes from, not the secret: allowed.

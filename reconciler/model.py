@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from functools import cached_property
 from types import MappingProxyType
 from typing import TypeVar
 
@@ -61,6 +62,19 @@ class Source:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}"
+
+
+_D = TypeVar("_D")
+
+
+def built(cls: type[_D], **values: object) -> _D:
+    """``cls(**values)`` for a frozen dataclass without ``__post_init__`` (``Source``,
+    ``UserMember``...), the fields not given keeping their defaults. The generated ``__init__``
+    of a frozen dataclass sets each field through ``object.__setattr__``: 4 us a member, 0.4 s
+    of loading 100,000 members; filling the instance's ``__dict__`` at once takes a sixth."""
+    instance = object.__new__(cls)
+    instance.__dict__.update(values)
+    return instance
 
 
 def user_key(email: str | None, member_id: str | None) -> str:
@@ -118,8 +132,10 @@ class UserMember:
     expires_on: str | None = field(default=None, compare=False)
     source: Source | None = field(default=None, compare=False, repr=False)
 
-    @property
+    @cached_property
     def key(self) -> str:
+        # Cached (in the instance's __dict__, which a frozen dataclass leaves writable to
+        # cached_property): the diff, plan and facts ask for it about ten times a member.
         return user_key(self.email, self.id)
 
 
@@ -146,8 +162,10 @@ class Owner:
     invited_on: str | None = field(default=None, compare=False)  # as UserMember's
     expires_on: str | None = field(default=None, compare=False)
 
-    @property
+    @cached_property
     def key(self) -> str:
+        # Cached (in the instance's __dict__, which a frozen dataclass leaves writable to
+        # cached_property): the diff, plan and facts ask for it about ten times a member.
         return user_key(self.email, self.id)
 
 

@@ -29,7 +29,7 @@ from reconciler.api.client import (
     RequestEvent,
     RequestStats,
 )
-from reconciler.api.concurrency import DEFAULT_CONCURRENCY, bounded_map
+from reconciler.api.concurrency import DEFAULT_CONCURRENCY, bounded_imap, bounded_map
 from reconciler.api.itwins import ItwinsApi
 from reconciler.api.limits import Pacer, Pacers, RateLimiter, RetryPolicy, pacer
 from reconciler.api.pacing import WAIT_CAP, AdaptivePacer, WaitBudget
@@ -62,6 +62,7 @@ __all__ = [
     "StaticToken",
     "UsersApi",
     "WaitBudget",
+    "bounded_imap",
     "bounded_map",
     "connect",
     "default_token_url",

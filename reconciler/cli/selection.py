@@ -27,11 +27,12 @@ import re
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import yaml
 
 from reconciler.errors import ItwinAccessError
+from reconciler.manifest import CONFIG_FILENAMES, is_manifest, manifest_files
 from reconciler.model import Project, State
 
 SHOWN = 20  # numbers listed in a note before "and N more"
@@ -153,7 +154,7 @@ def changes(paths: Sequence[Path], ref: str) -> Change:
     new_sets: dict[str, object] = {}
     changed_files: list[Path] = []
     for root, sha, names in _changed_files(paths, ref):
-        configs = [n for n in names if Path(n).name in CONFIG_NAMES]
+        configs = [n for n in names if Path(n).name in CONFIG_FILENAMES]
         if configs:  # guards, backend, identity: every plan may differ
             why = f"{configs[0]} changed since `{ref}`, so every project was planned"
             return Change(ref, None, reason=why)
@@ -175,7 +176,7 @@ def changes(paths: Sequence[Path], ref: str) -> Change:
                if old_projects.get(n) != new_projects.get(n)}  # fmt: skip
     role_sets = {n for n in old_sets.keys() | new_sets.keys() if old_sets.get(n) != new_sets.get(n)}
     files = dict.fromkeys(changed_files)
-    for file in _manifest_files(paths):
+    for file in manifest_files(paths):
         text = file.read_text(encoding="utf-8", errors="replace")
         if _ROLE_SETS.search(text) or any(
             re.search(rf"\b{re.escape(n)}\b", text) for n in role_sets
@@ -192,23 +193,6 @@ def changes(paths: Sequence[Path], ref: str) -> Change:
 
 
 _ROLE_SETS = re.compile(r"^roleSets\s*:", re.MULTILINE)
-
-
-def _manifest_files(paths: Sequence[Path]) -> list[Path]:
-    """The manifest files the loader would read under ``paths`` (hidden directories and the
-    config file skipped), without reading them as YAML."""
-    out: list[Path] = []
-    for path in paths:
-        if path.is_file():
-            out.append(path)
-            continue
-        for file in sorted(path.rglob("*")):
-            rel = file.relative_to(path).parts
-            if (file.suffix in MANIFEST_SUFFIXES and file.is_file()
-                    and file.name not in CONFIG_NAMES
-                    and not any(part.startswith(".") for part in rel)):  # fmt: skip
-                out.append(file)
-    return out
 
 
 def _entries(text: bytes | None, projects: dict[str, object], sets: dict[str, object]) -> None:
@@ -228,8 +212,6 @@ def _entries(text: bytes | None, projects: dict[str, object], sets: dict[str, ob
 
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-MANIFEST_SUFFIXES = (".yaml", ".yml")
-CONFIG_NAMES = ("itwin-access.yaml", "itwin-access.yml")
 
 
 def _changed_files(paths: Sequence[Path], ref: str) -> list[tuple[Path, str, list[str]]]:
@@ -258,10 +240,20 @@ def _changed_files(paths: Sequence[Path], ref: str) -> list[tuple[Path, str, lis
         fresh = _git(root, "ls-files", "--others", "--exclude-standard", "-z", "--", rel)
         names = sorted(
             {n for n in (changed + fresh).decode("utf-8").split("\0")
-             if n.endswith(MANIFEST_SUFFIXES)}
+             if _read_by_plan(PurePosixPath(n), rel, where.is_dir())}
         )  # fmt: skip
         out.append((root, sha, names))
     return out
+
+
+def _read_by_plan(name: PurePosixPath, rel: str, under_dir: bool) -> bool:
+    """Whether the plan reads the file git names ``name`` (relative to the repository root)
+    given the PATH ``rel``: the config file (which changes every plan), or a manifest by the
+    loader's rule below a directory PATH (``.github/`` and ``.pre-commit-config.yaml`` are not
+    manifests), or the file PATH itself."""
+    if name.name in CONFIG_FILENAMES or not under_dir:
+        return True
+    return is_manifest(name.relative_to(rel) if rel != "." else name)
 
 
 def _show(root: Path, sha: str, names: Sequence[str]) -> dict[str, bytes]:

@@ -24,12 +24,12 @@ from typing import Any
 
 import yaml
 
-from reconciler.config import CONFIG_FILENAMES
 from reconciler.errors import ItwinAccessError
 from reconciler.export.documents import RoleDef, project_mapping, role_def
 from reconciler.export.drift import adopt_project, adoption_notes
 from reconciler.export.roundtrip import Document, YAMLError, merge, set_keys
 from reconciler.export.yamlout import Flow
+from reconciler.manifest import manifest_files as manifest_files_under
 from reconciler.model import Project, ProjectState, State
 from reconciler.plan.build import Operation
 
@@ -49,16 +49,8 @@ def manifest_files(paths: Sequence[Path]) -> dict[Path, str]:
     found: dict[Path, str] = {}
     for root in paths:
         if root.is_dir():
-            # The manifest loader's rule: no config file, nothing under a hidden directory.
-            for file in sorted(root.rglob("*")):
-                rel = file.relative_to(root)
-                if (
-                    file.is_file()
-                    and file.suffix in (".yaml", ".yml")
-                    and file.name not in CONFIG_FILENAMES
-                    and not any(part.startswith(".") for part in rel.parts)
-                ):
-                    found[file.resolve()] = rel.as_posix()
+            for file in manifest_files_under([root]):  # the loader's rule (manifest.discovery)
+                found[file.resolve()] = file.relative_to(root).as_posix()
         else:
             found[root.resolve()] = root.name
     return found

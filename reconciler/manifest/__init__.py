@@ -3,13 +3,18 @@
 Public API (other packages import only these names)::
 
     load_manifests(paths, backend="itwins") -> LoadResult
-        Read files and directories (recursive, ``*.yaml``/``*.yml``, sorted; a directory's
-        ``itwin-access.yaml`` config file and hidden directories are skipped). Never raises for
+        Read files and directories (recursive, sorted; which files are manifests is the one
+        rule of ``manifest.discovery``: ``*.yaml``/``*.yml``, neither the config file nor
+        anything hidden). Never raises for
         bad input: every problem, error or warning, is in ``result.problems``, sorted, each with
         file, line, column and JSON path. ``result.state`` holds the projects that passed;
         ``result.files`` the manifest files read; ``result.errors``/``result.warnings`` split
         the problems; ``result.raise_for_errors()`` raises ``ManifestError(problems)`` if any
         error was found, and returns the state otherwise.
+
+    discover(paths) -> (files, problems); manifest_files(paths) -> files;
+    is_manifest(relative_path) -> bool; MANIFEST_SUFFIXES; CONFIG_FILENAMES
+        That rule, for every command that looks for manifests (``manifest.discovery``).
 
     load_state(paths, backend="itwins") -> State
         ``load_manifests(...).raise_for_errors()`` in one call.
@@ -38,13 +43,19 @@ from __future__ import annotations
 
 import functools
 import gc
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.errors import ManifestError, Problem, Severity
 from reconciler.manifest.build import BACKENDS, Builder
+from reconciler.manifest.discovery import (
+    CONFIG_FILENAMES,
+    MANIFEST_SUFFIXES,
+    discover,
+    is_manifest,
+    manifest_files,
+)
 from reconciler.manifest.document import Document
 from reconciler.manifest.permissions import KNOWN_PERMISSIONS
 from reconciler.manifest.permissions import check_permissions as _check_permissions
@@ -71,6 +82,7 @@ __all__ = [
     "CONFIG_SCHEMA",
     "KNOWN_PERMISSIONS",
     "MANIFEST_SCHEMA",
+    "MANIFEST_SUFFIXES",
     "MAX_DEPTH",
     "MAX_FILE_BYTES",
     "MAX_NODES",
@@ -78,14 +90,13 @@ __all__ = [
     "LoadResult",
     "check_permissions",
     "discover",
+    "is_manifest",
     "load_manifests",
     "load_schema",
     "load_state",
+    "manifest_files",
     "schema_text",
 ]
-
-CONFIG_FILENAMES = ("itwin-access.yaml", "itwin-access.yml")
-_SUFFIXES = (".yaml", ".yml")
 
 
 @dataclass(frozen=True)
@@ -107,77 +118,6 @@ class LoadResult:
         if self.errors:
             raise ManifestError(self.problems)
         return self.state
-
-
-def discover(paths: Sequence[Path]) -> tuple[list[Path], list[Problem]]:
-    """Manifest files under ``paths`` (files as given, directories recursively, sorted)."""
-    files: list[Path] = []
-    problems: list[Problem] = []
-    seen: set[Path] = set()
-
-    def add(path: Path) -> None:
-        key = path.resolve()
-        if key not in seen:
-            seen.add(key)
-            files.append(path)
-
-    for path in paths:
-        if path.is_dir():
-            found, unreadable = _walk(path)
-            for directory in unreadable:
-                # rglob skips a directory it cannot list: its manifests would silently drop out
-                # of the desired state (and their projects look undeclared).
-                problems.append(
-                    Problem(
-                        str(directory),
-                        1,
-                        1,
-                        "",
-                        "cannot read this directory (permission denied); fix its permissions "
-                        "or move it out of the manifest tree",
-                    )
-                )
-            if not found:
-                problems.append(
-                    Problem(
-                        str(path),
-                        1,
-                        1,
-                        "",
-                        "no manifest files (*.yaml, *.yml) in this directory",
-                    )
-                )
-            for file in found:
-                add(file)
-        elif path.is_file():
-            add(path)
-        else:
-            problems.append(Problem(str(path), 1, 1, "", "no such file or directory"))
-    return files, problems
-
-
-def _walk(root: Path) -> tuple[list[Path], list[Path]]:
-    """Manifest files under ``root`` (hidden parts and config files left out), sorted, and the
-    directories that could not be listed."""
-    found: list[Path] = []
-    unreadable: list[Path] = []
-
-    def failed(exc: OSError) -> None:
-        unreadable.append(Path(exc.filename) if exc.filename else root)
-
-    for directory, dirs, names in os.walk(root, onerror=failed):
-        here = Path(directory)
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in names:
-            p = here / name
-            if (
-                p.suffix in _SUFFIXES
-                and not name.startswith(".")
-                and name not in CONFIG_FILENAMES
-                and p.is_file()
-            ):
-                found.append(p)
-    return sorted(found), sorted(unreadable)
 
 
 def load_manifests(paths: Sequence[Path], backend: str = "itwins") -> LoadResult:

@@ -32,6 +32,7 @@ from reconciler.model import (
     Role,
     Source,
     UserMember,
+    built,
 )
 
 BACKENDS = ("itwins", "projects")
@@ -454,10 +455,11 @@ class Builder:
         seen_users: dict[str, Source] = {}
         seen_groups: dict[str, Source] = {}
         file = doc.file
+        places = doc.places(items)
         for index, item in enumerate(items):
             item_path = f"{path}.members[{index}]"
-            line, column = doc.child(items, index)
-            source = Source(file, line, column, item_path)
+            line, column = places[index]
+            source = built(Source, file=file, line=line, column=column, path=item_path)
             roles: list[str] = item["roles"]
             if role_names is not None and not role_names.issuperset(roles):
                 self.check_roles(doc, roles, f"{item_path}.roles", role_names)
@@ -486,7 +488,7 @@ class Builder:
                 self.error(source, f"duplicate member '{email}' (also at {seen_users[email]})")
                 continue
             seen_users[email] = source
-            users.append(UserMember(email=email, roles=frozenset(roles), source=source))
+            users.append(built(UserMember, email=email, roles=frozenset(roles), source=source))
         return users, groups
 
     def check_roles(self, doc: Document, roles: list[str], path: str, role_names: set[str]) -> None:

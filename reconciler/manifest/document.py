@@ -30,14 +30,17 @@ class Document:
     file: str
     data: Any
     root: Pos = (1, 1)
-    _maps: dict[int, yaml.MappingNode] = field(default_factory=dict, repr=False)
-    _seqs: dict[int, list[yaml.Node]] = field(default_factory=dict, repr=False)
-
-    _index: dict[int, dict[str, tuple[yaml.Node, yaml.Node]]] = field(
+    # Per container: the composed node (yamlsource), or positions already worked out
+    # (fastyaml: a mapping's key -> (key position, value position), a sequence's item positions).
+    _maps: dict[int, yaml.MappingNode | dict[str, tuple[Pos, Pos]]] = field(
         default_factory=dict, repr=False
     )
+    _seqs: dict[int, list[yaml.Node] | list[Pos]] = field(default_factory=dict, repr=False)
 
-    def _entry(self, container: object, name: str) -> tuple[yaml.Node, yaml.Node] | None:
+    _index: dict[int, dict[str, tuple[Pos, Pos]]] = field(default_factory=dict, repr=False)
+
+    def _entry(self, container: object, name: str) -> tuple[Pos, Pos] | None:
+        """(position of the key, position of the value) of ``container[name]``."""
         # Indexed once per mapping: a scan per lookup made a file of 40,000 role sets or
         # 20,000 unknown keys quadratic (issue 12). The first of a repeated key wins, as before.
         index = self._index.get(id(container))
@@ -45,10 +48,13 @@ class Document:
             node = self._maps.get(id(container))
             if node is None:
                 return None
-            index = {}
-            for key_node, value_node in node.value:
-                if isinstance(key_node.value, str):
-                    index.setdefault(key_node.value, (key_node, value_node))
+            if isinstance(node, dict):
+                index = node
+            else:
+                index = {}
+                for key_node, value_node in node.value:
+                    if isinstance(key_node.value, str):
+                        index.setdefault(key_node.value, (pos(key_node), pos(value_node)))
             self._index[id(container)] = index
         return index.get(name)
 
@@ -63,13 +69,13 @@ class Document:
                 entry = self._entry(node, part)
                 if entry is None:
                     return here
-                here = pos(entry[0] if (key and last) else entry[1])
+                here = entry[0] if (key and last) else entry[1]
                 node = node[part]
             elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
                 seq = self._seqs.get(id(node))
                 if seq is None:
                     return here
-                here = pos(seq[part])
+                here = _place(seq[part])
                 node = node[part]
             else:
                 return here
@@ -86,17 +92,30 @@ class Document:
         if isinstance(part, int):
             seq = self._seqs.get(id(container))
             if seq is not None and 0 <= part < len(seq):
-                return pos(seq[part])
+                return _place(seq[part])
         else:
             entry = self._entry(container, part)
             if entry is not None:
-                return pos(entry[1])
+                return entry[1]
         return self.root
+
+    def places(self, container: list[Any]) -> list[Pos]:
+        """Position of each item of a sequence taken from ``data`` (the root's when unknown)."""
+        seq = self._seqs.get(id(container))
+        if seq is None:
+            return [self.root] * len(container)
+        if seq and isinstance(seq[0], tuple):  # fastyaml's, already positions
+            return seq
+        return [_place(item) for item in seq]
 
     def key(self, container: object, name: str) -> Pos:
         """Position of the key ``name`` of a mapping taken from ``data``."""
         entry = self._entry(container, name)
-        return pos(entry[0]) if entry is not None else self.root
+        return entry[0] if entry is not None else self.root
+
+
+def _place(item: yaml.Node | Pos) -> Pos:
+    return item if isinstance(item, tuple) else pos(item)
 
 
 def json_path(path: tuple[PathPart, ...] | list[PathPart]) -> str:

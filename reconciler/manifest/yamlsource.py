@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from reconciler.manifest import fastyaml
 from reconciler.manifest.document import Document, PathPart, json_path
 from reconciler.manifest.document import pos as _pos
 
@@ -74,6 +75,9 @@ def read_document(path: Path, display: str | None = None) -> Document:
 
 def parse_bytes(raw: bytes, name: str) -> Document:
     text = _decode(raw)
+    fast = fastyaml.parse(text, name)  # plain block YAML: no nodes (see fastyaml)
+    if fast is not None:
+        return fast
     node = _compose(text)
     if node is None or (isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")):
         raise YamlProblem("file is empty; add `projects:` or `roleSets:`, or delete it")

@@ -41,6 +41,7 @@ from reconciler.api import (
     AccessControlApi,
     ApiClient,
     ItwinsApi,
+    bounded_imap,
     bounded_map,
 )
 from reconciler.api.itwins import MAX_RETURN
@@ -193,19 +194,57 @@ class ItwinsTarget(ClientTarget):
                 progress(count, total)
             return rows
 
-        results = iter(bounded_map(fetch, tasks, self.concurrency))
+        permissions: dict[int, frozenset[str]] = {}
+        group_invitations: list[dict[str, list[JSON]]] = [{} for _ in range(total)]
+        projects: list[Project | None] = [None] * total
+        rights: dict[str, Rights] = {}
+
+        def convert(i: int) -> None:
+            """The live Project of ``itwins[i]`` from its raw lists, and the caller's rights."""
+            itwin = itwins[i]
+            parent = parents.get(_declared_parent(itwin) or "")
+            live = wire.project(itwin, parent, group_invitations=group_invitations[i], **raw[i])
+            only = managed(itwin)
+            if only is not None:
+                # The sections not read are not in this state (nor in its fingerprint: a hand
+                # edit of a section no manifest manages does not make a saved plan stale).
+                kept = [s for s in SECTIONS if s in only]
+                live = live.evolve(manage=dict.fromkeys(kept, Manage.AUTHORITATIVE))
+            projects[i] = live
+            invitations = raw[i]["invitations"]
+            owner_invitations = [x for x in invitations if wire.is_owner_invitation(x)]
+            member_invitations = [x for x in invitations if not wire.is_owner_invitation(x)]
+            hidden = wire.default_role_ids(raw[i]["roles"])
+            self.writer.remember(
+                live,
+                wire.shadowed_invitations(raw[i]["users"], member_invitations),
+                wire.shadowed_invitations(raw[i]["owners"], owner_invitations),
+                wire.default_assignments([*raw[i]["users"], *raw[i]["group_rows"]], hidden),
+            )
+            rights[live.number] = (
+                Rights(owner=True, permissions=known)
+                if owner[i]
+                else Rights(owner=False, permissions=permissions[i])
+            )
+
+        results = bounded_imap(fetch, tasks, self.concurrency)
         raw: list[dict[str, list[JSON]]] = []
-        for itwin in itwins:
+        owner: list[bool] = []
+        for i, itwin in enumerate(itwins):
             got = {section: next(results) for section in lists(itwin)}
             raw.append({section: got.get(section, []) for section in _SECTIONS})
+            owner.append(
+                identity is not None
+                and any(email_of(o.get("email")) == identity for o in raw[i]["owners"])
+            )
+            if owner[i] and "groups" not in lists(itwin):
+                # Nothing of the second wave below concerns it: convert it now, while the
+                # workers read the next projects (at a rate limit, this thread only waits).
+                convert(i)
 
         # Second wave, only where needed: the caller's permissions where it is no owner
         # (owners hold them all), and pending invitations of each group (outsiders, and
         # everyone a service app adds, are invited rather than added: contract §7.16).
-        owner = [
-            identity is not None and any(email_of(o.get("email")) == identity for o in r["owners"])
-            for r in raw
-        ]
         org_admin = False
         if self.detect_org_admin and self._needs_org_admin(numbers, found, owner, deleting):
             org_admin = self.org_admin(known)
@@ -242,8 +281,6 @@ class ItwinsTarget(ClientTarget):
                 return self.access.my_permissions(itwin_id)
             return self.access.group_invitations(itwin_id, group_id)
 
-        permissions: dict[int, frozenset[str]] = {}
-        group_invitations: list[dict[str, list[JSON]]] = [{} for _ in range(total)]
         for (i, group_id), rows in zip(
             extra, bounded_map(fetch_extra, extra, self.concurrency), strict=True
         ):
@@ -252,33 +289,9 @@ class ItwinsTarget(ClientTarget):
             else:
                 group_invitations[i][group_id] = [x for x in rows if isinstance(x, dict)]
 
-        projects: list[Project] = []
-        rights: dict[str, Rights] = {}
-        for i, itwin in enumerate(itwins):
-            parent = parents.get(_declared_parent(itwin) or "")
-            live = wire.project(itwin, parent, group_invitations=group_invitations[i], **raw[i])
-            only = managed(itwin)
-            if only is not None:
-                # The sections not read are not in this state (nor in its fingerprint: a hand
-                # edit of a section no manifest manages does not make a saved plan stale).
-                kept = [s for s in SECTIONS if s in only]
-                live = live.evolve(manage=dict.fromkeys(kept, Manage.AUTHORITATIVE))
-            projects.append(live)
-            invitations = raw[i]["invitations"]
-            owner_invitations = [x for x in invitations if wire.is_owner_invitation(x)]
-            member_invitations = [x for x in invitations if not wire.is_owner_invitation(x)]
-            hidden = wire.default_role_ids(raw[i]["roles"])
-            self.writer.remember(
-                live,
-                wire.shadowed_invitations(raw[i]["users"], member_invitations),
-                wire.shadowed_invitations(raw[i]["owners"], owner_invitations),
-                wire.default_assignments([*raw[i]["users"], *raw[i]["group_rows"]], hidden),
-            )
-            rights[live.number] = (
-                Rights(owner=True, permissions=known)
-                if owner[i]
-                else Rights(owner=False, permissions=permissions[i])
-            )
+        for i in range(total):
+            if projects[i] is None:
+                convert(i)
         context = LiveContext(
             identity=identity,
             org_admin=org_admin,
@@ -287,7 +300,7 @@ class ItwinsTarget(ClientTarget):
             service_app=self.service_app(),
             unreadable={n: frozenset(v) for n, v in unreadable.items()},
         )
-        return State(tuple(projects)), context
+        return State(tuple(p for p in projects if p is not None)), context
 
     @staticmethod
     def _needs_org_admin(

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from reconciler.api import RateLimiter, bounded_map
+from reconciler.api import RateLimiter, bounded_imap, bounded_map
 
 
 def test_token_bucket_allows_a_burst_then_spaces_requests() -> None:
@@ -75,3 +75,42 @@ def test_bounded_map_raises_the_failure() -> None:
     with pytest.raises(KeyError):
         bounded_map(work, list(range(10)), concurrency=3)
     assert bounded_map(work, [1], concurrency=3) == [1]
+
+
+def test_bounded_imap_yields_the_first_results_while_later_calls_run() -> None:
+    """The caller gets result 0 before the last call has finished (plan converts a project's
+    lists while the workers read the next ones), in input order, within the bound."""
+    release = threading.Event()
+    finished: list[int] = []
+
+    def work(x: int) -> int:
+        if x == 5:
+            assert release.wait(10)
+        finished.append(x)
+        return x * 10
+
+    results = bounded_imap(work, list(range(6)), concurrency=3)
+    assert next(results) == 0
+    assert 5 not in finished  # the last call still runs
+    release.set()
+    assert list(results) == [10, 20, 30, 40, 50]
+
+
+def test_bounded_imap_raises_the_failure_and_starts_nothing_after_it() -> None:
+    started: list[int] = []
+    lock = threading.Lock()
+
+    def work(x: int) -> int:
+        with lock:
+            started.append(x)
+        if x == 2:
+            raise KeyError(x)
+        time.sleep(0.01)
+        return x
+
+    results = bounded_imap(work, list(range(40)), concurrency=2)
+    assert next(results) == 0
+    assert next(results) == 1
+    with pytest.raises(KeyError):
+        next(results)
+    assert len(started) < 40  # the calls not yet started were cancelled

@@ -144,3 +144,15 @@ def test_a_saved_affected_only_plan_applies_like_any_other(run, repo: Path) -> N
     left = json.loads(run("plan", repo, "--format", "json").stdout)
     assert "BR-2024-001" not in {op["project"] for op in left["operations"]}
     assert {op["project"] for op in left["operations"]} == {"BR-2024-002", "RL-2025-010"}
+
+
+def test_changed_ci_files_are_not_read_as_manifests(run, repo: Path) -> None:
+    """The one discovery rule (issue 14 item 3): a changed `.gitlab-ci.yml` or a file under
+    `.github/` is no manifest for --changed-since either, as for validate and a full plan."""
+    (repo / ".gitlab-ci.yml").write_text("projects: [not, a, manifest]\n")
+    (repo / ".github").mkdir()
+    (repo / ".github" / "plan.yml").write_text("on: push\n")
+    bridges = repo / "bridges.yaml"
+    bridges.write_text(bridges.read_text().replace("Bridge Renewal", "Bridge Renewal II", 1))
+    assert run("validate", repo).code == 0
+    assert planned(run, repo, "--changed-since", "main") == {"BR-2024-001"}
