@@ -4,15 +4,18 @@ what a plan does about it (issue 15).
 An invitation expires 7 days after it was sent and then vanishes from the API (contract C7):
 read live, the person is simply not there, as if someone had removed them by hand. Only a
 record of the invitations seen tells the two apart: the ``Ledger``, per project the pending
-invitations seen (project number, email, kind, when sent, when it expires; never a token),
-which the CLI keeps in a file beside the config (``reconciler.cli.ledger``) and updates after
-every live read and after an apply that sent invitations.
+invitations seen (project number, email, kind, the group of a group-member invitation, when
+sent, when it expires; never a token), which the CLI keeps in a file beside the config
+(``reconciler.cli.ledger``) and updates after every live read and after an apply that sent
+invitations.
 
 A declared member or owner who is neither live nor pending, and whose ledger entry has expired
 by the server's time, is an expired invitation: the plan marks its add ``expiredInvitation``
 (shown "re-invite x (invitation of D expired)"), or with ``invitations.reinviteExpired: false``
 drops it and says why once; ``drift`` lists it in its own category, and ``drift --write`` keeps
-the person in the manifests (``keep_expired``).
+the person in the manifests (``keep_expired``). A declared group member likewise: the group's
+update (which re-lists them, and so re-invites them) is marked ``expiredMembers`` (email ->
+sending date), or leaves them out when re-inviting is off.
 
 Pure: no I/O; "now" is given (the server's time, ``reconciler.cli.ledger.server_now``).
 """
@@ -33,11 +36,15 @@ INVITATION_DAYS = 7  # contract C7: an invitation expires 7 days after it was se
 FORGET_AFTER = timedelta(days=90)  # an entry expired longer ago than this is dropped
 EXPIRED = "expiredInvitation"  # the mark in an add's ``after``: the expired one's sending date
 EXPIRED_CODE = "expired-invitation"  # the problem saying why expired ones are not re-sent
+# The mark in a group update's ``after``: expired invitations to the group it re-lists.
+EXPIRED_MEMBERS = "expiredMembers"
+GROUP = "group"  # the ledger's kind of a group-member invitation
 
 # Operation kind -> the ledger's kind of invitation.
 _KINDS: Mapping[OpKind, str] = {OpKind.ADD_MEMBER: "member", OpKind.ADD_OWNER: "owner"}
 
-Key = tuple[str, str, str]  # (project number, "member" | "owner", lower-cased email)
+# (project number, "member" | "owner" | "group", lower-cased email, group name or "")
+Key = tuple[str, str, str, str]
 
 
 def parse_time(text: str) -> datetime:
@@ -55,27 +62,31 @@ class Sent:
     """One invitation seen pending (or sent by an apply)."""
 
     project: str
-    kind: str  # "member" or "owner"
+    kind: str  # "member", "owner" or "group"
     email: str  # lower-cased
     invited_on: str  # ISO 8601
     expires: str  # ISO 8601
+    group: str = ""  # the group's name, for kind "group"
 
     @property
     def key(self) -> Key:
-        return (self.project, self.kind, self.email)
+        return (self.project, self.kind, self.email, self.group)
 
     @property
     def sent_date(self) -> str:
         return self.invited_on[:10]
 
     def to_dict(self) -> dict[str, str]:
-        return {
+        data = {
             "project": self.project,
             "kind": self.kind,
             "email": self.email,
             "invitedOn": self.invited_on,
             "expires": self.expires,
         }
+        if self.kind == GROUP:
+            data["group"] = self.group
+        return data
 
     @classmethod
     def from_dict(cls, data: Any) -> Sent:
@@ -83,15 +94,18 @@ class Sent:
         if not isinstance(data, Mapping):
             raise ValueError("an invitation entry is not an object")
         values = [data.get(k) for k in ("project", "kind", "email", "invitedOn", "expires")]
-        if not all(isinstance(v, str) and v for v in values) or values[1] not in (
-            "member",
-            "owner",
+        group = data.get("group") if values[1] == GROUP else ""
+        if (
+            not all(isinstance(v, str) and v for v in values)
+            or values[1] not in ("member", "owner", GROUP)
+            or not isinstance(group, str)
+            or (values[1] == GROUP and not group)
         ):
             raise ValueError(f"malformed invitation entry {dict(data)!r}")
         parse_time(values[3])  # type: ignore[arg-type]
         parse_time(values[4])  # type: ignore[arg-type]
         project, kind, email, invited_on, expires = (str(v) for v in values)
-        return cls(project, kind, email.lower(), invited_on, expires)
+        return cls(project, kind, email.lower(), invited_on, expires, group)
 
 
 @dataclass(frozen=True)
@@ -125,41 +139,74 @@ class Ledger:
         self, actual: State, sections: Mapping[str, Sequence[str]] | None, now: datetime
     ) -> Ledger:
         """The ledger after a live read of ``actual``: pending invitations recorded (or
-        refreshed), people who became members or owners dropped, in the sections read
-        (``sections``: number -> sections read; None: all); entries expired more than
-        ``FORGET_AFTER`` ago forgotten."""
+        refreshed), people who became members, owners or group members dropped, in the
+        sections read (``sections``: number -> sections read; None: all); entries expired more
+        than ``FORGET_AFTER`` ago forgotten."""
         entries = dict(self.entries)
         for live in actual.projects:
-            read = sections.get(live.number, ()) if sections is not None else ("members", "owners")
+            read = sections.get(live.number, ()) if sections is not None else _ALL_READ
             for kind, items in (("member", live.members), ("owner", live.owners)):
                 if f"{kind}s" not in read:
                     continue
                 for item in items:
-                    key = (live.number, kind, item.key)
+                    key = (live.number, kind, item.key, "")
                     seen = _seen(live.number, kind, item)
                     if seen is not None:
                         entries[key] = seen
                     elif not item.pending:
                         entries.pop(key, None)  # accepted: a member now, nothing to expire
+            if "groups" not in read:
+                continue
+            for group in live.groups:
+                pending = {i.email: i for i in group.invitations}
+                for email in group.members:
+                    key = (live.number, GROUP, email, group.name)
+                    invitation = pending.get(email)
+                    if invitation is None:
+                        entries.pop(key, None)  # in the group now
+                    elif invitation.invited_on and invitation.expires_on:
+                        entries[key] = Sent(
+                            live.number,
+                            GROUP,
+                            email,
+                            invitation.invited_on,
+                            invitation.expires_on,
+                            group.name,
+                        )
         return Ledger(_recent(entries, now))
 
-    def sent(self, operations: Iterable[Operation], now: datetime) -> Ledger:
+    def sent(
+        self, operations: Iterable[Operation], now: datetime, service_app: bool = False
+    ) -> Ledger:
         """The ledger after an apply sent the invitations of ``operations`` at ``now`` (the
-        next live read replaces these with the API's own dates)."""
+        next live read replaces these with the API's own dates). ``service_app``: the applying
+        identity is one, so everyone its group updates list anew was invited (contract C4); a
+        user's group update invites only people outside its organization, which the plan
+        cannot tell, so those are recorded by the next read."""
+        sent_on, expires = _iso(now), _iso(now + timedelta(days=INVITATION_DAYS))
         entries = dict(self.entries)
         for op in operations:
             kind = _KINDS.get(op.kind)
-            if kind is None or not (op.after or {}).get("invitation"):
-                continue
-            entry = Sent(
-                op.project,
-                kind,
-                op.key,
-                _iso(now),
-                _iso(now + timedelta(days=INVITATION_DAYS)),
-            )
-            entries[entry.key] = entry
+            if kind is not None and (op.after or {}).get("invitation"):
+                entry = Sent(op.project, kind, op.key, sent_on, expires)
+                entries[entry.key] = entry
+            elif service_app and op.kind in (OpKind.CREATE_GROUP, OpKind.UPDATE_GROUP):
+                for email in _listed_anew(op):
+                    entry = Sent(op.project, GROUP, email, sent_on, expires, op.key)
+                    entries[entry.key] = entry
         return Ledger(_recent(entries, now))
+
+
+_ALL_READ = ("members", "owners", "groups")
+
+
+def _listed_anew(op: Operation) -> list[str]:
+    """The members a group creation or update lists that the group did not have."""
+    after, before = op.after or {}, op.before or {}
+    if "members" not in after:
+        return []
+    had = set(before.get("members") or ())
+    return [str(e) for e in after.get("members") or () if e not in had]
 
 
 def _seen(number: str, kind: str, item: UserMember | Owner) -> Sent | None:
@@ -182,7 +229,8 @@ class Expiry:
 
 
 def find_expired(desired: State, actual: State, expired: Mapping[Key, Sent]) -> tuple[Sent, ...]:
-    """The declared members and owners neither live nor pending whose invitation expired."""
+    """The declared members, owners and group members neither live nor pending whose
+    invitation expired."""
     found: list[Sent] = []
     for want in desired.projects:
         live = actual.project(want.number)
@@ -196,8 +244,18 @@ def find_expired(desired: State, actual: State, expired: Mapping[Key, Sent]) -> 
                 continue
             present = {item.key for item in have}
             for item in declared:
-                entry = expired.get((want.number, kind, item.key))
+                entry = expired.get((want.number, kind, item.key, ""))
                 if entry is not None and item.key not in present:
+                    found.append(entry)
+        if want.managed("groups") is None:
+            continue
+        for group in want.groups:
+            live_group = live.group(group.name)
+            if live_group is None:  # created by the plan: nobody was invited to it
+                continue
+            for email in sorted(group.members - live_group.members):
+                entry = expired.get((want.number, GROUP, email, group.name))
+                if entry is not None:
                     found.append(entry)
     return tuple(sorted(found))
 
@@ -205,15 +263,30 @@ def find_expired(desired: State, actual: State, expired: Mapping[Key, Sent]) -> 
 def apply_expiry(
     operations: Iterable[Operation], found: Iterable[Sent], reinvite: bool
 ) -> tuple[list[Operation], list[PlanProblem]]:
-    """Mark the adds of ``found`` people as re-invitations of an expired invitation, or, when
-    ``reinvite`` is false, leave them out and say why once."""
+    """Mark the adds of ``found`` people as re-invitations of an expired invitation (a group
+    update re-listing them: ``EXPIRED_MEMBERS``), or, when ``reinvite`` is false, leave them out
+    (of the group update: the update goes when nothing else is left of it) and say why once."""
     by_key = {e.key: e for e in found}
     kept: list[Operation] = []
     dropped: list[Sent] = []
     for op in operations:
         kind = _KINDS.get(op.kind)
-        entry = by_key.get((op.project, kind, op.key)) if kind is not None else None
-        if entry is None:
+        entry = by_key.get((op.project, kind, op.key, "")) if kind is not None else None
+        if op.kind is OpKind.UPDATE_GROUP:
+            late = [
+                e
+                for email in _listed_anew(op)
+                if (e := by_key.get((op.project, GROUP, email, op.key))) is not None
+            ]
+            if not late:
+                kept.append(op)
+            elif reinvite:
+                marks = {e.email: e.sent_date for e in late}
+                kept.append(replace(op, after={**(op.after or {}), EXPIRED_MEMBERS: marks}))
+            else:
+                dropped.extend(late)
+                kept.extend(_without(op, {e.email for e in late}))
+        elif entry is None:
             kept.append(op)
         elif reinvite:
             kept.append(replace(op, after={**(op.after or {}), EXPIRED: entry.sent_date}))
@@ -222,9 +295,7 @@ def apply_expiry(
     if not dropped:
         return kept, []
     listed = ", ".join(
-        f"{e.email}{' as owner' if e.kind == 'owner' else ''} in {e.project} "
-        f"(invited on {e.sent_date})"
-        for e in dropped
+        f"{e.email}{_as(e)} in {e.project} (invited on {e.sent_date})" for e in dropped
     )
     problem = PlanProblem(
         EXPIRED_CODE,
@@ -235,9 +306,51 @@ def apply_expiry(
     return kept, [problem]
 
 
+def _as(entry: Sent) -> str:
+    if entry.kind == GROUP:
+        return f" as member of group {entry.group!r}"
+    return " as owner" if entry.kind == "owner" else ""
+
+
+def _without(op: Operation, emails: set[str]) -> list[Operation]:
+    """The group update ``op`` without re-listing ``emails``; none when nothing is left."""
+    before, after = dict(op.before or {}), dict(op.after or {})
+    members = [e for e in after["members"] if e not in emails]
+    if sorted(members) == sorted(before.get("members") or ()):
+        del after["members"]
+        before.pop("members", None)
+    else:
+        after["members"] = members
+    return [replace(op, before=before, after=after)] if after else []
+
+
+def expired_members(op: Operation) -> dict[str, str]:
+    """Email -> sending date of the expired invitations an operation sends again: the person
+    an add re-invites, or those a group update re-lists."""
+    after = op.after or {}
+    if after.get(EXPIRED):
+        return {op.key: str(after[EXPIRED])}
+    marks = after.get(EXPIRED_MEMBERS)
+    return {str(k): str(v) for k, v in marks.items()} if isinstance(marks, Mapping) else {}
+
+
+def only_expired(op: Operation) -> bool:
+    """Whether all ``op`` does is send expired invitations again (drift: not a change made
+    outside the manifests): an add so marked, or a group update re-listing only them."""
+    after = op.after or {}
+    if after.get(EXPIRED):
+        return True
+    late = expired_members(op)
+    if not late or set(after) != {"members", EXPIRED_MEMBERS}:
+        return False
+    before = set((op.before or {}).get("members") or ())
+    return set(after["members"]) == before | set(late)
+
+
 def keep_expired(actual: State, desired: State, found: Iterable[Sent]) -> State:
-    """``actual`` with the ``found`` people put back as the manifests declare them, so that
-    adopting live state (``drift --write``) never drops someone whose invitation expired."""
+    """``actual`` with the ``found`` people put back as the manifests declare them (members,
+    owners, group members), so that adopting live state (``drift --write``) never drops someone
+    whose invitation expired."""
     by_project: dict[str, list[Sent]] = {}
     for entry in found:
         by_project.setdefault(entry.project, []).append(entry)
@@ -251,7 +364,17 @@ def keep_expired(actual: State, desired: State, found: Iterable[Sent]) -> State:
         emails = {(e.kind, e.email) for e in entries}
         members = [m for m in want.members if ("member", m.key) in emails]
         owners = [o for o in want.owners if ("owner", o.key) in emails]
+        invited: dict[str, set[str]] = {}
+        for e in entries:
+            if e.kind == GROUP:
+                invited.setdefault(e.group, set()).add(e.email)
+        groups = tuple(
+            replace(g, members=g.members | invited[g.name]) if g.name in invited else g
+            for g in live.groups
+        )
         projects.append(
-            live.evolve(members=(*live.members, *members), owners=(*live.owners, *owners))
+            live.evolve(
+                members=(*live.members, *members), owners=(*live.owners, *owners), groups=groups
+            )
         )
     return State(tuple(projects))

@@ -100,14 +100,26 @@ class Role:
 
 
 @dataclass(frozen=True)
+class GroupInvitation:
+    """A pending invitation to a group (someone the API invited rather than added), with its
+    times (ISO 8601 as the API writes them): the invitation ledger judges expiry by them."""
+
+    email: str  # lower-cased
+    invited_on: str | None = None
+    expires_on: str | None = None
+
+
+@dataclass(frozen=True)
 class Group:
     name: str
     description: str | None = None
-    members: frozenset[str] = frozenset()  # lower-cased emails
+    members: frozenset[str] = frozenset()  # lower-cased emails; pending invitations included
     ims_groups: frozenset[str] = frozenset()
     id: str | None = field(default=None, compare=False)
     source: Source | None = field(default=None, compare=False, repr=False)
     renamed_from: str | None = field(default=None, compare=False, repr=False)  # see Role
+    # Live only: which of ``members`` are pending invitations, and their times.
+    invitations: tuple[GroupInvitation, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def key(self) -> str:

@@ -54,8 +54,8 @@ def test_a_read_records_pending_invitations_and_drops_accepted_ones() -> None:
         ),
     )
     after = ledger.observe(State((live,)), {"P": ("members", "owners")}, NOW)
-    assert set(after.entries) == {("P", "member", "ann@x.com"), ("P", "owner", "cy@x.com")}
-    assert after.entries[("P", "member", "ann@x.com")].expires == "2026-12-08T10:00:00.0000000Z"
+    assert set(after.entries) == {("P", "member", "ann@x.com", ""), ("P", "owner", "cy@x.com", "")}
+    assert after.entries[("P", "member", "ann@x.com", "")].expires == "2026-12-08T10:00:00.0000000Z"
 
 
 def test_a_read_leaves_unread_sections_and_forgets_entries_expired_90_days_ago() -> None:

@@ -110,4 +110,5 @@ def record_read(
 def record_sent(session: Session, operations: Sequence[Operation], warn: Warn) -> None:
     """After an apply: the invitations it sent recorded."""
     ledger = read_ledger(session.config, warn)
-    write_ledger(session.config, ledger, ledger.sent(operations, server_now(session)), warn)
+    sent = ledger.sent(operations, server_now(session), session.target.service_app())
+    write_ledger(session.config, ledger, sent, warn)

@@ -7,8 +7,10 @@
   attribute changed), and
 - **extras**: live objects in authoritative sections that no manifest lists (someone added a
   member or a role by hand); the plan would remove them, and
-- **expired**: declared members and owners whose invitation expired unaccepted (marked by
-  ``reconciler.invitations``); not drift, the plan re-invites them.
+- **expired**: declared members, owners and group members whose invitation expired
+  unaccepted (marked by ``reconciler.invitations``); not drift, the plan re-invites them. A
+  group update that does more than re-list them stays "changed" (its lines still say whose
+  invitation expired).
 
 ``adopt_project`` is the opposite direction: the desired project rewritten so that it describes
 the live one, section by section, keeping each section's ``manage`` mode (an additive section
@@ -25,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from reconciler.invitations import EXPIRED
+from reconciler.invitations import only_expired
 from reconciler.model import (
     Group,
     GroupMember,
@@ -63,9 +65,10 @@ def split_drift(desired: State, operations: Iterable[Operation]) -> DriftSplit:
     for op in operations:
         # The registry's drift category (reconciler.plan.kinds); for an "extra", the section
         # whose declared keys decide whether the object was listed. Issue 15: an add marked
-        # as re-inviting an expired invitation is its own category.
+        # as re-inviting an expired invitation (a group update doing only that) is its own
+        # category.
         spec = SPECS[op.kind]
-        if (op.after or {}).get(EXPIRED):
+        if only_expired(op):
             expired.append(op)
         elif spec.drift is Drift.EXTRA and op.key not in _declared_keys(
             desired.project(op.project), spec.section

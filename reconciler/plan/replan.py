@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from reconciler import facts
 from reconciler.errors import PlanError
-from reconciler.invitations import EXPIRED, Expiry
+from reconciler.invitations import EXPIRED, EXPIRED_MEMBERS, Expiry
 from reconciler.model import LiveContext, State
 from reconciler.plan.build import Plan, build_plan
 from reconciler.plan.guards import GuardSettings
@@ -109,8 +109,8 @@ def _meaning(operations: Sequence[Operation]) -> list[dict[str, object]]:
 def _what_it_does(data: dict[str, object]) -> dict[str, object]:
     result = {k: v for k, v in data.items() if k != "source"}
     after = result.get("after")
-    if isinstance(after, dict) and EXPIRED in after:
-        result["after"] = {k: v for k, v in after.items() if k != EXPIRED}
+    if isinstance(after, dict) and (EXPIRED in after or EXPIRED_MEMBERS in after):
+        result["after"] = {k: v for k, v in after.items() if k not in (EXPIRED, EXPIRED_MEMBERS)}
     return result
 
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.invitations import EXPIRED
+from reconciler.invitations import EXPIRED, EXPIRED_MEMBERS, expired_members
 from reconciler.plan.build import Operation, OpKind, Plan, PlanProblem, action
 from reconciler.plan.kinds import GROUPS, OWNERS, PROJECT, ROLES, SPECS, Action
 from reconciler.visible import visible
@@ -68,7 +68,7 @@ def describe(op: Operation, identity: str | None = None) -> Described:
     elif spec.section != OWNERS:
         # updates and re-invitations: field-level before -> after
         for field, new in after.items():
-            if field in ("email", "group") or before.get(field) == new:
+            if field in ("email", "group", EXPIRED_MEMBERS) or before.get(field) == new:
                 continue
             details.append(f"{field}: {_delta(field, before.get(field), new)}")
     if kind is OpKind.REINVITE_MEMBER:
@@ -79,6 +79,9 @@ def describe(op: Operation, identity: str | None = None) -> Described:
         )
     if after.get(EXPIRED):
         headline += f" (invitation of {after[EXPIRED]} expired)"  # issue 15: not drift
+    elif kind is OpKind.UPDATE_GROUP:
+        for email, sent in sorted(expired_members(op).items()):
+            details.append(f"re-invite {email} (invitation of {sent} expired)")
     where = op.source or (NOT_IN_MANIFESTS if action(kind) == "remove" else "")
     if op.cause:
         where = f"{NOT_IN_MANIFESTS}; {caused_by(op)}"
@@ -91,12 +94,17 @@ def describe(op: Operation, identity: str | None = None) -> Described:
     )
 
 
-def expired_line(op: Operation) -> str:
-    """``drift``'s line for an add re-inviting someone whose invitation expired unaccepted."""
-    owner = " (owner)" if op.kind is OpKind.ADD_OWNER else ""
-    return visible(
-        f"invitation expired: {op.key}{owner}, invited on {(op.after or {}).get(EXPIRED)}"
-    )
+def expired_lines(op: Operation) -> list[str]:
+    """``drift``'s lines for an operation re-inviting people whose invitation expired
+    unaccepted: an add (one person), or a group update (each person it re-lists)."""
+    if op.kind is OpKind.UPDATE_GROUP:
+        where = f" (group {op.key!r})"
+    else:
+        where = " (owner)" if op.kind is OpKind.ADD_OWNER else ""
+    return [
+        visible(f"invitation expired: {email}{where}, invited on {sent}")
+        for email, sent in sorted(expired_members(op).items())
+    ]
 
 
 def caused_by(op: Operation) -> str:

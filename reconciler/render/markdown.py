@@ -23,7 +23,7 @@ from collections.abc import Collection
 from reconciler.impact import Impact
 from reconciler.plan.build import Operation, OpKind, Plan, PlanProblem
 from reconciler.render.aggregate import SharedChange, projects_lines, shared_changes
-from reconciler.render.describe import describe, expired_line, listed_problems
+from reconciler.render.describe import describe, expired_lines, listed_problems
 from reconciler.render.header import lifted_markdown, target_markdown
 from reconciler.render.impact_markdown import impact_markdown
 from reconciler.render.text import CHANGED, EXPIRED, EXTRAS, drift_tally, no_changes
@@ -221,7 +221,7 @@ def _sections(
             if late:
                 lines.append(f"@@ {EXPIRED} @@")
                 for op in late:
-                    lines += [_fence(expired_line(op)), *op_lines([op])]
+                    lines += [*map(_fence, expired_lines(op)), *op_lines([op])]
         opening = f"<details><summary><code>{summary}</code></summary>\n\n```diff"
         sections.append((opening, lines, "```\n\n</details>\n"))
     return sections

@@ -22,7 +22,7 @@ from reconciler.impact import Impact
 from reconciler.invitations import EXPIRED_CODE
 from reconciler.plan.build import Operation, Plan, PlanProblem
 from reconciler.render.aggregate import SharedChange, projects_lines, shared_changes
-from reconciler.render.describe import describe, expired_line, listed_problems
+from reconciler.render.describe import describe, expired_lines, listed_problems
 from reconciler.render.header import lifted_text, target_text
 from reconciler.render.impact_text import impact_text_lines
 from reconciler.visible import visible
@@ -121,7 +121,7 @@ def render_text(
             if late:
                 lines.append(f"  {EXPIRED}:")
                 for op in late:
-                    lines.append(f"    {expired_line(op)}")
+                    lines += [f"    {line}" for line in expired_lines(op)]
                     lines += _operations([op], "      ", denied, paint, plan.identity)
     lines += _guards(plan, paint, drift)
     problems = listed_problems(plan)

@@ -14,6 +14,7 @@ from reconciler.model import (
     PROJECT_ATTRIBUTES,
     SECTIONS,
     Group,
+    GroupInvitation,
     GroupMember,
     Manage,
     Owner,
@@ -212,16 +213,30 @@ def to_group_members(
 
 
 def to_group(group: Mapping[str, Any], invitations: Iterable[Mapping[str, Any]] = ()) -> Group:
-    """A group; people invited to it count as members (as pending user members do)."""
+    """A group; people invited to it count as members (as pending user members do), their
+    invitations' times kept for the invitation ledger (``Group.invitations``)."""
     members = group.get("members")
-    emails = {e for i in invitations if _pending(i) and (e := email_of(i.get("email")))}
+    pending: dict[str, GroupInvitation] = {}
+    for invitation in invitations:
+        email = email_of(invitation.get("email"))
+        if email is None or not _pending(invitation):
+            continue
+        invited, expires = _dates(invitation)
+        seen = pending.get(email)
+        if seen is not None:  # one person's invitations merge on acceptance (contract C7)
+            invited = min(filter(None, (seen.invited_on, invited)), default=None)
+            expires = max(filter(None, (seen.expires_on, expires)), default=None)
+        pending[email] = GroupInvitation(email, invited, expires)
+    emails = set(pending)
+    accepted: set[str] = set()  # members already: an invitation of theirs is not pending for us
     for member in members if isinstance(members, list) else []:
         if isinstance(member, dict):
             # contract §7.2: docs say userId, one official client says id.
             user_id = text(member.get("userId")) or text(member.get("id"))
-            emails.add(user_key(email_of(member.get("email")), user_id))
+            accepted.add(user_key(email_of(member.get("email")), user_id))
         elif isinstance(member, str):
-            emails.add(member.strip().lower())
+            accepted.add(member.strip().lower())
+    emails |= accepted
     ims = group.get("imsGroups")
     return Group(
         name=str(group.get("name")),
@@ -231,6 +246,7 @@ def to_group(group: Mapping[str, Any], invitations: Iterable[Mapping[str, Any]] 
         if isinstance(ims, list)
         else frozenset(),
         id=text(group.get("id")),
+        invitations=tuple(i for e, i in sorted(pending.items()) if e not in accepted),
     )
 
 
