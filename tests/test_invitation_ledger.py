@@ -10,22 +10,30 @@ import pytest
 from reconciler.invitations import (
     EXPIRED,
     EXPIRED_CODE,
+    EXPIRED_MEMBERS,
+    GROUP,
     Ledger,
     Sent,
     apply_expiry,
+    expired_members,
     find_expired,
     keep_expired,
+    only_expired,
 )
-from reconciler.model import Manage, Owner, Project, State, UserMember
+from reconciler.model import Group, GroupInvitation, Manage, Owner, Project, State, UserMember
 from reconciler.plan.operations import Operation, OpKind
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 AUTH = {"members": Manage.AUTHORITATIVE, "owners": Manage.AUTHORITATIVE}
 
 
-def _sent(email: str, expires: datetime, kind: str = "member") -> Sent:
+def _sent(email: str, expires: datetime, kind: str = "member", group: str = "") -> Sent:
     invited = (expires - timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return Sent("P", kind, email, invited, expires.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    return Sent("P", kind, email, invited, expires.strftime("%Y-%m-%dT%H:%M:%SZ"), group)
+
+
+def _in_group(email: str, expires: datetime) -> Sent:
+    return _sent(email, expires, GROUP, "Team")
 
 
 def _pending(email: str, expires: str) -> UserMember:
@@ -119,6 +127,7 @@ def test_adoption_state_keeps_the_expired_people_as_declared() -> None:
         {"format_version": 1, "invitations": [{"project": "P"}]},
         {"format_version": 1, "invitations": [dict(_sent("a@x.com", NOW).to_dict(), kind="x")]},
         {"format_version": 1, "invitations": [dict(_sent("a@x.com", NOW).to_dict(), expires="x")]},
+        {"format_version": 1, "invitations": [dict(_sent("a@x.com", NOW).to_dict(), kind=GROUP)]},
     ],
 )
 def test_a_malformed_ledger_is_refused(data: object) -> None:
@@ -127,6 +136,112 @@ def test_a_malformed_ledger_is_refused(data: object) -> None:
 
 
 def test_a_ledger_round_trips() -> None:
-    entry = _sent("a@x.com", NOW)
-    ledger = Ledger({entry.key: entry})
+    entry, group = _sent("a@x.com", NOW), _in_group("a@x.com", NOW)
+    ledger = Ledger({entry.key: entry, group.key: group})
     assert Ledger.from_dict(ledger.to_dict()) == ledger
+    rows = ledger.to_dict()["invitations"]
+    assert {e["kind"]: e.get("group") for e in rows} == {"member": None, GROUP: "Team"}
+
+
+# ---------------------------------------------------------------- group-member invitations
+
+GROUPS = {"groups": Manage.AUTHORITATIVE}
+
+
+def _update(members: list[str], had: list[str], **other: object) -> Operation:
+    return Operation(
+        OpKind.UPDATE_GROUP,
+        "P",
+        "Team",
+        before={"id": "g", "members": had, **{k: f"old {v}" for k, v in other.items()}},
+        after={"members": members, **other},
+    )
+
+
+def test_a_read_records_pending_group_invitations_and_drops_accepted_ones() -> None:
+    ledger = Ledger({e.key: e for e in [_in_group("bob@x.com", NOW + timedelta(days=1))]})
+    invitation = GroupInvitation("ann@x.com", "2026-12-01T10:00:00Z", "2026-12-08T10:00:00Z")
+    team = Group("Team", members=frozenset({"bob@x.com", "ann@x.com"}), invitations=(invitation,))
+    live = State((Project("P", groups=(team,)),))
+    after = ledger.observe(live, {"P": ("groups",)}, NOW)
+    assert set(after.entries) == {("P", GROUP, "ann@x.com", "Team")}
+    assert after.entries[("P", GROUP, "ann@x.com", "Team")].expires == invitation.expires_on
+    assert ledger.observe(live, {"P": ("members",)}, NOW) == ledger  # groups not read
+
+
+def test_an_apply_records_the_group_members_a_service_application_lists_anew() -> None:
+    ops = [
+        _update(["a@x.com", "b@x.com"], ["b@x.com"]),
+        Operation(OpKind.CREATE_GROUP, "P", "New", after={"name": "New", "members": ["c@x.com"]}),
+    ]
+    sent = Ledger().sent(ops, NOW, service_app=True)
+    assert set(sent.entries) == {("P", GROUP, "a@x.com", "Team"), ("P", GROUP, "c@x.com", "New")}
+    assert sent.entries[("P", GROUP, "a@x.com", "Team")].expires == "2026-12-10T12:00:00Z"
+    # A user's group update invites only people outside its organization: the next read says.
+    assert Ledger().sent(ops, NOW) == Ledger()
+
+
+def test_only_declared_group_members_missing_from_a_live_group_count_as_expired() -> None:
+    entries = [_in_group(e, NOW - timedelta(days=1)) for e in ("a@x.com", "b@x.com", "c@x.com")]
+    expired = {e.key: e for e in entries}
+    want = Project(
+        "P", manage=GROUPS, groups=(Group("Team", members=frozenset({"a@x.com", "b@x.com"})),)
+    )
+    live = Project("P", id="p", groups=(Group("Team", members=frozenset({"b@x.com"}), id="g"),))
+    assert find_expired(State((want,)), State((live,)), expired) == (entries[0],)
+    assert find_expired(State((want,)), State((live.evolve(groups=()),)), expired) == ()
+    unmanaged = want.evolve(manage={})
+    assert find_expired(State((unmanaged,)), State((live,)), expired) == ()
+
+
+def test_the_plan_marks_a_group_update_re_listing_an_expired_member() -> None:
+    entry = _in_group("a@x.com", NOW - timedelta(days=1))
+    update = _update(["a@x.com", "b@x.com"], ["b@x.com"])
+    [marked], problems = apply_expiry([update], [entry], reinvite=True)
+    assert marked.after == {
+        "members": ["a@x.com", "b@x.com"],
+        EXPIRED_MEMBERS: {"a@x.com": entry.sent_date},
+    }
+    assert problems == []
+    assert expired_members(marked) == {"a@x.com": entry.sent_date}
+    assert only_expired(marked)
+    # Anything else in the update makes it a change: a removal, another field.
+    for other in (
+        _update(["a@x.com"], ["b@x.com"]),
+        _update(["a@x.com", "b@x.com"], ["b@x.com"], description="new"),
+    ):
+        [marked], _ = apply_expiry([other], [entry], reinvite=True)
+        assert expired_members(marked) == {"a@x.com": entry.sent_date}
+        assert not only_expired(marked)
+    assert not only_expired(update)
+
+
+def test_without_reinviting_a_group_update_leaves_the_expired_member_out() -> None:
+    entry = _in_group("a@x.com", NOW - timedelta(days=1))
+    kept, problems = apply_expiry([_update(["a@x.com", "b@x.com"], ["b@x.com"])], [entry], False)
+    assert kept == []  # nothing else to the update
+    [problem] = problems
+    assert problem.code == EXPIRED_CODE
+    assert "a@x.com as member of group 'Team' in P" in problem.message
+    [update], _ = apply_expiry(
+        [_update(["a@x.com", "c@x.com"], ["b@x.com"], description="new")], [entry], False
+    )
+    assert update.after == {"members": ["c@x.com"], "description": "new"}
+    assert update.before == {"id": "g", "members": ["b@x.com"], "description": "old new"}
+    [update], _ = apply_expiry(
+        [_update(["a@x.com", "b@x.com"], ["b@x.com"], description="new")], [entry], False
+    )
+    assert update.after == {"description": "new"}
+    assert update.before == {"id": "g", "description": "old new"}
+
+
+def test_adoption_state_keeps_expired_group_members() -> None:
+    entry = _in_group("a@x.com", NOW - timedelta(days=1))
+    want = Project(
+        "P", manage=GROUPS, groups=(Group("Team", members=frozenset({"a@x.com", "b@x.com"})),)
+    )
+    live = Project("P", id="p", groups=(Group("Team", members=frozenset({"b@x.com"}), id="g"),))
+    [kept] = keep_expired(State((live,)), State((want,)), [entry]).projects
+    [team] = kept.groups
+    assert team.members == {"a@x.com", "b@x.com"}
+    assert team.id == "g"

@@ -153,11 +153,9 @@ def to_members(
             # Another pending invitation of the same person: accepting merges them all
             # (contract C7), so they count as one with every role; the first one's id is the
             # member's, the others are cancelled with it (``shadowed_invitations``).
+            invited, expires = _merged_dates(seen, invited, expires)
             members[email] = replace(
-                seen,
-                roles=seen.roles | roles,
-                invited_on=min(filter(None, (seen.invited_on, invited)), default=None),
-                expires_on=max(filter(None, (seen.expires_on, expires)), default=None),
+                seen, roles=seen.roles | roles, invited_on=invited, expires_on=expires
             )
         else:
             members[email] = replace(seen, roles=seen.roles | roles)
@@ -168,6 +166,16 @@ def _dates(invitation: Mapping[str, Any]) -> tuple[str | None, str | None]:
     """The invitation's creation and expiry times, as the API writes them (ISO 8601): plans
     show the dates, the invitation ledger judges expiry by the time (reconciler.invitations)."""
     return text(invitation.get("createdDate")), text(invitation.get("expirationDate"))
+
+
+def _merged_dates(
+    seen: UserMember | GroupInvitation, invited: str | None, expires: str | None
+) -> tuple[str | None, str | None]:
+    """The times of one person's invitations merged: the earliest sent, the latest expiry."""
+    return (
+        min(filter(None, (seen.invited_on, invited)), default=None),
+        max(filter(None, (seen.expires_on, expires)), default=None),
+    )
 
 
 def shadowed_invitations(
@@ -224,8 +232,7 @@ def to_group(group: Mapping[str, Any], invitations: Iterable[Mapping[str, Any]] 
         invited, expires = _dates(invitation)
         seen = pending.get(email)
         if seen is not None:  # one person's invitations merge on acceptance (contract C7)
-            invited = min(filter(None, (seen.invited_on, invited)), default=None)
-            expires = max(filter(None, (seen.expires_on, expires)), default=None)
+            invited, expires = _merged_dates(seen, invited, expires)
         pending[email] = GroupInvitation(email, invited, expires)
     emails = set(pending)
     accepted: set[str] = set()  # members already: an invitation of theirs is not pending for us

@@ -5,7 +5,8 @@ a second one (docs/emulator.md), so it cannot produce two pending invitations of
 
 from __future__ import annotations
 
-from reconciler.targets.itwins_wire import shadowed_invitations, to_members, to_owners
+from reconciler.model import GroupInvitation
+from reconciler.targets.itwins_wire import shadowed_invitations, to_group, to_members, to_owners
 
 NAMES = {"r1": "Viewer", "r2": "Contributor"}
 
@@ -53,4 +54,25 @@ def test_a_pending_owner_invitation_carries_its_dates() -> None:
     assert (owner.invited_on, owner.expires_on) == (
         "2026-11-20T10:00:00.0000000Z",
         "2026-11-27T10:00:00.0000000Z",
+    )
+
+
+def test_a_groups_pending_invitations_count_as_members_with_their_dates() -> None:
+    group = {
+        "id": "g1",
+        "name": "Reviewers",
+        "members": [{"userId": "u1", "email": "Bob@Contoso.com"}],
+        "imsGroups": [],
+    }
+    invitations = [
+        _invitation("i1", None, "2026-11-20", "2026-11-27"),
+        _invitation("i2", None, "2026-11-25", "2026-12-02"),
+        {**_invitation("i3", None, "2026-11-25", "2026-12-02"), "email": "bob@contoso.com"},
+    ]
+    read = to_group(group, invitations)
+    assert read.members == {"bob@contoso.com", "someone@fabrikam.com"}
+    # Bob is a member already: his invitation is not a pending one of ours.
+    [pending] = read.invitations
+    assert pending == GroupInvitation(
+        "someone@fabrikam.com", "2026-11-20T10:00:00.0000000Z", "2026-12-02T10:00:00.0000000Z"
     )
