@@ -6,7 +6,7 @@ terms and field-level detail lines (``field: before -> after``; for sets only ``
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,6 +105,11 @@ def expired_lines(op: Operation) -> list[str]:
         visible(f"invitation expired: {email}{where}, invited on {sent}")
         for email, sent in sorted(expired_members(op).items())
     ]
+
+
+def invitations_expired(ops: Iterable[Operation]) -> int:
+    """How many expired invitations ``ops`` send again (a group update may re-list several)."""
+    return sum(len(expired_members(op)) for op in ops)
 
 
 def caused_by(op: Operation) -> str:

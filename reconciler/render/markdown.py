@@ -23,7 +23,12 @@ from collections.abc import Collection
 from reconciler.impact import Impact
 from reconciler.plan.build import Operation, OpKind, Plan, PlanProblem
 from reconciler.render.aggregate import SharedChange, projects_lines, shared_changes
-from reconciler.render.describe import describe, expired_lines, listed_problems
+from reconciler.render.describe import (
+    describe,
+    expired_lines,
+    invitations_expired,
+    listed_problems,
+)
 from reconciler.render.header import lifted_markdown, target_markdown
 from reconciler.render.impact_markdown import impact_markdown
 from reconciler.render.text import CHANGED, EXPIRED, EXTRAS, drift_tally, no_changes
@@ -96,8 +101,9 @@ def render_markdown(
                 cells = f"{c['add']} | {c['change']} | {c['remove']}"
             else:
                 n_extras = sum(1 for op in ops if op.id in split)
-                n_expired = sum(1 for op in ops if op.id in expired)
-                cells = f"{len(ops) - n_extras - n_expired} | {n_extras}"
+                late = [op for op in ops if op.id in expired]
+                cells = f"{len(ops) - n_extras - len(late)} | {n_extras}"
+                n_expired = invitations_expired(late)
                 if n_expired:
                     note = ", ".join(x for x in (note, f"{n_expired} invitation(s) expired") if x)
             rows.append(f"| `{_code(number)}` | {cells} | {note} |")
@@ -210,7 +216,7 @@ def _sections(
             extra = [op for op in ops if op.id in split]
             late = [op for op in ops if op.id in expired]
             plural = "s" if len(extra) != 1 else ""
-            also = f", {len(late)} invitation(s) expired" if late else ""
+            also = f", {invitations_expired(late)} invitation(s) expired" if late else ""
             summary = html.escape(
                 visible(f"{number}: {len(changed)} changed, {len(extra)} extra{plural}{also}")
             )

@@ -22,7 +22,12 @@ from reconciler.impact import Impact
 from reconciler.invitations import EXPIRED_CODE
 from reconciler.plan.build import Operation, Plan, PlanProblem
 from reconciler.render.aggregate import SharedChange, projects_lines, shared_changes
-from reconciler.render.describe import describe, expired_lines, listed_problems
+from reconciler.render.describe import (
+    describe,
+    expired_lines,
+    invitations_expired,
+    listed_problems,
+)
 from reconciler.render.header import lifted_text, target_text
 from reconciler.render.impact_text import impact_text_lines
 from reconciler.visible import visible
@@ -147,11 +152,12 @@ def drift_tally(plan: Plan, extras: Collection[str], expired: Collection[str]) -
     """The drift tally: N changed outside the manifests, N unmanaged extras, and any
     invitations expired."""
     n_extras = sum(1 for op in plan.operations if op.id in extras)
-    n_expired = sum(1 for op in plan.operations if op.id in expired)
+    late = [op for op in plan.operations if op.id in expired]
     tally = (
-        f"Drift: {len(plan.operations) - n_extras - n_expired} changed outside the manifests, "
+        f"Drift: {len(plan.operations) - n_extras - len(late)} changed outside the manifests, "
         f"{n_extras} unmanaged extra{'s' if n_extras != 1 else ''}"
     )
+    n_expired = invitations_expired(late)  # people: a group update may re-invite several
     if n_expired:
         tally += f", {n_expired} invitation{'s' if n_expired != 1 else ''} expired"
     return tally

@@ -206,3 +206,28 @@ def test_without_the_ledger_an_expired_group_member_reads_as_drift(
     assert result.code == 2
     assert "  changed outside the manifests:" in result.stdout
     assert "members: +xena@fabrikam.com" in result.stdout
+
+
+def test_the_quickstart_eight_days_on_has_no_drift_only_expired_invitations(
+    run: Invoke, workdir: Path, hand: Any
+) -> None:
+    # The case: the demo service application applies the quickstart (everyone, group
+    # members too, is invited), nobody accepts, and the week passes.
+    assert run("apply", workdir, "--auto-approve").code == 0
+    hand.client.post("/__emulator/clock", json={"advanceSeconds": EIGHT_DAYS})
+    result = run("drift", workdir, "--no-color")
+    assert result.code == 0, result.stdout
+    assert "changed outside the manifests:" not in result.stdout
+    assert "invitation expired: dana@contoso.com (group 'Structural Team'), invited on" in (
+        result.stdout
+    )
+    # Counted in people: one group update re-invites two of them.
+    assert "Drift: 0 changed outside the manifests, 0 unmanaged extras, 14 invitations expired" in (
+        result.stdout
+    )
+    markdown = run("drift", workdir, "--format", "markdown").stdout
+    assert "| `BR-2024-001` | 0 | 0 | 6 invitation(s) expired |" in markdown
+    assert "BR-2024-001: 0 changed, 0 extras, 6 invitation(s) expired" in markdown
+    before = {p.name: p.read_text() for p in workdir.glob("*.yaml")}
+    assert run("drift", workdir, "--write", workdir).code == 0
+    assert {p.name: p.read_text() for p in workdir.glob("*.yaml")} == before
