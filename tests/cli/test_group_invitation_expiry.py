@@ -171,6 +171,12 @@ def test_reinvite_expired_false_leaves_the_group_member_out_and_says_why_once(
     writes = hand.writes()
     assert run("apply", root, "--auto-approve").code == 0
     assert hand.writes() == writes
+    drift = run("drift", root, "--no-color")
+    assert drift.code == 0, drift.stdout
+    assert "invitations that expired unaccepted are not sent again" in drift.stdout
+    before = (root / "inv.yaml").read_text()
+    assert run("drift", root, "--write", root).code == 0
+    assert (root / "inv.yaml").read_text() == before
     # Another change to the group goes, without re-listing the expired one.
     (root / "inv.yaml").write_text(MANIFEST.replace("Reviews models", "Reviews all models"))
     assert run("apply", root, "--auto-approve").code == 0
