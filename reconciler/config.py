@@ -35,7 +35,6 @@ from reconciler.plan.guards import GuardSettings
 from reconciler.policies import Policies, PolicyRule
 
 DEFAULT_API = "https://api.bentley.com"
-DEFAULT_SCOPE = "itwin-platform"
 EMULATOR_PREFIX = "emulator:"
 
 # Keys that name where a secret comes from, not the secret: allowed.
@@ -49,7 +48,7 @@ class AuthSettings:
     client_id_variable: str = "ITWIN_CLIENT_ID"
     client_secret_variable: str = "ITWIN_CLIENT_SECRET"
     token_url: str | None = None  # None: IMS for the real API, {base}/connect/token otherwise
-    scope: str = DEFAULT_SCOPE
+    scope: str | None = None  # None: the API layer's default (api.auth.DEFAULT_SCOPE)
 
 
 @dataclass(frozen=True)
@@ -127,7 +126,11 @@ class Config:
 
     @property
     def scope(self) -> str:
-        return self.auth.scope
+        """Configured scope, else the API layer's default (one place for it)."""
+        # Imported here: the offline `validate` reads the config and must not load httpx.
+        from reconciler.api.auth import DEFAULT_SCOPE
+
+        return self.auth.scope or DEFAULT_SCOPE
 
     def token_url_for(self, base_url: str) -> str:
         """Configured token URL, else the API layer's derivation (the one place that knows
@@ -193,7 +196,7 @@ def load_config(
             "clientSecretVariable", AuthSettings.client_secret_variable
         ),
         token_url=env.get("ITWIN_TOKEN_URL") or auth_data.get("tokenUrl"),
-        scope=env.get("ITWIN_SCOPE") or auth_data.get("scope", DEFAULT_SCOPE),
+        scope=env.get("ITWIN_SCOPE") or auth_data.get("scope"),
     )
     guards = GuardSettings.from_config(data.get("guards", {}))
     emulator_data: dict[str, Any] = data.get("emulator", {})

@@ -65,6 +65,11 @@ def test_defaults_without_a_file(tmp_path: Path) -> None:
         config.token_url_for("https://qa-api.bentley.com/")
         == "https://qa-ims.bentley.com/connect/token"
     )
+    # The scope's default is the API layer's one constant, not a copy in the config.
+    from reconciler.api.auth import DEFAULT_SCOPE
+
+    assert config.auth.scope is None
+    assert config.scope == DEFAULT_SCOPE == "itwin-platform"
 
 
 def test_every_field_is_read(tmp_path: Path) -> None:
