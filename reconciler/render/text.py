@@ -90,11 +90,18 @@ def render_text(
         if impact is not None:  # issue 16: who gains or loses what, first
             lines += [*impact_text_lines(impact), ""]
         lines += lifted
-        lines.append(
-            "Live state was changed outside the manifests. Applying the manifests would:"
-            if drift
-            else "itwin-access will perform the following actions:"
-        )
+        if not drift:
+            lines.append("itwin-access will perform the following actions:")
+        elif split and all(op.id in expired_ids for op in plan.operations):
+            # Issue 15: expired invitations alone are nobody's change.
+            lines.append(
+                "Nothing was changed outside the manifests, but invitations expired unaccepted. "
+                "Applying the manifests would:"
+            )
+        else:
+            lines.append(
+                "Live state was changed outside the manifests. Applying the manifests would:"
+            )
         denied: dict[str, list[PlanProblem]] = defaultdict(list)
         for problem in plan.problems:
             for op_id in problem.operations:

@@ -125,6 +125,7 @@ def test_a_group_update_with_other_changes_stays_changed_and_names_the_expired_o
     assert result.code == 2
     out = result.stdout
     changed = out.index("  changed outside the manifests:")
+    assert "Live state was changed outside the manifests. Applying the manifests would:" in out
     assert "invitations expired unaccepted" not in out
     assert out.index("~ update group 'Reviewers'") > changed
     assert "description: 'Reviews models' -> 'Reviews all models'" in out
@@ -224,6 +225,10 @@ def test_the_quickstart_eight_days_on_has_no_drift_only_expired_invitations(
     result = run("drift", workdir, "--no-color")
     assert result.code == 0, result.stdout
     assert "changed outside the manifests:" not in result.stdout
+    assert (
+        "Nothing was changed outside the manifests, but invitations expired unaccepted. "
+        "Applying the manifests would:\n" in result.stdout
+    )
     assert "invitation expired: dana@contoso.com (group 'Structural Team'), invited on" in (
         result.stdout
     )
