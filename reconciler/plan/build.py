@@ -21,7 +21,7 @@ from reconciler.cascade import implied_removals
 from reconciler.diff import diff
 from reconciler.errors import PlanError
 from reconciler.facts import Facts, project_facts
-from reconciler.invitations import Expiry, apply_expiry, find_expired
+from reconciler.invitations import INVITES_MEMBERS, Expiry, apply_expiry, find_expired
 from reconciler.model import LiveContext, Manage, Project, State
 from reconciler.plan.fingerprint import absent_fingerprint, fingerprint, state_fingerprint
 from reconciler.plan.guards import (
@@ -280,7 +280,8 @@ def mark_invitations(operations: Iterable[Operation], context: LiveContext) -> l
     """Member and owner adds that the API will turn into invitations, marked ``invitation``
     in ``after`` so that plans say "invite" (the person is a member once they accept).
 
-    Every add of a service application is one (contract C4). A user's add of someone outside
+    Every add of a service application is one (contract C4), and so is each person its group
+    create or update lists anew (marked ``invitesMembers``). A user's add of someone outside
     its organization is one too, but a plan cannot tell who is outside (email domains are no
     proof), so those adds keep saying "add".
     """
@@ -290,8 +291,16 @@ def mark_invitations(operations: Iterable[Operation], context: LiveContext) -> l
     for op in operations:
         if op.kind in (OpKind.ADD_MEMBER, OpKind.ADD_OWNER):
             op = replace(op, after={**(op.after or {}), "invitation": True})
+        elif op.kind in (OpKind.CREATE_GROUP, OpKind.UPDATE_GROUP) and _lists_anew(op):
+            op = replace(op, after={**(op.after or {}), INVITES_MEMBERS: True})
         marked.append(op)
     return marked
+
+
+def _lists_anew(op: Operation) -> bool:
+    """Whether a group create/update lists someone its live group does not have."""
+    after = set((op.after or {}).get("members") or ())
+    return bool(after - set((op.before or {}).get("members") or ()))
 
 
 def _sections(data: Any) -> dict[str, tuple[str, ...]] | None:

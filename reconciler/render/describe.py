@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.invitations import EXPIRED, EXPIRED_MEMBERS, expired_members
+from reconciler.invitations import EXPIRED, EXPIRED_MEMBERS, INVITES_MEMBERS, expired_members
 from reconciler.plan.build import Operation, OpKind, Plan, PlanProblem, action
 from reconciler.plan.kinds import GROUPS, OWNERS, PROJECT, ROLES, SPECS, Action
 from reconciler.visible import visible
@@ -54,7 +54,7 @@ def describe(op: Operation, identity: str | None = None) -> Described:
         for field, value in after.items():
             # The headline already names the object; an empty set says nothing (but a role
             # created with no permissions is worth seeing).
-            if field in ("number", "displayName", "name") or value is None:
+            if field in ("number", "displayName", "name", INVITES_MEMBERS) or value is None:
                 continue
             if value in ([], ()) and field != "permissions":
                 continue
@@ -68,7 +68,10 @@ def describe(op: Operation, identity: str | None = None) -> Described:
     elif spec.section != OWNERS:
         # updates and re-invitations: field-level before -> after
         for field, new in after.items():
-            if field in ("email", "group", EXPIRED_MEMBERS) or before.get(field) == new:
+            if (
+                field in ("email", "group", EXPIRED_MEMBERS, INVITES_MEMBERS)
+                or before.get(field) == new
+            ):
                 continue
             details.append(f"{field}: {_delta(field, before.get(field), new)}")
     if kind is OpKind.REINVITE_MEMBER:
@@ -82,6 +85,11 @@ def describe(op: Operation, identity: str | None = None) -> Described:
     elif kind is OpKind.UPDATE_GROUP:
         for email, sent in sorted(expired_members(op).items()):
             details.append(f"re-invite {email} (invitation of {sent} expired)")
+    if after.get(INVITES_MEMBERS):
+        # A service application's group change invites each person listed anew (C4).
+        anew = set(after.get("members") or ()) - set(before.get("members") or ())
+        for email in sorted(anew - set(expired_members(op))):
+            details.append(f"invite {email} (in the group once they accept)")
     where = op.source or (NOT_IN_MANIFESTS if action(kind) == "remove" else "")
     if op.cause:
         where = f"{NOT_IN_MANIFESTS}; {caused_by(op)}"

@@ -33,6 +33,31 @@ def test_a_service_app_plan_says_invite_for_every_member_and_owner_it_adds(
     assert all(op["after"]["invitation"] is True for op in adds)
 
 
+def test_a_service_app_plan_says_invite_for_each_person_a_group_lists_anew(
+    run: Invoke, workdir: Path
+) -> None:
+    out = run("plan", workdir, "--no-color", "--project", "BR-2024-001").stdout
+    lines = [line.strip() for line in out.splitlines()]
+    at = lines.index(next(x for x in lines if x.startswith("+ create group 'Structural Team'")))
+    assert "invite dana@contoso.com (in the group once they accept)" in lines[at:]
+    assert "invite eli@contoso.com (in the group once they accept)" in lines[at:]
+    assert run("apply", workdir, "--auto-approve").code == 0
+    bridges = workdir / "bridges.yaml"
+    bridges.write_text(
+        bridges.read_text().replace(
+            "members: [dana@contoso.com, eli@contoso.com]",
+            "members: [dana@contoso.com, eli@contoso.com, frank@contoso.com]",
+        )
+    )
+    out = run("plan", workdir, "--no-color", "--project", "BR-2024-001").stdout
+    assert "members: +frank@contoso.com" in out
+    assert "invite frank@contoso.com (in the group once they accept)" in out
+    assert "invite dana@contoso.com" not in out  # listed before: nobody is invited again
+    document = json.loads(run("plan", workdir, "--format", "json").stdout)
+    [update] = [op for op in document["operations"] if op["kind"] == "update_group"]
+    assert update["after"]["invitesMembers"] is True
+
+
 def test_a_user_plan_says_add(run: Invoke, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ITWIN_CLIENT_ID")
     monkeypatch.delenv("ITWIN_CLIENT_SECRET")
