@@ -229,6 +229,21 @@ def test_a_symlinked_ledger_is_refused(run: Invoke, invited: tuple[Path, str]) -
     assert ledger.is_symlink()
 
 
+def test_a_ledger_behind_a_symlinked_directory_is_refused(
+    run: Invoke, invited: tuple[Path, str], tmp_path: Path
+) -> None:
+    # A symlink committed as `.itwin-access` must not send the ledger's writes elsewhere.
+    root, _ = invited
+    elsewhere = tmp_path / "elsewhere"
+    (root / LEDGER).parent.rename(elsewhere)
+    os.symlink(elsewhere, (root / LEDGER).parent)
+    before = (elsewhere / LEDGER.name).read_text()
+    result = run("plan", root, "--no-color")
+    assert result.code == 0
+    assert any(".itwin-access is a symlink" in x for x in result.stderr.splitlines())
+    assert (elsewhere / LEDGER.name).read_text() == before
+
+
 def test_the_ledger_moves_with_the_config_key(run: Invoke, tmp_path: Path) -> None:
     root = tmp_path / "repo"
     root.mkdir()
