@@ -7,15 +7,14 @@ These are the failure paths the emulator cannot produce on demand, so they run o
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 
 import httpx
 import pytest
+from api_mocks import Handler, sequence
 
 from reconciler.api import ACCEPT_V2, ApiClient, RateLimiter, RetryPolicy, StaticToken
 from reconciler.errors import ApiError
 
-Handler = Callable[[httpx.Request], httpx.Response]
 TOKEN = "s3cr3t-token-value"
 
 
@@ -30,20 +29,6 @@ def make_client(
 
 def envelope(status: int, code: str, message: str, **extra: object) -> httpx.Response:
     return httpx.Response(status, json={"error": {"code": code, "message": message, **extra}})
-
-
-def sequence(*responses: httpx.Response | Exception) -> tuple[Handler, list[httpx.Request]]:
-    seen: list[httpx.Request] = []
-    queue = list(responses)
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        item = queue.pop(0) if len(queue) > 1 else queue[0]
-        if isinstance(item, Exception):
-            raise item
-        return item
-
-    return handler, seen
 
 
 def test_retries_5xx_then_returns_the_success() -> None:

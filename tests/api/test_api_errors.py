@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from api_mocks import sequence
 from starlette.testclient import TestClient
 
 from reconciler.api import (
@@ -91,16 +92,7 @@ def test_each_refusal_of_the_emulator_is_raised_as_its_own_class(http: TestClien
 
 
 def mock(*answers: httpx.Response | Exception) -> tuple[ApiClient, list[httpx.Request]]:
-    seen: list[httpx.Request] = []
-    queue = list(answers)
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        item = queue.pop(0) if len(queue) > 1 else queue[0]
-        if isinstance(item, Exception):
-            raise item
-        return item
-
+    handler, seen = sequence(*answers)
     http = httpx.Client(transport=httpx.MockTransport(handler), base_url="https://api.test")
     retry = RetryPolicy(attempts=3, sleep=lambda _s: None, rng=random.Random(1))
     return ApiClient(http, StaticToken("t"), retry=retry), seen
