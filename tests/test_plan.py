@@ -174,6 +174,39 @@ def test_fingerprints_cover_every_desired_project_and_change_with_any_live_fact(
     assert len(fingerprint(a)) == 64
 
 
+def test_facts_and_fingerprints_are_computed_only_when_a_plan_document_needs_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 17: a plan printed as text or applied at once never reads its facts or
+    fingerprints (a saved plan's); they are computed on first use, once, and equal to what
+    computing them at once gives."""
+    import reconciler.plan.build as build
+
+    made: list[str] = []
+    real_facts, real_fingerprint = build.project_facts, build.fingerprint
+
+    def counting_facts(project: Project) -> Any:
+        made.append("facts " + project.number)
+        return real_facts(project)
+
+    def counting_fingerprint(project: Project) -> str:
+        made.append("fingerprint " + project.number)
+        return real_fingerprint(project)
+
+    monkeypatch.setattr(build, "project_facts", counting_facts)
+    monkeypatch.setattr(build, "fingerprint", counting_fingerprint)
+    a = live("A", members=(UserMember("u@x.com", roles("V"), id="m1"),))
+    plan = plan_of(State((want("A"), want("B"))), State((a,)))
+    assert plan.operations  # B is created, A's member removed: a plan with work to do
+    assert made == []
+    document = plan.to_dict()
+    assert sorted(made) == ["facts A", "facts A", "facts B", "fingerprint A"]
+    assert document["fingerprints"]["A"] == real_fingerprint(a)
+    assert document["facts"]["live"]["B"] is None
+    plan.to_dict()
+    assert len(made) == 4  # kept, not computed again
+
+
 def test_empty_plan_when_states_match() -> None:
     body: dict[str, Any] = {"members": (UserMember("u@x.com", roles("V")),)}
     plan = plan_of(want(**body), live(**body))
