@@ -196,7 +196,8 @@ def apply_command(
             planned = compute_plan(
                 session, desired, allow=allowed, progress=progress, output=output
             )
-            target = describe_target(session, paths, planned.context.identity)
+            # Only shown (its header line), never written: no digest of the manifests.
+            target = describe_target(session, paths, planned.context.identity, manifests=False)
             plan = dataclasses.replace(planned.plan, target=target)
             impact = compute_impact(
                 plan.operations, planned.actual, session.config.policies.domains

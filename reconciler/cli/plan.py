@@ -351,8 +351,13 @@ def _plan_or_drift(
         output.secrets = session.secrets()
         planned = compute_plan(session, desired, allow=allow, progress=progress, output=output)
         # What it was made against: the header of every format, and a saved plan's binding.
+        document = out_path is not None or fmt == "json"
         target = describe_target(
-            session, paths, planned.context.identity, organization=out_path is not None
+            session,
+            paths,
+            planned.context.identity,
+            organization=out_path is not None,
+            manifests=document,
         )
     plan = replace(planned.plan, target=target)
     color = use_color_stdout(no_color)

@@ -30,8 +30,11 @@ def describe_target(
     identity: str | None,
     *,
     organization: bool = False,
+    manifests: bool = True,
 ) -> PlanTarget:
-    """``organization``: also read the caller's organization (one request; for saved plans)."""
+    """``organization``: also read the caller's organization (one request; for saved plans).
+    ``manifests``: digest the manifest files (read again, every one): only a plan document
+    (JSON, a saved plan) shows that digest, the header line of text and Markdown does not."""
     config = session.config
     return PlanTarget(
         api=session.api,
@@ -41,7 +44,7 @@ def describe_target(
         organization=_organization(session) if organization else None,
         config=str(config.path) if config.path is not None else None,
         config_digest=_digest([config.path]) if config.path is not None else None,
-        manifests_digest=_digest(discover(list(paths))[0]) if paths else None,
+        manifests_digest=_digest(discover(list(paths))[0]) if paths and manifests else None,
         tool_version=__version__,
         created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     )

@@ -113,6 +113,33 @@ def test_the_saved_plan_records_its_target_and_no_secret(
     assert target["created"].endswith("Z")
 
 
+def test_only_a_plan_document_digests_the_manifests_again(
+    run, workdir: Path, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Issue 17: the manifests' digest (every file read again) is made for a plan document
+    (JSON, a saved plan) only; a text plan, a Markdown one or an apply shows just the header."""
+    import reconciler.cli.target as target_module
+
+    digested: list[str] = []
+    real = target_module.discover
+
+    def counting(paths: Any) -> Any:
+        digested.append(str(paths))
+        return real(paths)
+
+    monkeypatch.setattr(target_module, "discover", counting)
+    assert run("apply", workdir, "--auto-approve").code == 0
+    assert run("plan", workdir).code == 0
+    assert run("plan", workdir, "--format", "markdown").code == 0
+    assert digested == []
+    shown = run("plan", workdir, "--format", "json")
+    assert len(json.loads(shown.stdout)["target"]["manifests_sha256"]) == 64
+    saved = tmp_path / "plan.json"
+    assert run("plan", workdir, "--out", saved).code == 0
+    assert len(json.loads(saved.read_text())["target"]["manifests_sha256"]) == 64
+    assert len(digested) == 2
+
+
 def test_every_plan_drift_and_apply_output_begins_with_the_target_header(
     run, workdir: Path
 ) -> None:
