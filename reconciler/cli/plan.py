@@ -27,6 +27,7 @@ from reconciler.cli.common import (
     connection,
     exclude_option,
     format_option,
+    keep_for_the_run,
     load_setup,
     no_color_option,
     paths_argument,
@@ -68,6 +69,7 @@ def load_desired(
         state = result.raise_for_errors()
     except ManifestError as exc:
         raise _summary(exc) from None
+    keep_for_the_run()
     if not projects:
         return state
     declared = set(state.numbers())
