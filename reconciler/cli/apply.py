@@ -54,7 +54,7 @@ from reconciler.cli.plan import (
     report_blocked,
 )
 from reconciler.cli.runlock import run_lock
-from reconciler.cli.session import Session, open_session
+from reconciler.cli.session import Session, open_session_beside
 from reconciler.cli.target import bind_saved, describe_target
 from reconciler.cli.terminal import (
     EXIT_TERMINATED,
@@ -174,18 +174,26 @@ def apply_command(
         # Bound to its target before any request: refused, naming both, if the config or
         # environment names another; applied where it was made if they name none.
         config = bind_saved(saved.target, config, connection())
-    desired = load_desired(paths, config, projects, output) if paths else None
-    if desired is not None:
-        desired, note = Choose(None, exclude, shard).apply(desired)
-        if note is not None:
-            output.err(note)
+
+    def load_chosen() -> tuple[State | None, str | None]:
+        if not paths:
+            return None, None
+        return Choose(None, exclude, shard).apply(load_desired(paths, config, projects, output))
+
+    # The session opens and warms up (reads only: identity, permission catalogue) while the
+    # manifests load (issue 17); the lock is held from before live state is read, as ever.
+    session, (desired, note) = open_session_beside(
+        config, connection(), request_logger(output.err), load_chosen
+    )
+    if note is not None:
+        output.err(note)
     lock = lock_path or config.lock
     held = (
         run_lock(lock, config.lock_timeout, on_wait=output.err)
         if lock is not None
         else contextlib.nullcontext()
     )
-    with held, open_session(config, connection(), request_logger(output.err)) as session:
+    with session, held:
         output.secrets = session.secrets()
         if saved is not None:
             plan, actual = _check_saved(session, saved, progress, output)

@@ -53,6 +53,10 @@ class Backend(Target, Protocol):
         """The applying identity (an email), when known."""
         ...
 
+    def warm(self) -> None:
+        """Learn what every read begins with (identity, catalogues), before the read."""
+        ...
+
     def service_app(self) -> bool:
         """Whether it signs in as a service application."""
         ...

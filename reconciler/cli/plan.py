@@ -39,7 +39,7 @@ from reconciler.cli.common import (
 )
 from reconciler.cli.ledger import read_ledger, record_read, server_now
 from reconciler.cli.selection import Change, Shard, changes, select
-from reconciler.cli.session import Session, open_session
+from reconciler.cli.session import Session, open_session_beside
 from reconciler.cli.target import describe_target
 from reconciler.cli.verbose import request_logger, verbose_options
 from reconciler.config import Config
@@ -345,11 +345,18 @@ def _plan_or_drift(
     if choose.shard is not None:
         Shard.parse(choose.shard)  # a bad --shard fails before anything is read
     load, change = choose.files(paths)
-    desired = load_desired(load, config, projects, output)
-    desired, note = choose.apply(desired, change)
+    chooser = choose
+
+    def load_chosen() -> tuple[State, str | None]:
+        return chooser.apply(load_desired(load, config, projects, output), change)
+
+    # The session opens and warms up while the manifests load (issue 17).
+    session, (desired, note) = open_session_beside(
+        config, connection(), request_logger(output.err), load_chosen
+    )
     if note is not None and fmt != "markdown":
         output.err(note)
-    with open_session(config, connection(), request_logger(output.err)) as session:
+    with session:
         output.secrets = session.secrets()
         planned = compute_plan(session, desired, allow=allow, progress=progress, output=output)
         # What it was made against: the header of every format, and a saved plan's binding.

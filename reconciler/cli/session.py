@@ -14,10 +14,11 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -145,6 +146,53 @@ def open_session(
             closer()
         raise
     return Session(config=config, target=target, http=http, api=label, _closers=closers)
+
+
+T = TypeVar("T")
+
+
+def open_session_beside(
+    config: Config,
+    connection: Connection | None,
+    on_request: Callable[[RequestEvent], None] | None,
+    load: Callable[[], T],
+) -> tuple[Session, T]:
+    """``open_session`` while ``load()`` runs (reading the manifests: CPU-bound): the session
+    is opened and warmed in a thread (``Backend.warm``: the applying identity and the
+    permission catalogue, what every read begins with), so those round trips overlap the
+    loading instead of following it (issue 17). Only reads are sent meanwhile; nothing is
+    written before a plan exists. Errors keep their order: ``load``'s first (a bad manifest
+    is reported as it always was), then the session's; either way the session is closed.
+    The embedded emulator is started after loading, as before: it would only compete with
+    the loading for this process, and a bad manifest must not create its database."""
+    if connection is None and config.embedded:
+        loaded = load()
+        return open_session(config, connection, on_request), loaded
+    opened: list[Session] = []
+    failed: list[BaseException] = []
+
+    def warm() -> None:
+        try:
+            opened.append(open_session(config, connection, on_request))
+            opened[0].target.warm()
+        except BaseException as exc:  # raised in the caller's thread, after the loading
+            failed.append(exc)
+
+    thread = threading.Thread(target=warm, name="itwin-access-session", daemon=True)
+    thread.start()
+    try:
+        loaded = load()
+    except BaseException:
+        thread.join()
+        for session in opened:
+            session.close()
+        raise
+    thread.join()
+    if failed:
+        for session in opened:
+            session.close()
+        raise failed[0]
+    return opened[0], loaded
 
 
 def _client(config: Config, closers: list[Callable[[], None]]) -> httpx.Client:

@@ -95,6 +95,11 @@ class ClientTarget:
         """Whether the client signs in as a service application (client credentials)."""
         return isinstance(self.client.auth, ClientCredentials)
 
+    def warm(self) -> None:
+        """Learn now what every read begins with (here: the applying identity, and so the
+        token), so that a caller can overlap it with other work; a read after it reuses it."""
+        self.identity()
+
     def identity(self) -> str | None:
         """The applying identity, learnt once per target: the config's ``identity`` (an
         override), else the token's ``email`` claim, else ``GET /users/me`` (opaque tokens and

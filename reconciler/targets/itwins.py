@@ -124,6 +124,17 @@ class ItwinsTarget(ClientTarget):
 
     # ------------------------------------------------------------------ read
 
+    def warm(self) -> None:
+        """The applying identity and the permission catalogue: what every read begins with."""
+        super().warm()
+        self._catalogue()
+
+    def _catalogue(self) -> frozenset[str]:
+        """Every permission the API knows, read once per target."""
+        if self._known is None:
+            self._known = frozenset(self.access.all_permissions())
+        return self._known
+
     def read(
         self,
         numbers: Sequence[str],
@@ -136,9 +147,7 @@ class ItwinsTarget(ClientTarget):
         everything everywhere); ``deleting``: numbers declared ``state: absent`` (deleting a
         project needs organization administration, so the probe is read for them)."""
         identity = self.identity()
-        if self._known is None:
-            self._known = frozenset(self.access.all_permissions())
-        known = self._known
+        known = self._catalogue()
         found = self.find(numbers)
         missing = set(numbers) - found.keys()
         if missing and self._org_admin is None and self.detect_org_admin and self.org_admin(known):
@@ -322,9 +331,7 @@ class ItwinsTarget(ClientTarget):
         pages of 1,000 up to the 10,000 ``X-Max-Return`` cap (``listing_truncated`` says when
         the cap was reached, so more may exist)."""
         if self.detect_org_admin and self._org_admin is None:
-            if self._known is None:
-                self._known = frozenset(self.access.all_permissions())
-            self.org_admin(self._known)
+            self.org_admin(self._catalogue())
         kinds: dict[str, list[str]] = {}
         listed = 0
         for page in self.itwins.list_pages(query_scope=self._scope()):
