@@ -16,8 +16,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from deepdiff import DeepDiff
-
 from reconciler.model import (
     Group,
     GroupMember,
@@ -141,6 +139,10 @@ def changes(number: str, before: Facts | None, after: Facts | None) -> list[str]
         return [f"{number}: project created"]
     if after is None:
         return [f"{number}: project deleted"]
+    # Imported here: only a saved plan's recheck compares facts, and deepdiff (with what it
+    # pulls in: asyncio among others) costs every plan and apply a tenth of a second to import.
+    from deepdiff import DeepDiff
+
     found = DeepDiff(before, after, ignore_order=False, view="tree")
     # Each difference is reported once per (section, object, field): deeper paths (a list item,
     # a dict key inside a field) collapse to their field, shown whole before -> after.

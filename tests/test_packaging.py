@@ -64,6 +64,20 @@ def test_validate_does_not_import_the_http_stack(tmp_path: Path) -> None:
     assert result.stdout.strip().splitlines()[-1] == "0 []", result.stdout + result.stderr
 
 
+def test_plan_and_apply_import_deepdiff_only_to_recheck_a_saved_plan(tmp_path: Path) -> None:
+    # Issue 17: deepdiff (asyncio and more with it) cost every plan and apply a tenth of a
+    # second at start; only the recheck of a saved plan compares facts with it.
+    probe = (
+        "import sys\n"
+        "import reconciler.cli.apply, reconciler.cli.plan\n"
+        "print(sorted(m for m in ('deepdiff', 'asyncio') if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=False, cwd=tmp_path
+    )
+    assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout + result.stderr
+
+
 def test_every_source_folder_is_a_package_the_wheel_ships() -> None:
     # `packages.find` only ships folders with an `__init__.py` (the emulator's itwins/, access/,
     # projects/ among them); a folder without one would import from a checkout but not from a wheel.
