@@ -267,7 +267,17 @@ class State:
         object.__setattr__(self, "projects", tuple(sorted(self.projects, key=lambda p: p.number)))
 
     def project(self, number: str) -> Project | None:
-        return next((p for p in self.projects if p.number == number), None)
+        return self._by_number.get(number)
+
+    @cached_property
+    def _by_number(self) -> dict[str, Project]:
+        # Made once per state: a plan looks up each of its (thousand) projects by number in
+        # several passes, which a scan per lookup made quadratic (issue 17). The first of a
+        # number wins, as the scan's did.
+        index: dict[str, Project] = {}
+        for p in self.projects:
+            index.setdefault(p.number, p)
+        return index
 
     def numbers(self) -> tuple[str, ...]:
         return tuple(p.number for p in self.projects)

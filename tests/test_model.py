@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import pickle
 
-from reconciler.model import Source, UserMember, built
+from reconciler.model import Project, Source, State, UserMember, built
 
 
 def test_built_equals_the_constructed_value() -> None:
@@ -30,3 +30,14 @@ def test_a_member_key_is_cached_without_changing_the_value() -> None:
     assert member == UserMember(email="Alice@Contoso.com", roles=frozenset({"Viewer"}))
     assert dataclasses.replace(member, email="bob@contoso.com").key == "bob@contoso.com"
     assert dataclasses.replace(member, email=None, id="m1").key == "id:m1"
+
+
+def test_a_state_finds_its_projects_by_number_the_first_of_a_number_winning() -> None:
+    # Issue 17: looked up through an index made once per state (a scan per lookup made
+    # plans of a thousand projects quadratic); the answers are those of the scan.
+    first, second, other = Project("N1", id="a"), Project("N1", id="b"), Project("N2")
+    state = State((first, other, second))
+    assert state.project("N1") is first
+    assert state.project("N2") is other
+    assert state.project("N3") is None
+    assert State().project("N1") is None
