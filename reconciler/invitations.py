@@ -242,6 +242,8 @@ class Expiry:
 def find_expired(desired: State, actual: State, expired: Mapping[Key, Sent]) -> tuple[Sent, ...]:
     """The declared members, owners and group members neither live nor pending whose
     invitation expired."""
+    if not expired:
+        return ()  # the usual case: no pass over every declared person (issue 17)
     found: list[Sent] = []
     for want in desired.projects:
         live = actual.project(want.number)
