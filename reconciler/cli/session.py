@@ -149,6 +149,7 @@ def open_session(
 
 
 T = TypeVar("T")
+ABANDON_SECONDS = 2.0  # how long a failed load waits for the session thread
 
 
 def open_session_beside(
@@ -170,22 +171,32 @@ def open_session_beside(
         return open_session(config, connection, on_request), loaded
     opened: list[Session] = []
     failed: list[BaseException] = []
+    abandoned = threading.Event()  # loading failed: the thread closes what it opened
 
     def warm() -> None:
         try:
             opened.append(open_session(config, connection, on_request))
-            opened[0].target.warm()
+            if not abandoned.is_set():
+                opened[0].target.warm()
         except BaseException as exc:  # raised in the caller's thread, after the loading
             failed.append(exc)
+        finally:
+            if abandoned.is_set():
+                for session in opened:
+                    session.close()
 
     thread = threading.Thread(target=warm, name="itwin-access-session", daemon=True)
     thread.start()
     try:
         loaded = load()
     except BaseException:
-        thread.join()
-        for session in opened:
-            session.close()
+        # A bad manifest or Ctrl-C is not kept waiting for a slow network: a request still
+        # running finishes in the thread, which then closes the session itself.
+        abandoned.set()
+        thread.join(timeout=ABANDON_SECONDS)
+        if not thread.is_alive():
+            for session in opened:
+                session.close()
         raise
     thread.join()
     if failed:
