@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NotRequired, TypedDict, TypeVar, Unpack
+from urllib.parse import urlencode
 
 import httpx
 
@@ -166,6 +167,11 @@ class ApiClient:
         prefer, headers = options.get("prefer"), options.get("headers")
         ambiguous_retry = options.get("ambiguous_retry", True)
         url = self.base_url + path
+        if params:
+            # The query written here, as httpx would write it (urlencode's quoting is httpx's
+            # for str and int values), so that httpx parses one URL per request, not a URL and
+            # then the URL again to merge params: a tenth of a millisecond each (issue 17).
+            url += "?" + urlencode(params)
         renewed = False
         attempt = 0
         limited = 0  # 429s so far: they do not use up attempts
@@ -187,7 +193,7 @@ class ApiClient:
             self.stats.count(method, retry=attempt > 0 or renewed or limited > 0)
             started = time.monotonic()
             try:
-                response = self.http.request(method, url, params=params, json=json, headers=sent)
+                response = self.http.request(method, url, json=json, headers=sent)
             except httpx.TransportError as exc:
                 failure = type(exc).__name__
                 self._emit(method, path, None, started, attempt, waited, why, failure, sent)

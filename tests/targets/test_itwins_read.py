@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from reconciler.emulator import create_app
@@ -456,3 +459,33 @@ def test_a_non_owner_reads_what_self_protection_needs(emulator, make_target, bri
     )
     plan = build_plan(State((desired,)), state, context, GuardSettings())
     assert [v.guard for v in plan.blocked] == ["self-protection"]
+
+
+def test_a_number_of_any_characters_is_found_with_the_query_httpx_would_write(
+    emulator, make_target, itwin
+) -> None:
+    """Issue 17: the client writes the query itself (httpx then parses one URL, not two); it
+    must be the one httpx writes from the same params, and the API must read it back."""
+    odd = "BR 2024/001+é&x=1"
+    http = emulator(itwin(odd), itwin("P-2"))
+    sent: list[httpx.Request] = []
+    http.event_hooks["request"] = [sent.append]
+    found = make_target(http).find([odd])
+    assert found[odd]["number"] == odd
+    lookup = next(r for r in sent if r.url.path == "/itwins/")
+    params = dict(lookup.url.params)
+    assert params["number"] == odd
+    assert lookup.url == httpx.URL(str(lookup.url).split("?")[0], params=params)
+    assert b"BR+2024%2F001%2B%C3%A9%26x%3D1" in lookup.url.raw_path
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["$top", "$skip", "number", "$search", "projectNumber", "a b"]),
+        # Lone surrogates cannot be sent at all (both raise UnicodeEncodeError).
+        st.one_of(st.text(st.characters(exclude_categories=["Cs"])), st.integers(min_value=0)),
+    )
+)
+def test_urlencode_writes_any_query_as_httpx_does(params: dict[str, Any]) -> None:
+    # What ApiClient.request relies on for str and int values (its Params type).
+    assert urlencode(params) == str(httpx.QueryParams(params))
