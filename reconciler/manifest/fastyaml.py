@@ -239,27 +239,46 @@ def _plain(text: str) -> Any:
     return text
 
 
+# ``[...]`` text -> its items and their offsets from the ``[``: the same few role lists are
+# written on every member line (100,000 times in the benchmark), and parsing one is the same work
+# every time. Bounded so that a file of distinct lists cannot grow it without end.
+_FLOW_CACHE: dict[str, tuple[tuple[Any, ...], tuple[int, ...]]] = {}
+_FLOW_CACHE_SIZE = 4096
+
+
 def _flow(text: str, line: int, column: int, seqs: dict[int, Any]) -> list[Any]:
     """``[a, b]`` of plain scalars on one line."""
+    known = _FLOW_CACHE.get(text)
+    if known is None:
+        known = _flow_parse(text)
+        if len(_FLOW_CACHE) < _FLOW_CACHE_SIZE:
+            _FLOW_CACHE[text] = known
+    values, offsets = known
+    items = list(values)
+    seqs[id(items)] = [(line, column + offset) for offset in offsets]
+    return items
+
+
+def _flow_parse(text: str) -> tuple[tuple[Any, ...], tuple[int, ...]]:
+    """The items of ``[a, b]`` and the offset of each from the ``[``; raises _Outside."""
     inner = text[1:-1]
     if text[-1] != "]" or _FLOW_REFUSED.search(inner):
         raise _Outside
     items: list[Any] = []
-    places: list[Pos] = []
+    offsets: list[int] = []
     if "," not in inner and inner and inner[0] != " " and inner[-1] != " ":
         items.append(_plain(inner))  # one item, the commonest list of roles
-        places.append((line, column + 1))
+        offsets.append(1)
     elif inner.strip(" "):
-        offset = column + 1
+        offset = 1
         for part in inner.split(","):
             item = part.strip(" ")
             if not item:
                 raise _Outside
             items.append(_plain(item))
-            places.append((line, offset + len(part) - len(part.lstrip(" "))))
+            offsets.append(offset + len(part) - len(part.lstrip(" ")))
             offset += len(part) + 1
-    seqs[id(items)] = places
-    return items
+    return tuple(items), tuple(offsets)
 
 
 def _flow_mapping(text: str, line: int, column: int, doc: Document) -> dict[str, Any]:
