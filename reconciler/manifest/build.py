@@ -456,6 +456,7 @@ class Builder:
         seen_groups: dict[str, Source] = {}
         file = doc.file
         places = doc.places(items)
+        email_ok = _EMAIL.fullmatch
         for index, item in enumerate(items):
             item_path = f"{path}.members[{index}]"
             line, column = places[index]
@@ -481,14 +482,21 @@ class Builder:
                     self.error(where, f"group '{name}' is not a group of this project{hint}")
                 groups.append(GroupMember(group=name, roles=frozenset(roles), source=source))
                 continue
-            email = self.email(doc, item, "email", f"{item_path}.email", "member")
-            if email is None:
+            address: str = item["email"]
+            if email_ok(address):  # the common case, without self.email's call and path
+                email = address.lower()
+            else:
+                self.email(doc, item, "email", f"{item_path}.email", "member")
                 continue
             if email in seen_users:
                 self.error(source, f"duplicate member '{email}' (also at {seen_users[email]})")
                 continue
             seen_users[email] = source
-            users.append(built(UserMember, email=email, roles=frozenset(roles), source=source))
+            # ``key`` filled in: the cached_property would work out the same (user_key of a
+            # lower-cased email without spaces is the email) once per member, at 2 us each.
+            users.append(
+                built(UserMember, email=email, roles=frozenset(roles), source=source, key=email)
+            )
         return users, groups
 
     def check_roles(self, doc: Document, roles: list[str], path: str, role_names: set[str]) -> None:
