@@ -30,7 +30,7 @@ from typing import Any
 
 import yaml
 
-from reconciler.manifest.document import Document, Pos
+from reconciler.manifest.document import Document, Entry, Pos
 
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _RESOLVERS = yaml.SafeLoader.yaml_implicit_resolvers
@@ -71,7 +71,7 @@ def _read(text: str, doc: Document) -> Any:
     maps = doc._maps
     seqs = doc._seqs
     # Open blocks, innermost last: [indent, container, its positions (a mapping's key ->
-    # (key position, value position), a sequence's item positions)].
+    # Entry, a sequence's item positions)].
     stack: list[list[Any]] = []
     # A key or dash with nothing after it: the next line opens its block.
     # (container, key or None for a sequence item, key position, indent of the key or dash)
@@ -102,13 +102,12 @@ def _read(text: str, doc: Document) -> Any:
             block: Any = [] if dash else {}
             places: Any = [] if dash else {}
             (seqs if dash else maps)[id(block)] = places
-            where = (number, indent + 1)
             if key is None:
                 parent[1].append(block)
-                parent[2].append(where)
+                parent[2].append((number, indent + 1))
             else:
                 parent[1][key] = block
-                parent[2][key] = (key_at, where)
+                parent[2][key] = (*key_at, number, indent + 1)
             stack.append([indent, block, places])
         elif not stack:
             if root is not None or indent:
@@ -188,7 +187,7 @@ def _read(text: str, doc: Document) -> Any:
             top[1][key] = _scalar_or_flow(value, number, value_column, doc)
         else:
             top[1][key] = value  # a plain string (the commonest value), as _plain would say
-        top[2][key] = ((number, column), (number, value_column))
+        top[2][key] = (number, column, number, value_column)
     if pending is not None or len(stack) > _MAX_DEPTH:
         raise _Outside
     return root
@@ -288,7 +287,7 @@ def _flow_mapping(text: str, line: int, column: int, doc: Document) -> dict[str,
     if text[-1] != "}" or _FLOW_MAPPING_REFUSED.search(inner):
         raise _Outside
     result: dict[str, Any] = {}
-    index: dict[str, tuple[Pos, Pos]] = {}
+    index: dict[str, Entry] = {}
     size = len(inner)
     offset = column + 1  # the column of inner[0]
     at = 0
@@ -300,7 +299,7 @@ def _flow_mapping(text: str, line: int, column: int, doc: Document) -> dict[str,
         if not key or key[-1] == " " or key in result or _FLOW_KEY_REFUSED.search(key):
             raise _Outside
         _plain(key)  # only to refuse what is not a plain scalar; the key is its text
-        key_at = (line, offset + colon - len(key))
+        key_column = offset + colon - len(key)
         start = colon + 2
         while start < size and inner[start] == " ":
             start += 1
@@ -319,7 +318,7 @@ def _flow_mapping(text: str, line: int, column: int, doc: Document) -> dict[str,
                 raise _Outside
             value = _plain(plain)
         result[key] = value
-        index[key] = (key_at, (line, offset + start))
+        index[key] = (line, key_column, line, offset + start)
         while end < size and inner[end] == " ":
             end += 1
         if end == size:
