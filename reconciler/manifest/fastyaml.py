@@ -89,7 +89,8 @@ def _read(text: str, doc: Document) -> Any:
             cut = content.find(" #")
             if cut >= 0:
                 content = content[:cut]
-        content = content.rstrip(" ")
+        if content[-1] == " ":
+            content = content.rstrip(" ")
         if indent == 0 and content.startswith(("---", "...", "%")):
             raise _Outside
         dash = content[:2] == "- " or content == "-"
@@ -183,7 +184,9 @@ def _read(text: str, doc: Document) -> Any:
             continue
         value_column = column + len(content) - len(value)
         first = value[0]
-        if first in _INDICATORS or first in _RESOLVERS or value[-1] == ":" or ": " in value:
+        if first == "[":  # a list of roles: the commonest value after plain text
+            top[1][key] = _flow(value, number, value_column, seqs)
+        elif first in _INDICATORS or first in _RESOLVERS or value[-1] == ":" or ": " in value:
             top[1][key] = _scalar_or_flow(value, number, value_column, doc)
         else:
             top[1][key] = value  # a plain string (the commonest value), as _plain would say
