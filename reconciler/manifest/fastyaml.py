@@ -45,6 +45,9 @@ _MAX_DEPTH = 64  # deeper documents go to yamlsource, which reports them
 _FLOW_REFUSED = re.compile(r"[\[\]{}:'\"#]")
 _FLOW_MAPPING_REFUSED = re.compile(r"[{}'\"#]|\[[^\]]*\[")
 _FLOW_KEY_REFUSED = re.compile(r"[\[\],:]")
+# ``key: value`` or ``- key: value`` (groups: indent, dash, key, value): a key of letters and
+# digits, one space after the colon, a value that starts and ends with a non-space, no '#'.
+_SIMPLE = re.compile(r"( *)(- )?([A-Za-z][A-Za-z0-9]*): (\S(?:[^#]*\S)?)").fullmatch
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")  # tabs, CRs and what libyaml refuses
 
 
@@ -79,6 +82,38 @@ def _read(text: str, doc: Document) -> Any:
     root: Any = None
     keys: set[str] = set()  # keys already found to be plain scalars
     for number, raw in enumerate(text.split("\n"), 1):
+        # The commonest lines first (``key: value`` in the open mapping, ``- key: value`` in
+        # the open sequence, a key already seen, no comment): one regex match instead of the
+        # steps below, which they would take to the same end. Anything else goes on below.
+        simple = _SIMPLE(raw) if pending is None and stack else None
+        if simple is not None and simple[3] in keys:
+            indent = len(simple[1])
+            top = stack[-1]
+            if simple[2] is None:
+                ok = top[0] == indent and type(top[1]) is dict
+                column = indent + 1
+            else:
+                while top[0] > indent and len(stack) > 1:
+                    stack.pop()  # as below: the blocks this line is outside of end here
+                    top = stack[-1]
+                ok = top[0] == indent and type(top[1]) is list and len(stack) < _MAX_DEPTH
+                column = indent + 3
+                if ok:
+                    block: Any = {}
+                    places: Any = {}
+                    maps[id(block)] = places
+                    top[1].append(block)
+                    top[2].append((number, column))
+                    top = [indent + 2, block, places]
+                    stack.append(top)
+            if ok:
+                key, value = simple[3], simple[4]
+                if key in top[1]:
+                    raise _Outside  # a duplicate key: yamlsource words it
+                value_column = column + len(key) + 2
+                top[1][key] = _value(value, number, value_column, doc)
+                top[2][key] = (number, column, number, value_column)
+                continue
         content = raw.lstrip(" ")
         if not content or content[0] == "#":
             continue
@@ -100,8 +135,8 @@ def _read(text: str, doc: Document) -> Any:
             pending = None
             if not (indent > at or (dash and key is not None and indent == at)):
                 raise _Outside  # an empty value (null): rare, and libyaml places it
-            block: Any = [] if dash else {}
-            places: Any = [] if dash else {}
+            block = [] if dash else {}
+            places = [] if dash else {}
             (seqs if dash else maps)[id(block)] = places
             if key is None:
                 parent[1].append(block)
@@ -183,17 +218,21 @@ def _read(text: str, doc: Document) -> Any:
             pending = (top, key, (number, column), top[0])
             continue
         value_column = column + len(content) - len(value)
-        first = value[0]
-        if first == "[":  # a list of roles: the commonest value after plain text
-            top[1][key] = _flow(value, number, value_column, seqs)
-        elif first in _INDICATORS or first in _RESOLVERS or value[-1] == ":" or ": " in value:
-            top[1][key] = _scalar_or_flow(value, number, value_column, doc)
-        else:
-            top[1][key] = value  # a plain string (the commonest value), as _plain would say
+        top[1][key] = _value(value, number, value_column, doc)
         top[2][key] = (number, column, number, value_column)
     if pending is not None or len(stack) > _MAX_DEPTH:
         raise _Outside
     return root
+
+
+def _value(text: str, line: int, column: int, doc: Document) -> Any:
+    """The value after ``key: `` (``text`` without spaces around it)."""
+    first = text[0]
+    if first == "[":  # a list of roles: the commonest value after plain text
+        return _flow(text, line, column, doc._seqs)
+    if first in _INDICATORS or first in _RESOLVERS or text[-1] == ":" or ": " in text:
+        return _scalar_or_flow(text, line, column, doc)
+    return text  # a plain string (the commonest value), as _plain would say
 
 
 def _key_at(text: str) -> int:
@@ -257,7 +296,10 @@ def _flow(text: str, line: int, column: int, seqs: dict[int, Any]) -> list[Any]:
             _FLOW_CACHE[text] = known
     values, offsets = known
     items = list(values)
-    seqs[id(items)] = [(line, column + offset) for offset in offsets]
+    if len(offsets) == 1:  # one role: no comprehension (a call of its own in Python 3.11)
+        seqs[id(items)] = [(line, column + offsets[0])]
+    else:
+        seqs[id(items)] = [(line, column + offset) for offset in offsets]
     return items
 
 
