@@ -200,12 +200,17 @@ class _Compiler:
         required = tuple(schema.get("required", ()))
         names = self.node(schema["propertyNames"]) if "propertyNames" in keys else None
 
+        # Nothing to check per entry (``if: {type: object, required: [group]}``): skip the loop.
+        entries = bool(properties) or extra_schema is not True or names is not None
+
         def mapping(x: Any) -> bool:
             if not isinstance(x, dict):
                 return kind is None
             for name in required:
                 if name not in x:
                     return False
+            if not entries:
+                return True
             for name, value in x.items():
                 check = properties.get(name, extra)
                 if check is None or not check(value):
