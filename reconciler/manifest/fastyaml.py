@@ -87,9 +87,10 @@ def _read(text: str, doc: Document) -> Any:
         # steps below, which they would take to the same end. Anything else goes on below.
         simple = _SIMPLE(raw) if pending is None and stack else None
         if simple is not None and simple[3] in keys:
-            indent = len(simple[1])
+            spaces, dashed, key, value = simple.groups()
+            indent = len(spaces)
             top = stack[-1]
-            if simple[2] is None:
+            if dashed is None:
                 ok = top[0] == indent and type(top[1]) is dict
                 column = indent + 1
             else:
@@ -107,7 +108,6 @@ def _read(text: str, doc: Document) -> Any:
                     top = [indent + 2, block, places]
                     stack.append(top)
             if ok:
-                key, value = simple[3], simple[4]
                 if key in top[1]:
                     raise _Outside  # a duplicate key: yamlsource words it
                 value_column = column + len(key) + 2
