@@ -45,9 +45,10 @@ _MAX_DEPTH = 64  # deeper documents go to yamlsource, which reports them
 _FLOW_REFUSED = re.compile(r"[\[\]{}:'\"#]")
 _FLOW_MAPPING_REFUSED = re.compile(r"[{}'\"#]|\[[^\]]*\[")
 _FLOW_KEY_REFUSED = re.compile(r"[\[\],:]")
-# ``key: value`` or ``- key: value`` (groups: indent, dash, key, value): a key of letters and
-# digits, one space after the colon, a value that starts and ends with a non-space, no '#'.
-_SIMPLE = re.compile(r"( *)(- )?([A-Za-z][A-Za-z0-9]*): (\S(?:[^#]*\S)?)").fullmatch
+# ``key: value``, ``- key: value`` or ``- {...}`` (groups: indent, dash, key, value, flow
+# mapping): a key of letters and digits, one space after the colon, a value that starts and ends
+# with a non-space, no '#' anywhere.
+_SIMPLE = re.compile(r"( *)(- )?(?:([A-Za-z][A-Za-z0-9]*): (\S(?:[^#]*\S)?)|(\{[^#]*\}))").fullmatch
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")  # tabs, CRs and what libyaml refuses
 
 
@@ -82,20 +83,33 @@ def _read(text: str, doc: Document) -> Any:
     root: Any = None
     keys: set[str] = set()  # keys already found to be plain scalars
     for number, raw in enumerate(text.split("\n"), 1):
-        # The commonest lines first (``key: value`` in the open mapping, ``- key: value`` in
-        # the open sequence, a key already seen, no comment): one regex match instead of the
-        # steps below, which they would take to the same end. Anything else goes on below.
+        # The commonest lines first (``key: value`` in the open mapping, ``- key: value`` or
+        # ``- {flow mapping}`` in the open sequence, a key already seen, no comment): one regex
+        # match instead of the steps below, which they would take to the same end. Anything
+        # else goes on below.
         simple = _SIMPLE(raw) if pending is None and stack else None
-        if simple is not None and simple[3] in keys:
-            spaces, dashed, key, value = simple.groups()
+        if simple is not None:
+            spaces, dashed, key, value, flow = simple.groups()
             indent = len(spaces)
             top = stack[-1]
-            if dashed is None:
+            if key is None:
+                ok = False
+                if dashed is not None:
+                    while top[0] > indent and len(stack) > 1:
+                        stack.pop()  # as below: the blocks this line is outside of end here
+                        top = stack[-1]
+                    if top[0] == indent and type(top[1]) is list:
+                        top[1].append(_flow_mapping(flow, number, indent + 3, doc))
+                        top[2].append((number, indent + 3))
+                        continue
+            elif key not in keys:
+                ok = False
+            elif dashed is None:
                 ok = top[0] == indent and type(top[1]) is dict
                 column = indent + 1
             else:
                 while top[0] > indent and len(stack) > 1:
-                    stack.pop()  # as below: the blocks this line is outside of end here
+                    stack.pop()
                     top = stack[-1]
                 ok = top[0] == indent and type(top[1]) is list and len(stack) < _MAX_DEPTH
                 column = indent + 3
