@@ -18,8 +18,9 @@ is true, ``10`` an integer, a date stays text), ``'single'`` and ``"double"`` qu
 without escapes, one-line flow sequences of plain scalars (``[a, b]``) and one-line flow
 mappings of those (``{email: a@b.c, roles: [Viewer]}``); full-line and trailing comments. Not
 in it (left to libyaml): anchors, aliases, tags, block scalars (``|``, ``>``), nested flow
-mappings, multi-line scalars, empty values, quoted keys, ``---``, tabs, CR line ends, and
-non-ASCII text (columns then count characters the way libyaml does, not worth the risk).
+mappings, multi-line scalars, empty values, quoted keys, ``---``, tabs, CR line ends, and the
+characters libyaml refuses or reads as line breaks (NEL, LS, PS). Other non-ASCII text is read
+(``Zoë``): libyaml counts columns in characters, as Python's ``str`` does.
 tests/manifest/test_fastyaml.py checks that both readers agree on generated documents.
 """
 
@@ -49,7 +50,9 @@ _FLOW_KEY_REFUSED = re.compile(r"[\[\],:]")
 # mapping): a key of letters and digits, one space after the colon, a value that starts and ends
 # with a non-space, no '#' anywhere.
 _SIMPLE = re.compile(r"( *)(- )?(?:([A-Za-z][A-Za-z0-9]*): (\S(?:[^#]*\S)?)|(\{[^#]*\}))").fullmatch
-_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")  # tabs, CRs and what libyaml refuses
+# Tabs, CRs, what libyaml refuses (characters outside YAML's printable set) and what it reads
+# as a line break where Python's split does not (NEL, LS, PS); a BOM, which it treats apart.
+_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
 
 
 class _Outside(Exception):
@@ -58,7 +61,7 @@ class _Outside(Exception):
 
 def parse(text: str, name: str) -> Document | None:
     """The document, or None when the text is outside the subset (see module docstring)."""
-    if not text.isascii() or _CONTROL.search(text):
+    if _CONTROL.search(text):
         return None
     doc = Document(file=name, data=None)
     try:
