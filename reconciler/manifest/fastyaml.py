@@ -2,9 +2,11 @@
 
 Composing nodes with libyaml through PyYAML (a Python object and callbacks per node) and then
 converting them was half of ``validate``'s time on 1,000 projects x 100 members (issue 17).
-Reading the same files here takes 0.87 s of CPU instead of 1.58 s (block style, as
-``benchmarks/validate.py`` writes them), 0.65 s instead of 1.09 s for 1,000 x 50 members
-written one flow mapping a line (``benchmarks/common.py``); minimum of three runs each.
+Reading the same files here takes 0.87 s of CPU instead of 2.42 s (block style, as
+``benchmarks/validate.py`` writes them), 0.68 s instead of 1.20 s for 1,000 x 50 members
+written one flow mapping a line (``benchmarks/common.py``); minimum of three runs each, the
+same busy machine for both readers. The commonest lines (``key: value``, ``- key: value``,
+``- {...}``) are read by one regex match (``_SIMPLE``) rather than step by step.
 
 ``parse(text, name)`` returns the ``Document`` that ``yamlsource`` would return, the same values
 at the same lines and columns, or ``None`` whenever the text holds anything outside the subset
