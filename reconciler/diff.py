@@ -177,7 +177,7 @@ def _members(want: Project, live: Project, remove: bool) -> list[Operation]:
             if old is not None:
                 ops.append(_member_removal(live, old, member.source))
             continue
-        given = GivenRoles(str(member.email), tuple(sorted(member.roles)))
+        given = GivenRoles(member.email, tuple(sorted(member.roles)))
         if old is None:
             add = MemberPayload(new=given)
             ops.append(_op(OpKind.ADD_MEMBER, live, member.key, add, member.source))

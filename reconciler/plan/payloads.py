@@ -423,9 +423,10 @@ class HeldRoles:
 
 @dataclass(frozen=True)
 class GivenRoles:
-    """What an add or update gives a member (``after``): the full set of role names."""
+    """What an add or update gives a member (``after``): the full set of role names (and
+    its email; None only for a deleted user re-given roles by ``reconciler.repair``)."""
 
-    email: str
+    email: str | None
     roles: tuple[str, ...]
     sending: Sending = Sending()
 
@@ -477,7 +478,7 @@ class MemberPayload(Payload):
             )
         if kind in (_K.ADD_MEMBER, _K.UPDATE_MEMBER, _K.REINVITE_MEMBER):
             after.need()
-            new = GivenRoles(after.text("email"), after.texts("roles"), Sending.read(after))
+            new = GivenRoles(after.opt_text("email"), after.texts("roles"), Sending.read(after))
         return cls(old, new)
 
     def wire(self, kind: OpKind) -> tuple[Wire | None, Wire | None]:
