@@ -13,7 +13,7 @@ A malformed payload (a saved plan edited by hand: a string for ``roles``, no ``e
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
 from reconciler.model import Scalar
@@ -126,7 +126,7 @@ class ProjectUpdate(Payload):
         before.need()
         after.need()
         changes = {k: Change(before.scalar(k, None), after.scalar(k)) for k in after.fields()}
-        return cls(before.opt_text("id"), changes)
+        return cls(before.opt_text("id", None), changes)
 
     def wire(self, kind: OpKind) -> tuple[Wire | None, Wire | None]:
         old = {k: c.old for k, c in self.changes.items()}
@@ -144,7 +144,7 @@ class ProjectDeletion(Payload):
     @classmethod
     def _read(cls, kind: OpKind, before: _Side, after: _Side) -> Self:
         before.need()
-        return cls(before.opt_text("id"), before.opt_text("displayName"))
+        return cls(before.opt_text("id", None), before.opt_text("displayName"))
 
     def wire(self, kind: OpKind) -> tuple[Wire | None, Wire | None]:
         return {"id": self.id, "displayName": self.display_name}, None
@@ -208,9 +208,9 @@ class RoleDef(Payload):
         side.need()
         return cls(
             side.text("displayName"),
-            side.opt_text("description"),
-            side.texts("permissions"),
-            before.opt_text("id") if kind is _K.DELETE_ROLE else None,
+            side.opt_text("description", None),
+            side.texts("permissions", ()),
+            before.opt_text("id", None) if kind is _K.DELETE_ROLE else None,
         )
 
     def wire(self, kind: OpKind) -> tuple[Wire | None, Wire | None]:
@@ -245,7 +245,7 @@ class RoleUpdate(Payload):
             )
         if after.has("permissions"):
             permissions = Change(before.texts("permissions", ()), after.texts("permissions"))
-        return cls(before.opt_text("id"), description, permissions)
+        return cls(before.opt_text("id", None), description, permissions)
 
     def wire(self, kind: OpKind) -> tuple[Wire | None, Wire | None]:
         before: Wire = {"id": self.id}
@@ -279,10 +279,10 @@ class GroupDef(Payload):
         side.need()
         return cls(
             side.text("name"),
-            side.opt_text("description"),
-            side.texts("members"),
-            side.texts("imsGroups"),
-            before.opt_text("id") if kind is _K.DELETE_GROUP else None,
+            side.opt_text("description", None),
+            side.texts("members", ()),
+            side.texts("imsGroups", ()),
+            before.opt_text("id", None) if kind is _K.DELETE_GROUP else None,
             after.flag(INVITES_MEMBERS),
         )
 
@@ -298,11 +298,6 @@ class GroupDef(Payload):
         if self.invites_members:
             group[INVITES_MEMBERS] = True
         return None, group
-
-    @property
-    def listed_anew(self) -> tuple[str, ...]:
-        """The members a creation lists (all of them are new to the group)."""
-        return self.members if self.id is None else ()
 
 
 @dataclass(frozen=True)
@@ -342,7 +337,12 @@ class GroupUpdate(Payload):
             ims = Change(before.texts("imsGroups", ()), after.texts("imsGroups"))
         expired = after.dates(EXPIRED_MEMBERS)
         return cls(
-            before.opt_text("id"), description, members, ims, after.flag(INVITES_MEMBERS), expired
+            before.opt_text("id", None),
+            description,
+            members,
+            ims,
+            after.flag(INVITES_MEMBERS),
+            expired,
         )
 
     def wire(self, kind: OpKind) -> tuple[Wire | None, Wire | None]:
@@ -471,14 +471,14 @@ class MemberPayload(Payload):
         if kind is not _K.ADD_MEMBER:
             before.need()
             old = HeldRoles(
-                before.opt_text("id"),
+                before.opt_text("id", None),
                 before.opt_text("email"),
-                before.texts("roles"),
+                before.texts("roles", ()),
                 Invitation.read(before),
             )
         if kind in (_K.ADD_MEMBER, _K.UPDATE_MEMBER, _K.REINVITE_MEMBER):
             after.need()
-            new = GivenRoles(after.opt_text("email"), after.texts("roles"), Sending.read(after))
+            new = GivenRoles(after.opt_text("email"), after.texts("roles", ()), Sending.read(after))
         return cls(old, new)
 
     def wire(self, kind: OpKind) -> tuple[Wire | None, Wire | None]:
@@ -510,7 +510,7 @@ class OwnerPayload(Payload):
             after.need()
             return cls(after.text("email"), sending=Sending.read(after))
         before.need()
-        return cls(before.opt_text("email"), before.opt_text("id"), Invitation.read(before))
+        return cls(before.opt_text("email"), before.opt_text("id", None), Invitation.read(before))
 
     def wire(self, kind: OpKind) -> tuple[Wire | None, Wire | None]:
         if kind is _K.ADD_OWNER:
@@ -550,10 +550,12 @@ class GroupMemberPayload(Payload):
         old = new = None
         if kind is not _K.ADD_GROUP_MEMBER:
             before.need()
-            old = GroupRoles(before.text("group"), before.texts("roles"), before.opt_text("id"))
+            old = GroupRoles(
+                before.text("group"), before.texts("roles", ()), before.opt_text("id", None)
+            )
         if kind is not _K.REMOVE_GROUP_MEMBER:
             after.need()
-            new = GroupRoles(after.text("group"), after.texts("roles"))
+            new = GroupRoles(after.text("group"), after.texts("roles", ()))
         return cls(old, new)
 
     def wire(self, kind: OpKind) -> tuple[Wire | None, Wire | None]:
@@ -587,6 +589,59 @@ PAYLOADS: Mapping[OpKind, type[Payload]] = {k: f for f in _FAMILIES for k in f.K
 def payload_of(op: Carrier) -> Payload:
     """The typed payload of any operation (PayloadError when malformed)."""
     return PAYLOADS[op.kind].of(op)
+
+
+# ---------------------------------------------------------------------------- shared reads
+
+_ADDS = frozenset({_K.ADD_MEMBER, _K.ADD_OWNER})
+
+
+def sending(op: Carrier) -> Sending:
+    """The marks of an operation: an add of a member or owner has them; any other, none."""
+    if op.kind is _K.ADD_OWNER:
+        return OwnerPayload.of(op).sending
+    return MemberPayload.of(op).sending if op.kind is _K.ADD_MEMBER else Sending()
+
+
+def marked(op: Carrier, marks: Sending) -> Payload:
+    """The payload of an add of a member or owner, with ``marks`` for its own."""
+    if op.kind is _K.ADD_OWNER:
+        return replace(OwnerPayload.of(op), sending=marks)
+    member = MemberPayload.of(op)
+    if op.kind is not _K.ADD_MEMBER or member.new is None:
+        raise PayloadError(f"{op.kind.value} is not an add of a member or owner")
+    return replace(member, new=replace(member.new, sending=marks))
+
+
+def given_roles(op: Carrier) -> tuple[str, ...]:
+    """The roles a member or group member holds after ``op`` (``after["roles"]``; none for a
+    removal or any other kind)."""
+    if op.kind in MemberPayload.KINDS:
+        return MemberPayload.of(op).new_roles
+    return GroupMemberPayload.of(op).new_roles if op.kind in GroupMemberPayload.KINDS else ()
+
+
+def held_roles(op: Carrier) -> tuple[str, ...]:
+    """The roles a member or group member held before ``op`` (``before["roles"]``; none for
+    an add or any other kind)."""
+    if op.kind in MemberPayload.KINDS:
+        return MemberPayload.of(op).old_roles
+    return GroupMemberPayload.of(op).old_roles if op.kind in GroupMemberPayload.KINDS else ()
+
+
+def listed_anew(op: Carrier) -> tuple[str, ...]:
+    """The members a group creation or update lists that the group did not have (none for
+    any other kind)."""
+    if op.kind is _K.CREATE_GROUP:
+        return GroupDef.of(op).members
+    return GroupUpdate.of(op).listed_anew if op.kind is _K.UPDATE_GROUP else ()
+
+
+def invites_members(op: Carrier) -> bool:
+    """Whether a group creation or update is marked ``invitesMembers``."""
+    if op.kind is _K.CREATE_GROUP:
+        return GroupDef.of(op).invites_members
+    return op.kind is _K.UPDATE_GROUP and GroupUpdate.of(op).invites_members
 
 
 # ---------------------------------------------------------------------------- reading
