@@ -318,8 +318,7 @@ def _without(op: Operation, emails: set[str]) -> list[Operation]:
         update = replace(update, members=members)
     if not update.listed_anew:
         update = replace(update, invites_members=False)  # nobody left to invite
-    without = op.carrying(update)
-    return [without] if without.after else []
+    return [] if update.empty else [op.carrying(update)]
 
 
 def expired_members(op: Operation) -> dict[str, str]:

@@ -111,7 +111,7 @@ def test_typed_payloads_read_what_the_table_says() -> None:
          "operation P/add_member/k: after.roles: expected a list of strings, got str"),
         ("add_member", None, {"roles": ["Admin"]},
          "operation P/add_member/k: after has no 'email'"),
-        ("remove_member", None, None, "operation P/remove_member/k: before is missing"),
+        ("remove_member", None, None, "operation P/remove_member/k: before has no 'email'"),
         ("update_member", {"id": "m", "email": "a@x.com", "roles": ["R"], "pending": "no"},
          {"email": "a@x.com", "roles": ["S"]}, "before.pending: expected true or false, got str"),
         ("update_group", {"id": "g"}, {"expiredMembers": ["x"]},

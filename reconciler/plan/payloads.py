@@ -99,7 +99,6 @@ class NewProject(Payload):
 
     @classmethod
     def _read(cls, kind: OpKind, before: _Side, after: _Side) -> Self:
-        after.need()
         attrs = {k: after.scalar(k) for k in after.fields() if k != "number"}
         return cls(after.text("number"), attrs)
 
@@ -116,6 +115,11 @@ class ProjectUpdate(Payload):
     changes: Mapping[str, Change[Scalar]]
 
     @property
+    def desired(self) -> dict[str, Scalar]:
+        """The changed attributes' desired values (manifest names)."""
+        return {k: c.new for k, c in self.changes.items()}
+
+    @property
     def parent(self) -> str | None:
         """The new parent's project number, when the update moves the project."""
         change = self.changes.get("parent")
@@ -123,8 +127,6 @@ class ProjectUpdate(Payload):
 
     @classmethod
     def _read(cls, kind: OpKind, before: _Side, after: _Side) -> Self:
-        before.need()
-        after.need()
         changes = {k: Change(before.scalar(k, None), after.scalar(k)) for k in after.fields()}
         return cls(before.opt_text("id", None), changes)
 
@@ -143,7 +145,6 @@ class ProjectDeletion(Payload):
 
     @classmethod
     def _read(cls, kind: OpKind, before: _Side, after: _Side) -> Self:
-        before.need()
         return cls(before.opt_text("id", None), before.opt_text("displayName"))
 
     def wire(self, kind: OpKind) -> tuple[Wire | None, Wire | None]:
@@ -173,7 +174,6 @@ class Rename(Payload):
     @classmethod
     def _read(cls, kind: OpKind, before: _Side, after: _Side) -> Self:
         name = _rename_field(kind)
-        before.need()
         return cls(str(before.opt_text("id")), before.text(name), after.text(name, ""))
 
     def wire(self, kind: OpKind) -> tuple[Wire | None, Wire | None]:
@@ -205,7 +205,6 @@ class RoleDef(Payload):
     @classmethod
     def _read(cls, kind: OpKind, before: _Side, after: _Side) -> Self:
         side = before if kind is _K.DELETE_ROLE else after
-        side.need()
         return cls(
             side.text("displayName"),
             side.opt_text("description", None),
@@ -234,10 +233,18 @@ class RoleUpdate(Payload):
     description: Change[str | None] | None = None
     permissions: Change[tuple[str, ...]] | None = None
 
+    @property
+    def desired(self) -> dict[str, Any]:
+        """The changed fields' desired values (manifest names, as the APIs name them too)."""
+        fields: dict[str, Any] = {}
+        if self.description is not None:
+            fields["description"] = self.description.new
+        if self.permissions is not None:
+            fields["permissions"] = sorted(self.permissions.new)
+        return fields
+
     @classmethod
     def _read(cls, kind: OpKind, before: _Side, after: _Side) -> Self:
-        before.need()
-        after.need()
         description = permissions = None
         if after.has("description"):
             description = Change(
@@ -276,7 +283,6 @@ class GroupDef(Payload):
     @classmethod
     def _read(cls, kind: OpKind, before: _Side, after: _Side) -> Self:
         side = before if kind is _K.DELETE_GROUP else after
-        side.need()
         return cls(
             side.text("name"),
             side.opt_text("description", None),
@@ -315,6 +321,25 @@ class GroupUpdate(Payload):
     expired_members: Mapping[str, str] = field(default_factory=dict)
 
     @property
+    def desired(self) -> dict[str, Any]:
+        """The changed fields' desired values (manifest names, as the API names them too)."""
+        fields: dict[str, Any] = {}
+        if self.description is not None:
+            fields["description"] = self.description.new
+        for name, change in (("members", self.members), ("imsGroups", self.ims_groups)):
+            if change is not None:
+                fields[name] = sorted(change.new)
+        return fields
+
+    @property
+    def empty(self) -> bool:
+        """Nothing to send: no field changes, no marks."""
+        changes = (self.description, self.members, self.ims_groups)
+        return all(c is None for c in changes) and not (
+            self.invites_members or self.expired_members
+        )
+
+    @property
     def listed_anew(self) -> tuple[str, ...]:
         """The members the update lists that the group did not have, in listed order."""
         if self.members is None:
@@ -324,8 +349,6 @@ class GroupUpdate(Payload):
 
     @classmethod
     def _read(cls, kind: OpKind, before: _Side, after: _Side) -> Self:
-        before.need()
-        after.need()
         description = members = ims = None
         if after.has("description"):
             description = Change(
@@ -465,11 +488,15 @@ class MemberPayload(Payload):
     def sending(self) -> Sending:
         return self.new.sending if self.new is not None else Sending()
 
+    @property
+    def old_id(self) -> str | None:
+        """The live member's id (its invitation's when pending); None for an add."""
+        return self.old.id if self.old is not None else None
+
     @classmethod
     def _read(cls, kind: OpKind, before: _Side, after: _Side) -> Self:
         old = new = None
         if kind is not _K.ADD_MEMBER:
-            before.need()
             old = HeldRoles(
                 before.opt_text("id", None),
                 before.opt_text("email"),
@@ -477,7 +504,6 @@ class MemberPayload(Payload):
                 Invitation.read(before),
             )
         if kind in (_K.ADD_MEMBER, _K.UPDATE_MEMBER, _K.REINVITE_MEMBER):
-            after.need()
             new = GivenRoles(after.opt_text("email"), after.texts("roles", ()), Sending.read(after))
         return cls(old, new)
 
@@ -507,9 +533,7 @@ class OwnerPayload(Payload):
     @classmethod
     def _read(cls, kind: OpKind, before: _Side, after: _Side) -> Self:
         if kind is _K.ADD_OWNER:
-            after.need()
             return cls(after.text("email"), sending=Sending.read(after))
-        before.need()
         return cls(before.opt_text("email"), before.opt_text("id", None), Invitation.read(before))
 
     def wire(self, kind: OpKind) -> tuple[Wire | None, Wire | None]:
@@ -545,16 +569,19 @@ class GroupMemberPayload(Payload):
     def new_roles(self) -> tuple[str, ...]:
         return self.new.roles if self.new is not None else ()
 
+    @property
+    def old_id(self) -> str | None:
+        """The live group's id; None for an add (or when the read did not give it)."""
+        return self.old.id if self.old is not None else None
+
     @classmethod
     def _read(cls, kind: OpKind, before: _Side, after: _Side) -> Self:
         old = new = None
         if kind is not _K.ADD_GROUP_MEMBER:
-            before.need()
             old = GroupRoles(
                 before.text("group"), before.texts("roles", ()), before.opt_text("id", None)
             )
         if kind is not _K.REMOVE_GROUP_MEMBER:
-            after.need()
             new = GroupRoles(after.text("group"), after.texts("roles", ()))
         return cls(old, new)
 
@@ -659,10 +686,6 @@ class _Side:
     def __init__(self, data: Mapping[str, Any] | None, name: str) -> None:
         self.data: Mapping[str, Any] = data if data is not None else {}
         self.name = name
-
-    def need(self) -> None:
-        if not self.data:
-            raise PayloadError(f"{self.name} is missing")
 
     def fields(self) -> list[str]:
         return list(self.data)
