@@ -3,8 +3,10 @@
 Pure: no I/O. ``diff`` produces operations, ``plan.build`` orders, batches and guards them;
 both sit above this module, so it lives apart from ``build`` (which re-exports it).
 
-Operation payloads, for targets executing them (all values JSON-able, names not ids, except
-``before["id"]`` which is always the live id of the object being changed or removed):
+Operation payloads as a saved plan carries them (all values JSON-able, names not ids, except
+``before["id"]`` which is always the live id of the object being changed or removed). Code
+reads and writes them through the typed class of each kind (``reconciler.plan.payloads``,
+listed below the table; ``PAYLOADS`` maps each kind to its class), never as dicts:
 
 ==================== ======================================= =====================================
 kind                 before                                  after
@@ -40,6 +42,18 @@ add_group_member     None                                    {"group", "roles"}
 update_group_member  {"id" (group id), "group", "roles"}     {"group", "roles"}
 remove_group_member  {"id" (group id), "group", "roles"}     None
 ==================== ======================================= =====================================
+
+Payload classes: ``NewProject``, ``ProjectUpdate``, ``ProjectDeletion`` (projects);
+``Rename`` (both renames); ``RoleDef`` (create/delete_role), ``RoleUpdate``; ``GroupDef``
+(create/delete_group), ``GroupUpdate``; ``OwnerPayload``; ``MemberPayload`` (the five member
+kinds: ``old`` the live member, ``new`` the roles given); ``GroupMemberPayload``.
+
+Marks the plan adds (each a field of its payload class): an add of a member or owner the API
+turns into an invitation has ``after["invitation"]: true``, and re-sending an expired one
+``after["expiredInvitation"]`` (its sending date); a group create/update whose members the API
+invites has ``after["invitesMembers"]: true``, and a group update re-listing people whose
+invitation expired ``after["expiredMembers"]`` (email -> sending date). A live member or owner
+with a pending invitation has ``before["invitedOn"]``/``before["expires"]`` when read.
 
 A rename's key is the new name; the operations after it in the plan use the new name only.
 Role names in member payloads are display names; the target resolves them to ids at execution
