@@ -3,6 +3,7 @@ they read and write unchanged (issue 14)."""
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -131,3 +132,21 @@ def test_a_malformed_payload_is_refused_at_load_naming_the_operation_and_field(
     document["operations"].append(row)
     with pytest.raises(PlanError, match=f"saved plan is malformed: .*{re.escape(error)}"):
         Plan.from_dict(document)
+
+
+def test_only_the_payload_classes_read_or_write_the_raw_dicts() -> None:
+    """Issue 14: ``before``/``after`` are the saved form; every other module goes through
+    ``reconciler.plan.payloads`` (``Operation`` itself only (de)serializes them)."""
+    package = Path(__file__).parents[1] / "reconciler"
+    allowed = {package / "plan" / "payloads.py", package / "plan" / "operations.py"}
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        if path in allowed or "emulator" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            named = (isinstance(node, ast.Attribute) and node.attr in ("before", "after")) or (
+                isinstance(node, ast.keyword) and node.arg in ("before", "after")
+            )
+            if named:
+                found.append(f"{path.relative_to(package)}:{getattr(node, 'lineno', '?')}")
+    assert found == []
