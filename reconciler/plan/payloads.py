@@ -7,7 +7,10 @@ payload)`` and ``op.carrying(payload)`` write it, so no module but this one know
 name. ``PAYLOADS`` names the class of each kind (tests/test_payloads.py checks it is total).
 
 A malformed payload (a saved plan edited by hand: a string for ``roles``, no ``email``) is a
-``PayloadError`` naming the side and the field, raised when the plan is loaded.
+``PayloadError`` naming the side and the field, raised when the plan is loaded: a field of the
+wrong type, or a missing one that names the object (``email``, ``group``, ``name``,
+``displayName``, ``number``, a rename's ``id``). Other missing fields read as empty (no id,
+no description, no roles), as an operation made in a test by hand may leave them out.
 """
 
 from __future__ import annotations
