@@ -24,7 +24,6 @@ from reconciler.plan.payloads import (
     OwnerPayload,
     PayloadError,
     RoleDef,
-    payload_of,
 )
 
 # The operations of ``every_kind_plan()`` as saved by main before payloads were typed
@@ -78,7 +77,7 @@ def test_the_saved_format_is_unchanged_and_every_kind_round_trips_through_its_pa
     assert made == saved  # what this branch saves is what main saved
     for row in [*saved, *map(_saved, MARKED)]:
         op = Operation.from_dict(row)  # what main saved loads
-        payload = payload_of(op)
+        payload = op.payload
         assert type(payload) is PAYLOADS[op.kind]
         again = Operation.build(op.kind, op.project, op.key, payload, op.source, op.project_id,
                                 op.cause)  # fmt: skip

@@ -64,8 +64,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
+from reconciler.plan import payloads
 from reconciler.plan.kinds import MEMBER_REMOVALS_GUARD, SPECS, Action, OpKind, kinds
 from reconciler.plan.payloads import PAYLOADS, Payload, PayloadError, Rename
 
@@ -143,6 +145,14 @@ class Operation:
         before, after = _wire(self.kind, payload)
         return replace(self, before=before, after=after)
 
+    @cached_property
+    def payload(self) -> Payload:
+        """The typed payload, of the kind's class in ``PAYLOADS`` (read from ``before``/
+        ``after`` once: renderers, impact and targets ask for it several times an operation;
+        cached in the instance's ``__dict__``, which a frozen dataclass leaves writable to
+        cached_property). PayloadError when malformed; ``from_dict`` reads it at load."""
+        return payloads.read(self)
+
     @property
     def id(self) -> str:
         return f"{self.project}/{self.kind.value}/{self.key}"
@@ -185,7 +195,7 @@ class Operation:
         if "id" in data and data["id"] != op.id:
             raise ValueError(f"operation id {data['id']!r} does not match its content ({op.id})")
         try:
-            PAYLOADS[op.kind].of(op)
+            op.payload  # noqa: B018 (read, and kept, now: a malformed payload fails the load)
         except PayloadError as exc:
             raise PayloadError(
                 f"operation {op.id}: {exc}; make it again with `itwin-access plan --out FILE`"

@@ -53,6 +53,11 @@ class Carrier(Protocol):
     @property
     def key(self) -> str: ...
 
+    @property
+    def payload(self) -> Payload:
+        """Its typed payload, read once (``read``)."""
+        ...
+
 
 class Payload:
     """Base of the payload families: ``of`` reads one from an operation, ``wire`` writes it."""
@@ -63,8 +68,13 @@ class Payload:
     def of(cls, op: Carrier) -> Self:
         """The payload of ``op`` (PayloadError when its kind has another family, or its
         ``before``/``after`` is malformed)."""
-        if op.kind not in cls.KINDS:
+        payload = op.payload if op.kind in cls.KINDS else None
+        if not isinstance(payload, cls):
             raise PayloadError(f"{op.kind.value} has no {cls.__name__} payload")
+        return payload
+
+    @classmethod
+    def _parse(cls, op: Carrier) -> Self:
         return cls._read(op.kind, _Side(op.before, "before"), _Side(op.after, "after"))
 
     @classmethod
@@ -169,8 +179,8 @@ class Rename(Payload):
     new: str
 
     @classmethod
-    def of(cls, op: Carrier) -> Self:
-        rename = super().of(op)
+    def _parse(cls, op: Carrier) -> Self:
+        rename = super()._parse(op)
         # A rename's key is its new name (what ``after`` holds; the key stands in without it).
         return rename if rename.new else cls(rename.id, rename.old, op.key)
 
@@ -616,9 +626,10 @@ _FAMILIES: tuple[type[Payload], ...] = (
 PAYLOADS: Mapping[OpKind, type[Payload]] = {k: f for f in _FAMILIES for k in f.KINDS}
 
 
-def payload_of(op: Carrier) -> Payload:
-    """The typed payload of any operation (PayloadError when malformed)."""
-    return PAYLOADS[op.kind].of(op)
+def read(op: Carrier) -> Payload:
+    """The typed payload of any operation, read from its ``before``/``after`` (PayloadError
+    when malformed). ``Operation.payload`` keeps what this returns: read it there."""
+    return PAYLOADS[op.kind]._parse(op)
 
 
 # ---------------------------------------------------------------------------- shared reads
