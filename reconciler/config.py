@@ -140,6 +140,25 @@ class Config:
 
         return self.auth.token_url or default_token_url(base_url)
 
+    def symlink_on_the_way(self, path: Path) -> Path | None:
+        """``path`` itself if it is a symlink, else the first symlinked directory between the
+        config's directory and it. The files the tool keeps beside its config (the invitation
+        ledger, the embedded emulator's database) are never read or written through one: a
+        symlink committed as `.itwin-access` would send them wherever it points. (A path outside
+        the config's directory: only the file itself is checked; its directories are the
+        user's.)"""
+        if path.is_symlink():
+            return path
+        base = self.path.parent if self.path is not None else None
+        if base is None or not path.is_relative_to(base):
+            return None
+        current = base
+        for part in path.relative_to(base).parts[:-1]:
+            current = current / part
+            if current.is_symlink():
+                return current
+        return None
+
 
 def find_config(search_dir: Path | None) -> Path | None:
     """The nearest config walking up from ``search_dir`` (default: the current directory) to

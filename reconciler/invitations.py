@@ -32,6 +32,7 @@ from reconciler.plan.operations import Operation, OpKind
 from reconciler.plan.payloads import (
     Change,
     GroupUpdate,
+    Rename,
     listed_anew,
     marked,
     sending,
@@ -186,12 +187,20 @@ class Ledger:
         next live read replaces these with the API's own dates). ``service_app``: the applying
         identity is one, so everyone its group updates list anew was invited (contract C4); a
         user's group update invites only people outside its organization, which the plan
-        cannot tell, so those are recorded by the next read."""
+        cannot tell, so those are recorded by the next read. A group renamed takes its
+        entries along (the next plan knows the group by its new name only)."""
         sent_on, expires = _iso(now), _iso(now + timedelta(days=INVITATION_DAYS))
         entries = dict(self.entries)
         for op in operations:
             kind = _KINDS.get(op.kind)
-            if kind is not None and sending(op).invitation:
+            if op.kind is OpKind.RENAME_GROUP:  # its invitations keep their dates, new name
+                rename, old = Rename.of(op), (op.project, GROUP)
+                for key, entry in list(entries.items()):
+                    if (entry.project, entry.kind) == old and entry.group == rename.old:
+                        del entries[key]
+                        moved = replace(entry, group=rename.new)
+                        entries[moved.key] = moved
+            elif kind is not None and sending(op).invitation:
                 entry = Sent(op.project, kind, op.key, sent_on, expires)
                 entries[entry.key] = entry
             elif service_app and op.kind in (OpKind.CREATE_GROUP, OpKind.UPDATE_GROUP):
@@ -245,13 +254,19 @@ def find_expired(desired: State, actual: State, expired: Mapping[Key, Sent]) -> 
         if want.managed("groups") is None:
             continue
         for group in want.groups:
-            live_group = live.group(group.name)
+            # A group renamed by this plan (renamedFrom) is live, and in the ledger, by its old
+            # name; what is found is said under the new one, the name the plan's update uses.
+            was = group.name
+            live_group = live.group(was)
+            if live_group is None and group.renamed_from is not None:
+                was = group.renamed_from
+                live_group = live.group(was)
             if live_group is None:  # created by the plan: nobody was invited to it
                 continue
             for email in sorted(group.members - live_group.members):
-                entry = expired.get((want.number, GROUP, email, group.name))
+                entry = expired.get((want.number, GROUP, email, was))
                 if entry is not None:
-                    found.append(entry)
+                    found.append(replace(entry, group=group.name))
     return tuple(sorted(found))
 
 

@@ -244,3 +244,34 @@ def test_adoption_state_keeps_expired_group_members() -> None:
     [team] = kept.groups
     assert team.members == {"a@x.com", "b@x.com"}
     assert team.id == "g"
+
+
+def test_a_group_renamed_by_the_plan_keeps_its_expired_members() -> None:
+    # The ledger and the live group still say "Team"; the manifest renames it to "Crew".
+    entry = _in_group("a@x.com", NOW - timedelta(days=1))
+    want = Project(
+        "P",
+        manage=GROUPS,
+        groups=(Group("Crew", members=frozenset({"a@x.com", "b@x.com"}), renamed_from="Team"),),
+    )
+    live = Project("P", id="p", groups=(Group("Team", members=frozenset({"b@x.com"}), id="g"),))
+    [found] = find_expired(State((want,)), State((live,)), {entry.key: entry})
+    assert (found.email, found.group, found.sent_date) == ("a@x.com", "Crew", entry.sent_date)
+    # ... so the plan's update of the renamed group re-invites a@x.com as an expired invitation
+    update = Operation(
+        OpKind.UPDATE_GROUP, "P", "Crew",
+        before={"id": "g", "members": ["b@x.com"]}, after={"members": ["a@x.com", "b@x.com"]},
+    )  # fmt: skip
+    [marked], _ = apply_expiry([update], [found], reinvite=True)
+    assert expired_members(marked) == {"a@x.com": entry.sent_date}
+
+
+def test_an_applied_group_rename_moves_its_ledger_entries_to_the_new_name() -> None:
+    team = _in_group("a@x.com", NOW + timedelta(days=2))
+    other = _sent("b@x.com", NOW + timedelta(days=2), GROUP, "Other")
+    rename = Operation(
+        OpKind.RENAME_GROUP, "P", "Crew", before={"id": "g", "name": "Team"}, after={"name": "Crew"}
+    )
+    after = Ledger({e.key: e for e in (team, other)}).sent([rename], NOW)
+    assert set(after.entries) == {("P", GROUP, "a@x.com", "Crew"), other.key}
+    assert after.entries[("P", GROUP, "a@x.com", "Crew")].expires == team.expires

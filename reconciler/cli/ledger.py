@@ -21,7 +21,6 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from pathlib import Path
 
 from reconciler.api import issued_at_from_token
 from reconciler.cli.session import Session
@@ -47,29 +46,11 @@ def server_now(session: Session) -> datetime:
     return datetime.now(UTC)
 
 
-def _symlink_on_the_way(config: Config, path: Path) -> Path | None:
-    """The ledger itself if it is a symlink, else the first symlinked directory between the
-    config's directory and it: a symlink committed as `.itwin-access` would otherwise send the
-    ledger's reads and writes wherever it points. (A ledger placed by an absolute path outside
-    the config's directory: only the file itself is checked; its directories are the user's.)"""
-    if path.is_symlink():
-        return path
-    base = config.path.parent if config.path is not None else None
-    if base is None or not path.is_relative_to(base):
-        return None
-    current = base
-    for part in path.relative_to(base).parts[:-1]:
-        current = current / part
-        if current.is_symlink():
-            return current
-    return None
-
-
 def read_ledger(config: Config, warn: Warn) -> Ledger:
     path = config.invitations.ledger
     if path is None:
         return Ledger()
-    link = _symlink_on_the_way(config, path)
+    link = config.symlink_on_the_way(path)
     if link is not None:
         warn(f"warning: {link} is a symlink; the invitation ledger is read as empty")
         return Ledger()
@@ -97,7 +78,7 @@ def write_ledger(config: Config, before: Ledger, after: Ledger, warn: Warn) -> N
         return
     text = json.dumps(after.to_dict(), indent=2, sort_keys=True) + "\n"
     try:
-        link = _symlink_on_the_way(config, path)
+        link = config.symlink_on_the_way(path)
         if link is not None:
             raise OSError(f"{link} is a symlink")
         path.parent.mkdir(parents=True, exist_ok=True)

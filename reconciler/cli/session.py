@@ -162,6 +162,12 @@ def _start_emulator(config: Config, closers: list[Callable[[], None]]) -> str:
     from reconciler.emulator.store import UnusableDatabase
 
     db = config.emulator.db.absolute()  # relative: to the config's directory as found
+    link = config.symlink_on_the_way(config.emulator.db)
+    if link is not None:
+        raise ConfigError(
+            f"{link} is a symlink; the embedded emulator's database is not opened through one:"
+            " set `emulator.db` in the config to a path without symlinks"
+        )
     try:
         db.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

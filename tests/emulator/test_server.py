@@ -181,3 +181,20 @@ def test_two_servers_on_one_database_file_share_state(tmp_path: Path) -> None:
         assert statuses == [201] * len(users)
         listed = httpx.get(f"{two.base_url}{AC}/{itwin}/members/users", headers=h("alice-token"))
         assert sorted(m["email"] for m in listed.json()["members"]) == users
+
+
+def test_embedded_mode_never_opens_its_database_through_a_symlinked_directory(
+    tmp_path: Path,
+) -> None:
+    # A manifest repository could commit `.itwin-access` as a symlink to anywhere.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / ".itwin-access").symlink_to(elsewhere)
+    (repo / "itwin-access.yaml").write_text("api: emulator\n")
+    (repo / "p.yaml").write_text("projects:\n  - number: A\n")
+    stderr = _refusal(["plan", str(repo)], tmp_path)
+    assert ".itwin-access is a symlink; the embedded emulator's database is not opened" in stderr
+    assert "set `emulator.db` in the config" in stderr
+    assert list(elsewhere.iterdir()) == []
