@@ -13,7 +13,9 @@ import pytest
 from test_plan import every_kind_plan
 
 from reconciler.errors import PlanError
-from reconciler.plan.build import Plan
+from reconciler.invitations import GROUP, Sent, apply_expiry
+from reconciler.model import LiveContext
+from reconciler.plan.build import Plan, mark_invitations
 from reconciler.plan.operations import Operation, OpKind
 from reconciler.plan.payloads import (
     PAYLOADS,
@@ -24,6 +26,7 @@ from reconciler.plan.payloads import (
     OwnerPayload,
     PayloadError,
     RoleDef,
+    read,
 )
 
 # The operations of ``every_kind_plan()`` as saved by main before payloads were typed
@@ -149,3 +152,31 @@ def test_only_the_payload_classes_read_or_write_the_raw_dicts() -> None:
             if named:
                 found.append(f"{path.relative_to(package)}:{getattr(node, 'lineno', '?')}")
     assert found == []
+
+
+def test_a_built_operation_keeps_the_payload_its_dicts_read_back() -> None:
+    """``Operation.build`` and ``carrying`` keep the payload they were given instead of reading
+    it again: it must be exactly what reading the dicts they wrote gives."""
+    rows = [Operation.from_dict(_saved(row)) for row in MARKED]
+    made = [*every_kind_plan().operations, *rows]
+    # The marks as the plan sets them (a service application's adds; expired invitations
+    # re-sent, or left out of a group update).
+    marked = mark_invitations(made, LiveContext(identity="app@x.com", service_app=True))
+    found = [
+        Sent("P", "member", "a@x.com", "2026-01-02T00:00:00Z", "2026-01-09T00:00:00Z"),
+        Sent("P", GROUP, "c@x.com", "2026-01-02T00:00:00Z", "2026-01-09T00:00:00Z", "G"),
+    ]
+    built = [
+        *apply_expiry(marked, found, reinvite=True)[0],
+        *apply_expiry(marked, found, reinvite=False)[0],
+        *(Operation.build(op.kind, op.project, op.key, op.payload) for op in rows),
+    ]
+    assert {op.kind for op in built} == set(OpKind)
+    assert {"invitation", "expiredInvitation", "invitesMembers", "expiredMembers"} <= {
+        mark for op in built for mark in (op.after or {})
+    }
+    kept = [op for op in built if "payload" in op.__dict__]
+    # (a batched add is copied with its batch number by plan.build, and read again)
+    assert {op.kind for op in kept} | {OpKind.ADD_GROUP_MEMBER} == set(OpKind)
+    for op in kept:
+        assert read(op) == op.payload, op.id

@@ -138,12 +138,19 @@ class Operation:
     ) -> Operation:
         """The ``kind`` operation carrying ``payload`` (TypeError when it is another kind's)."""
         before, after = _wire(kind, payload)
-        return cls(kind, project, key, before, after, source, project_id, cause=cause)
+        op = cls(kind, project, key, before, after, source, project_id, cause=cause)
+        return op._keeping(payload)
 
     def carrying(self, payload: Payload) -> Operation:
         """This operation with ``payload`` in place of its own (same kind)."""
         before, after = _wire(self.kind, payload)
-        return replace(self, before=before, after=after)
+        return replace(self, before=before, after=after)._keeping(payload)
+
+    def _keeping(self, payload: Payload) -> Operation:
+        # ``payload`` is what reading the dicts it wrote gives back (tests/test_payloads.py
+        # checks it for every kind and mark): kept, a plan just built is not read again.
+        self.__dict__["payload"] = payload
+        return self
 
     @cached_property
     def payload(self) -> Payload:
