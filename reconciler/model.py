@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cached_property
+from operator import attrgetter
 from types import MappingProxyType
 from typing import TypeVar
 
@@ -203,7 +204,10 @@ _K = TypeVar("_K", Role, Group, UserMember, GroupMember, Owner)
 
 
 def _sorted(items: Iterable[_K]) -> tuple[_K, ...]:
-    return tuple(sorted(items, key=lambda item: item.key))
+    return tuple(sorted(items, key=_key))
+
+
+_key = attrgetter("key")
 
 
 @dataclass(frozen=True)

@@ -98,6 +98,7 @@ class Builder:
         self.projects: dict[str, Project] = {}
         # casefolded number -> (number as declared, where)
         self._project_sources: dict[str, tuple[str, Source]] = {}
+        self._shared_roles: dict[tuple[str, ...], frozenset[str]] = {}  # see shared_roles
 
     # ------------------------------------------------------------------ reporting
     def error(self, where: Source, message: str, severity: Severity = Severity.ERROR) -> None:
@@ -456,6 +457,8 @@ class Builder:
         seen_groups: dict[str, Source] = {}
         file = doc.file
         places = doc.places(items)
+        email_ok = _EMAIL.fullmatch
+        shared_roles = self.shared_roles
         for index, item in enumerate(items):
             item_path = f"{path}.members[{index}]"
             line, column = places[index]
@@ -481,15 +484,31 @@ class Builder:
                     self.error(where, f"group '{name}' is not a group of this project{hint}")
                 groups.append(GroupMember(group=name, roles=frozenset(roles), source=source))
                 continue
-            email = self.email(doc, item, "email", f"{item_path}.email", "member")
-            if email is None:
+            address: str = item["email"]
+            if email_ok(address):  # the common case, without self.email's call and path
+                email = address if address.islower() else address.lower()  # lower() copies
+            else:
+                self.email(doc, item, "email", f"{item_path}.email", "member")
                 continue
             if email in seen_users:
                 self.error(source, f"duplicate member '{email}' (also at {seen_users[email]})")
                 continue
             seen_users[email] = source
-            users.append(built(UserMember, email=email, roles=frozenset(roles), source=source))
+            # ``key`` filled in: the cached_property would work out the same (user_key of a
+            # lower-cased email without spaces is the email) once per member, at 2 us each.
+            users.append(
+                built(UserMember, email=email, roles=shared_roles(roles), source=source, key=email)
+            )
         return users, groups
+
+    def shared_roles(self, roles: list[str]) -> frozenset[str]:
+        """``frozenset(roles)``, one shared object per set of roles: the same few sets are held
+        by 100,000 members (216 bytes each, 21 MB, allocated and freed)."""
+        key = tuple(roles)
+        known = self._shared_roles.get(key)
+        if known is None:
+            known = self._shared_roles[key] = frozenset(roles)
+        return known
 
     def check_roles(self, doc: Document, roles: list[str], path: str, role_names: set[str]) -> None:
         for k, name in enumerate(roles):

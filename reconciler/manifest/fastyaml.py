@@ -2,9 +2,11 @@
 
 Composing nodes with libyaml through PyYAML (a Python object and callbacks per node) and then
 converting them was half of ``validate``'s time on 1,000 projects x 100 members (issue 17).
-Reading the same files here takes 0.87 s of CPU instead of 1.58 s (block style, as
-``benchmarks/validate.py`` writes them), 0.65 s instead of 1.09 s for 1,000 x 50 members
-written one flow mapping a line (``benchmarks/common.py``); minimum of three runs each.
+Reading the same files here takes 0.87 s of CPU instead of 2.42 s (block style, as
+``benchmarks/validate.py`` writes them), 0.68 s instead of 1.20 s for 1,000 x 50 members
+written one flow mapping a line (``benchmarks/common.py``); minimum of three runs each, the
+same busy machine for both readers. The commonest lines (``key: value``, ``- key: value``,
+``- {...}``) are read by one regex match (``_SIMPLE``) rather than step by step.
 
 ``parse(text, name)`` returns the ``Document`` that ``yamlsource`` would return, the same values
 at the same lines and columns, or ``None`` whenever the text holds anything outside the subset
@@ -18,8 +20,9 @@ is true, ``10`` an integer, a date stays text), ``'single'`` and ``"double"`` qu
 without escapes, one-line flow sequences of plain scalars (``[a, b]``) and one-line flow
 mappings of those (``{email: a@b.c, roles: [Viewer]}``); full-line and trailing comments. Not
 in it (left to libyaml): anchors, aliases, tags, block scalars (``|``, ``>``), nested flow
-mappings, multi-line scalars, empty values, quoted keys, ``---``, tabs, CR line ends, and
-non-ASCII text (columns then count characters the way libyaml does, not worth the risk).
+mappings, multi-line scalars, empty values, quoted keys, ``---``, tabs, CR line ends, and the
+characters libyaml refuses or reads as line breaks (NEL, LS, PS). Other non-ASCII text is read
+(``Zoë``): libyaml counts columns in characters, as Python's ``str`` does.
 tests/manifest/test_fastyaml.py checks that both readers agree on generated documents.
 """
 
@@ -30,7 +33,7 @@ from typing import Any
 
 import yaml
 
-from reconciler.manifest.document import Document, Pos
+from reconciler.manifest.document import Document, Entry, Pos
 
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _RESOLVERS = yaml.SafeLoader.yaml_implicit_resolvers
@@ -45,7 +48,13 @@ _MAX_DEPTH = 64  # deeper documents go to yamlsource, which reports them
 _FLOW_REFUSED = re.compile(r"[\[\]{}:'\"#]")
 _FLOW_MAPPING_REFUSED = re.compile(r"[{}'\"#]|\[[^\]]*\[")
 _FLOW_KEY_REFUSED = re.compile(r"[\[\],:]")
-_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")  # tabs, CRs and what libyaml refuses
+# ``key: value``, ``- key: value`` or ``- {...}`` (groups: indent, dash, key, value, flow
+# mapping): a key of letters and digits, one space after the colon, a value that starts and ends
+# with a non-space, no '#' anywhere.
+_SIMPLE = re.compile(r"( *)(- )?(?:([A-Za-z][A-Za-z0-9]*): (\S(?:[^#]*\S)?)|(\{[^#]*\}))").fullmatch
+# Tabs, CRs, what libyaml refuses (characters outside YAML's printable set) and what it reads
+# as a line break where Python's split does not (NEL, LS, PS); a BOM, which it treats apart.
+_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
 
 
 class _Outside(Exception):
@@ -54,7 +63,7 @@ class _Outside(Exception):
 
 def parse(text: str, name: str) -> Document | None:
     """The document, or None when the text is outside the subset (see module docstring)."""
-    if not text.isascii() or _CONTROL.search(text):
+    if _CONTROL.search(text):
         return None
     doc = Document(file=name, data=None)
     try:
@@ -71,7 +80,7 @@ def _read(text: str, doc: Document) -> Any:
     maps = doc._maps
     seqs = doc._seqs
     # Open blocks, innermost last: [indent, container, its positions (a mapping's key ->
-    # (key position, value position), a sequence's item positions)].
+    # Entry, a sequence's item positions)].
     stack: list[list[Any]] = []
     # A key or dash with nothing after it: the next line opens its block.
     # (container, key or None for a sequence item, key position, indent of the key or dash)
@@ -79,6 +88,51 @@ def _read(text: str, doc: Document) -> Any:
     root: Any = None
     keys: set[str] = set()  # keys already found to be plain scalars
     for number, raw in enumerate(text.split("\n"), 1):
+        # The commonest lines first (``key: value`` in the open mapping, ``- key: value`` or
+        # ``- {flow mapping}`` in the open sequence, a key already seen, no comment): one regex
+        # match instead of the steps below, which they would take to the same end. Anything
+        # else goes on below.
+        simple = _SIMPLE(raw) if pending is None and stack else None
+        if simple is not None:
+            spaces, dashed, key, value, flow = simple.groups()
+            indent = len(spaces)
+            top = stack[-1]
+            if key is None:
+                ok = False
+                if dashed is not None:
+                    while top[0] > indent and len(stack) > 1:
+                        stack.pop()  # as below: the blocks this line is outside of end here
+                        top = stack[-1]
+                    if top[0] == indent and type(top[1]) is list:
+                        top[1].append(_flow_mapping(flow, number, indent + 3, doc))
+                        top[2].append((number, indent + 3))
+                        continue
+            elif key not in keys:
+                ok = False
+            elif dashed is None:
+                ok = top[0] == indent and type(top[1]) is dict
+                column = indent + 1
+            else:
+                while top[0] > indent and len(stack) > 1:
+                    stack.pop()
+                    top = stack[-1]
+                ok = top[0] == indent and type(top[1]) is list and len(stack) < _MAX_DEPTH
+                column = indent + 3
+                if ok:
+                    block: Any = {}
+                    places: Any = {}
+                    maps[id(block)] = places
+                    top[1].append(block)
+                    top[2].append((number, column))
+                    top = [indent + 2, block, places]
+                    stack.append(top)
+            if ok:
+                if key in top[1]:
+                    raise _Outside  # a duplicate key: yamlsource words it
+                value_column = column + len(key) + 2
+                top[1][key] = _value(value, number, value_column, doc)
+                top[2][key] = (number, column, number, value_column)
+                continue
         content = raw.lstrip(" ")
         if not content or content[0] == "#":
             continue
@@ -89,7 +143,8 @@ def _read(text: str, doc: Document) -> Any:
             cut = content.find(" #")
             if cut >= 0:
                 content = content[:cut]
-        content = content.rstrip(" ")
+        if content[-1] == " ":
+            content = content.rstrip(" ")
         if indent == 0 and content.startswith(("---", "...", "%")):
             raise _Outside
         dash = content[:2] == "- " or content == "-"
@@ -99,16 +154,15 @@ def _read(text: str, doc: Document) -> Any:
             pending = None
             if not (indent > at or (dash and key is not None and indent == at)):
                 raise _Outside  # an empty value (null): rare, and libyaml places it
-            block: Any = [] if dash else {}
-            places: Any = [] if dash else {}
+            block = [] if dash else {}
+            places = [] if dash else {}
             (seqs if dash else maps)[id(block)] = places
-            where = (number, indent + 1)
             if key is None:
                 parent[1].append(block)
-                parent[2].append(where)
+                parent[2].append((number, indent + 1))
             else:
                 parent[1][key] = block
-                parent[2][key] = (key_at, where)
+                parent[2][key] = (*key_at, number, indent + 1)
             stack.append([indent, block, places])
         elif not stack:
             if root is not None or indent:
@@ -183,15 +237,21 @@ def _read(text: str, doc: Document) -> Any:
             pending = (top, key, (number, column), top[0])
             continue
         value_column = column + len(content) - len(value)
-        first = value[0]
-        if first in _INDICATORS or first in _RESOLVERS or value[-1] == ":" or ": " in value:
-            top[1][key] = _scalar_or_flow(value, number, value_column, doc)
-        else:
-            top[1][key] = value  # a plain string (the commonest value), as _plain would say
-        top[2][key] = ((number, column), (number, value_column))
+        top[1][key] = _value(value, number, value_column, doc)
+        top[2][key] = (number, column, number, value_column)
     if pending is not None or len(stack) > _MAX_DEPTH:
         raise _Outside
     return root
+
+
+def _value(text: str, line: int, column: int, doc: Document) -> Any:
+    """The value after ``key: `` (``text`` without spaces around it)."""
+    first = text[0]
+    if first == "[":  # a list of roles: the commonest value after plain text
+        return _flow(text, line, column, doc._seqs)
+    if first in _INDICATORS or first in _RESOLVERS or text[-1] == ":" or ": " in text:
+        return _scalar_or_flow(text, line, column, doc)
+    return text  # a plain string (the commonest value), as _plain would say
 
 
 def _key_at(text: str) -> int:
@@ -239,27 +299,49 @@ def _plain(text: str) -> Any:
     return text
 
 
+# ``[...]`` text -> its items and their offsets from the ``[``: the same few role lists are
+# written on every member line (100,000 times in the benchmark), and parsing one is the same work
+# every time. Bounded so that a file of distinct lists cannot grow it without end.
+_FLOW_CACHE: dict[str, tuple[tuple[Any, ...], tuple[int, ...]]] = {}
+_FLOW_CACHE_SIZE = 4096
+
+
 def _flow(text: str, line: int, column: int, seqs: dict[int, Any]) -> list[Any]:
     """``[a, b]`` of plain scalars on one line."""
+    known = _FLOW_CACHE.get(text)
+    if known is None:
+        known = _flow_parse(text)
+        if len(_FLOW_CACHE) < _FLOW_CACHE_SIZE:
+            _FLOW_CACHE[text] = known
+    values, offsets = known
+    items = list(values)
+    if len(offsets) == 1:  # one role: no comprehension (a call of its own in Python 3.11)
+        seqs[id(items)] = [(line, column + offsets[0])]
+    else:
+        seqs[id(items)] = [(line, column + offset) for offset in offsets]
+    return items
+
+
+def _flow_parse(text: str) -> tuple[tuple[Any, ...], tuple[int, ...]]:
+    """The items of ``[a, b]`` and the offset of each from the ``[``; raises _Outside."""
     inner = text[1:-1]
     if text[-1] != "]" or _FLOW_REFUSED.search(inner):
         raise _Outside
     items: list[Any] = []
-    places: list[Pos] = []
+    offsets: list[int] = []
     if "," not in inner and inner and inner[0] != " " and inner[-1] != " ":
         items.append(_plain(inner))  # one item, the commonest list of roles
-        places.append((line, column + 1))
+        offsets.append(1)
     elif inner.strip(" "):
-        offset = column + 1
+        offset = 1
         for part in inner.split(","):
             item = part.strip(" ")
             if not item:
                 raise _Outside
             items.append(_plain(item))
-            places.append((line, offset + len(part) - len(part.lstrip(" "))))
+            offsets.append(offset + len(part) - len(part.lstrip(" ")))
             offset += len(part) + 1
-    seqs[id(items)] = places
-    return items
+    return tuple(items), tuple(offsets)
 
 
 def _flow_mapping(text: str, line: int, column: int, doc: Document) -> dict[str, Any]:
@@ -269,7 +351,7 @@ def _flow_mapping(text: str, line: int, column: int, doc: Document) -> dict[str,
     if text[-1] != "}" or _FLOW_MAPPING_REFUSED.search(inner):
         raise _Outside
     result: dict[str, Any] = {}
-    index: dict[str, tuple[Pos, Pos]] = {}
+    index: dict[str, Entry] = {}
     size = len(inner)
     offset = column + 1  # the column of inner[0]
     at = 0
@@ -281,7 +363,7 @@ def _flow_mapping(text: str, line: int, column: int, doc: Document) -> dict[str,
         if not key or key[-1] == " " or key in result or _FLOW_KEY_REFUSED.search(key):
             raise _Outside
         _plain(key)  # only to refuse what is not a plain scalar; the key is its text
-        key_at = (line, offset + colon - len(key))
+        key_column = offset + colon - len(key)
         start = colon + 2
         while start < size and inner[start] == " ":
             start += 1
@@ -300,7 +382,7 @@ def _flow_mapping(text: str, line: int, column: int, doc: Document) -> dict[str,
                 raise _Outside
             value = _plain(plain)
         result[key] = value
-        index[key] = (key_at, (line, offset + start))
+        index[key] = (line, key_column, line, offset + start)
         while end < size and inner[end] == " ":
             end += 1
         if end == size:

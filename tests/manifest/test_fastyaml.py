@@ -158,7 +158,8 @@ SPLICES = [
     "#", " #", ": ", ":", "- ", "-", "\n", "  ", " ", "'", '"', "[", "]", ",", "&a ", "*a",
     "!!str ", "|", ">", "? ", "yes", "~", "null", "0x1", "\t", "{", "}", "%", "@", "`", "---",
     "\n---\n",
-    "...", "\r", "é", "\\", "a", "\n  ", "\n- ", "\nx: y\n", "\nx:\n", "<<: ", "\x07", ", ", ": ,",
+    "...", "\r", "é", "Zoë", "😀", "\u00a0", "\u3000", "\x85", "\u2028", "\ufeff", "\x9f",
+    "\\", "a", "\n  ", "\n- ", "\nx: y\n", "\nx:\n", "<<: ", "\x07", ", ", ": ,",
 ]  # fmt: skip
 
 
@@ -193,7 +194,9 @@ def test_steps_aside_for_what_it_does_not_read() -> None:
         "---\na: b\n",
         "a: b\n  c\n",
         "a:\tb\n",
-        "a: Zoë\n",
+        "a: x\x85b: y\n",
+        "a: x\u2028b: y\n",
+        "a: \ufeffx\n",
         "just text\n",
     ):
         assert fastyaml.parse(text, "f.yaml") is None, text
@@ -231,3 +234,12 @@ def test_agrees_on_every_example_manifest() -> None:
     assert fast  # the examples are plain block YAML: most take the fast path
     for text in texts:
         reader_agrees(text)
+
+
+def test_reads_non_ascii_text_where_libyaml_counts_the_same_columns() -> None:
+    text = (
+        "projects:\n  - number: Zoë-1\n    displayName: Brücke über 😀 den Fluss\n"
+        "    members:\n      - {email: zoë@x.com, roles: [Prüfer, Ärger]}\n"
+    )
+    assert fastyaml.parse(text, "f.yaml") is not None
+    reader_agrees(text)
