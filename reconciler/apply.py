@@ -40,6 +40,7 @@ from reconciler.errors import ApiError, ItwinAccessError, NotLive, PartialFailur
 from reconciler.model import LiveContext, State
 from reconciler.plan.build import Operation, OpKind
 from reconciler.plan.kinds import SPECS, Blocks, Match
+from reconciler.plan.payloads import NewProject, given_roles, held_roles
 
 Progress = Callable[[int, int], None]  # (done, total)
 
@@ -151,11 +152,6 @@ class ApplyReport:
 OnOutcome = Callable[[Outcome], None]
 
 
-def _roles(values: Mapping[str, Any] | None) -> frozenset[str]:
-    roles = (values or {}).get("roles") or ()
-    return frozenset(str(r) for r in roles)
-
-
 def blocked_by(op: Operation, failed: Operation) -> bool:
     """Whether ``op`` must be skipped because ``failed`` (same project, earlier) did not happen.
 
@@ -182,8 +178,8 @@ def _holds_back(rule: Blocks, op: Operation, failed: Operation) -> bool:
     if rule.match is Match.SAME_KEY:
         return op.key == failed.key
     if rule.match is Match.GIVES_ROLE:
-        return SPECS[op.kind].gives_roles and failed.key in _roles(op.after)
-    return op.key in _roles(failed.before)  # Match.HELD_ROLE
+        return SPECS[op.kind].gives_roles and failed.key in given_roles(op)
+    return op.key in held_roles(failed)  # Match.HELD_ROLE
 
 
 def steps(
@@ -244,8 +240,8 @@ def created_under(operations: Sequence[Operation]) -> dict[str, Operation]:
     creates = {op.project: op for op in operations if op.kind is OpKind.CREATE_PROJECT}
     waits: dict[str, Operation] = {}
     for number, op in creates.items():
-        parent = (op.after or {}).get("parent")
-        if isinstance(parent, str) and parent != number and parent in creates:
+        parent = NewProject.of(op).parent
+        if parent is not None and parent != number and parent in creates:
             waits[number] = creates[parent]
     return waits
 

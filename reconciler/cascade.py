@@ -11,11 +11,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
 
 from reconciler.model import GroupMember, State, UserMember
 from reconciler.plan.kinds import SPECS
 from reconciler.plan.operations import Operation, OpKind
+from reconciler.plan.payloads import (
+    GroupMemberPayload,
+    GroupRoles,
+    HeldRoles,
+    Invitation,
+    MemberPayload,
+    Payload,
+)
 
 # Member operations that change what the member holds (its ``before["roles"]``): a member a
 # plan already changes or removes is not removed again.
@@ -49,13 +56,14 @@ def implied_removals(operations: Sequence[Operation], actual: State) -> list[Ope
 def _removal(
     member: UserMember | GroupMember, number: str, project_id: str | None, cause: str
 ) -> Operation:
-    roles = sorted(member.roles)
-    before: dict[str, Any]
+    roles = tuple(sorted(member.roles))
+    payload: Payload
     if isinstance(member, GroupMember):
-        before = {"id": member.id, "group": member.group, "roles": roles}
+        payload = GroupMemberPayload(old=GroupRoles(member.group, roles, member.id))
         kind = OpKind.REMOVE_GROUP_MEMBER
     else:
-        before = {"id": member.id, "email": member.email, "roles": roles}
-        before["pending"] = member.pending
+        # The invitation's dates are left out: the plan shows the removal as caused, not them.
+        held = HeldRoles(member.id, member.email, roles, Invitation(member.pending))
+        payload = MemberPayload(old=held)
         kind = OpKind.CANCEL_INVITATION if member.pending else OpKind.REMOVE_MEMBER
-    return Operation(kind, number, member.key, before, None, None, project_id, cause=cause)
+    return Operation.build(kind, number, member.key, payload, None, project_id, cause)

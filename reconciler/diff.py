@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from functools import partial
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from reconciler.errors import PlanError
 from reconciler.model import (
@@ -41,7 +41,26 @@ from reconciler.model import (
     State,
     UserMember,
 )
-from reconciler.plan.operations import Operation, OpKind, Rename
+from reconciler.plan.operations import Operation, OpKind
+from reconciler.plan.payloads import (
+    Change,
+    GivenRoles,
+    GroupDef,
+    GroupMemberPayload,
+    GroupRoles,
+    GroupUpdate,
+    HeldRoles,
+    Invitation,
+    MemberPayload,
+    NewProject,
+    OwnerPayload,
+    Payload,
+    ProjectDeletion,
+    ProjectUpdate,
+    Rename,
+    RoleDef,
+    RoleUpdate,
+)
 
 # One section's differ: (desired, live, authoritative: remove what is undeclared) -> operations.
 Differ = Callable[[Project, Project, bool], list[Operation]]
@@ -67,25 +86,25 @@ def diff_project(
     if want.state is ProjectState.ABSENT:
         if live is None:
             return []
-        before = {"id": live.id, "displayName": live.display_name}
-        return [_op(OpKind.DELETE_PROJECT, live, "", before, None, want.source)]
+        gone = ProjectDeletion(live.id, live.display_name)
+        return [_op(OpKind.DELETE_PROJECT, live, "", gone, want.source)]
 
     ops: list[Operation] = []
     if live is None:
-        after = {"number": number, **dict(want.attributes)}
-        ops.append(Operation(OpKind.CREATE_PROJECT, number, "", None, after, _src(want.source)))
+        new = NewProject(number, dict(want.attributes))
+        ops.append(Operation.build(OpKind.CREATE_PROJECT, number, "", new, _src(want.source)))
         # The creator becomes the project's owner (itwin-api.md §3.2); nothing else exists yet.
         owners = (Owner(identity),) if identity else ()
         live = Project(number=number, owners=owners)
     else:
-        declared = list(want.attributes)
-        before, after = _changed(
-            {k: live.attributes.get(k) for k in declared}, dict(want.attributes)
-        )
-        if after:
-            ops.append(
-                _op(OpKind.UPDATE_PROJECT, live, "", {"id": live.id, **before}, after, want.source)
-            )
+        changes = {
+            k: Change(live.attributes.get(k), v)
+            for k, v in want.attributes.items()
+            if live.attributes.get(k) != v
+        }
+        if changes:
+            update = ProjectUpdate(live.id, changes)
+            ops.append(_op(OpKind.UPDATE_PROJECT, live, "", update, want.source))
 
     renames, live = _renames(want, live)
     ops.extend(renames)
@@ -112,25 +131,18 @@ def _roles(want: Project, live: Project, remove: bool) -> list[Operation]:
     for role in want.roles:
         old = have.get(role.key)
         if old is None:
-            ops.append(_op(OpKind.CREATE_ROLE, live, role.key, None, _role(role), role.source))
+            ops.append(_op(OpKind.CREATE_ROLE, live, role.key, _role(role), role.source))
             continue
-        wanted: dict[str, Any] = {}
-        current: dict[str, Any] = {}
-        if role.description is not None:
-            wanted["description"] = role.description
-            current["description"] = old.description
-        wanted["permissions"] = sorted(role.permissions)
-        current["permissions"] = sorted(old.permissions)
-        before, after = _changed(current, wanted)
-        if after:
-            ops.append(
-                _op(
-                    OpKind.UPDATE_ROLE, live, role.key, {"id": old.id, **before}, after, role.source
-                )
-            )
+        description = None
+        if role.description is not None and role.description != old.description:
+            description = Change(old.description, role.description)
+        permissions = _set_change(old.permissions, role.permissions)
+        if description or permissions:
+            update = RoleUpdate(old.id, description, permissions)
+            ops.append(_op(OpKind.UPDATE_ROLE, live, role.key, update, role.source))
     if remove:
         for old in _undeclared(live.roles, want.roles):
-            ops.append(_op(OpKind.DELETE_ROLE, live, old.key, {"id": old.id, **_role(old)}, None))
+            ops.append(_op(OpKind.DELETE_ROLE, live, old.key, _role(old, old.id)))
     return ops
 
 
@@ -140,20 +152,19 @@ def _groups(want: Project, live: Project, remove: bool) -> list[Operation]:
     for group in want.groups:
         old = have.get(group.key)
         if old is None:
-            ops.append(_op(OpKind.CREATE_GROUP, live, group.key, None, _group(group), group.source))
+            ops.append(_op(OpKind.CREATE_GROUP, live, group.key, _group(group), group.source))
             continue
-        wanted = _group(group)
-        current = _group(old)
-        del wanted["name"], current["name"]
-        if group.description is None:
-            del wanted["description"], current["description"]
-        before, after = _changed(current, wanted)
-        if after:
-            before = {"id": old.id, **before}
-            ops.append(_op(OpKind.UPDATE_GROUP, live, group.key, before, after, group.source))
+        description = None
+        if group.description is not None and group.description != old.description:
+            description = Change(old.description, group.description)
+        members = _set_change(old.members, group.members)
+        ims_groups = _set_change(old.ims_groups, group.ims_groups)
+        if description or members or ims_groups:
+            update = GroupUpdate(old.id, description, members, ims_groups)
+            ops.append(_op(OpKind.UPDATE_GROUP, live, group.key, update, group.source))
     if remove:
         for old in _undeclared(live.groups, want.groups):
-            ops.append(_op(OpKind.DELETE_GROUP, live, old.key, {"id": old.id, **_group(old)}, None))
+            ops.append(_op(OpKind.DELETE_GROUP, live, old.key, _group(old, old.id)))
     return ops
 
 
@@ -166,12 +177,14 @@ def _members(want: Project, live: Project, remove: bool) -> list[Operation]:
             if old is not None:
                 ops.append(_member_removal(live, old, member.source))
             continue
-        after = {"email": member.email, "roles": sorted(member.roles)}
+        given = GivenRoles(member.email, tuple(sorted(member.roles)))
         if old is None:
-            ops.append(_op(OpKind.ADD_MEMBER, live, member.key, None, after, member.source))
+            add = MemberPayload(new=given)
+            ops.append(_op(OpKind.ADD_MEMBER, live, member.key, add, member.source))
         elif old.roles != member.roles:
             kind = OpKind.REINVITE_MEMBER if old.pending else OpKind.UPDATE_MEMBER
-            ops.append(_op(kind, live, member.key, _member(old), after, member.source))
+            change = MemberPayload(_member(old), given)
+            ops.append(_op(kind, live, member.key, change, member.source))
     if remove:
         for old in _undeclared(live.members, want.members):
             ops.append(_member_removal(live, old, None))
@@ -185,22 +198,20 @@ def _group_members(want: Project, live: Project, remove: bool) -> list[Operation
         old = have.get(member.key)
         if not member.roles:
             if old is not None:
-                before = _group_member(old)
-                ops.append(
-                    _op(OpKind.REMOVE_GROUP_MEMBER, live, old.key, before, None, member.source)
-                )
+                gone = GroupMemberPayload(old=_group_member(old))
+                ops.append(_op(OpKind.REMOVE_GROUP_MEMBER, live, old.key, gone, member.source))
             continue
-        after = {"group": member.group, "roles": sorted(member.roles)}
+        given = GroupRoles(member.group, tuple(sorted(member.roles)))
         if old is None:
-            ops.append(_op(OpKind.ADD_GROUP_MEMBER, live, member.key, None, after, member.source))
+            add = GroupMemberPayload(new=given)
+            ops.append(_op(OpKind.ADD_GROUP_MEMBER, live, member.key, add, member.source))
         elif old.roles != member.roles:
-            before = _group_member(old)
-            ops.append(
-                _op(OpKind.UPDATE_GROUP_MEMBER, live, member.key, before, after, member.source)
-            )
+            change = GroupMemberPayload(_group_member(old), given)
+            ops.append(_op(OpKind.UPDATE_GROUP_MEMBER, live, member.key, change, member.source))
     if remove:
         for old in _undeclared(live.group_members, want.group_members):
-            ops.append(_op(OpKind.REMOVE_GROUP_MEMBER, live, old.key, _group_member(old), None))
+            gone = GroupMemberPayload(old=_group_member(old))
+            ops.append(_op(OpKind.REMOVE_GROUP_MEMBER, live, old.key, gone))
     return ops
 
 
@@ -209,19 +220,14 @@ def _owners(want: Project, live: Project, remove: bool, identity: str | None) ->
     have = {o.key for o in live.owners}  # a pending owner invitation counts as an owner
     for owner in want.owners:
         if owner.key not in have:
-            after = {"email": owner.email}
-            ops.append(_op(OpKind.ADD_OWNER, live, owner.key, None, after, owner.source))
+            add = OwnerPayload(owner.email)
+            ops.append(_op(OpKind.ADD_OWNER, live, owner.key, add, owner.source))
     if remove:
         for old in _undeclared(live.owners, want.owners):
             if identity is not None and old.key == identity:
                 continue  # the applying identity's own ownership is always kept (design.md §4)
-            before = {
-                "id": old.id,
-                "email": old.email,
-                "pending": old.pending,
-                **_invitation_dates(old),
-            }
-            ops.append(_op(OpKind.REMOVE_OWNER, live, old.key, before, None))
+            gone = OwnerPayload(old.email, old.id, _invitation(old))
+            ops.append(_op(OpKind.REMOVE_OWNER, live, old.key, gone))
     return ops
 
 
@@ -236,8 +242,8 @@ def _renames(want: Project, live: Project) -> tuple[list[Operation], Project]:
         for role in want.roles:
             old = _renamed(want, "role", role.key, role.renamed_from, roles, role.source)
             if old is not None:
-                before, after = Rename(str(old.id), old.key, role.key).payload(OpKind.RENAME_ROLE)
-                ops.append(_op(OpKind.RENAME_ROLE, live, role.key, before, after, role.source))
+                rename = Rename(str(old.id), old.key, role.key)
+                ops.append(_op(OpKind.RENAME_ROLE, live, role.key, rename, role.source))
                 live = _rename_role(live, old.key, role.key)
     if want.managed("groups") is not None:
         groups = {g.key: g for g in live.groups}
@@ -245,8 +251,7 @@ def _renames(want: Project, live: Project) -> tuple[list[Operation], Project]:
             old_g = _renamed(want, "group", group.key, group.renamed_from, groups, group.source)
             if old_g is not None:
                 rename = Rename(str(old_g.id), old_g.key, group.key)
-                before, after = rename.payload(OpKind.RENAME_GROUP)
-                ops.append(_op(OpKind.RENAME_GROUP, live, group.key, before, after, group.source))
+                ops.append(_op(OpKind.RENAME_GROUP, live, group.key, rename, group.source))
                 live = _rename_group(live, old_g.key, group.key)
     return ops, live
 
@@ -307,23 +312,19 @@ def _op(
     kind: OpKind,
     live: Project,
     key: str,
-    before: Mapping[str, Any] | None,
-    after: Mapping[str, Any] | None,
+    payload: Payload,
     source: Source | None = None,
 ) -> Operation:
-    return Operation(kind, live.number, key, before, after, _src(source), live.id)
+    return Operation.build(kind, live.number, key, payload, _src(source), live.id)
 
 
 def _src(source: Source | None) -> str | None:
     return str(source) if source is not None else None
 
 
-def _changed(
-    current: Mapping[str, Any], wanted: Mapping[str, Any]
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Field-level delta: (live values, desired values) of the fields that differ."""
-    keys = [k for k in wanted if current.get(k) != wanted[k]]
-    return {k: current.get(k) for k in keys}, {k: wanted[k] for k in keys}
+def _set_change(live: frozenset[str], wanted: frozenset[str]) -> Change[tuple[str, ...]] | None:
+    """The change of a set field (full sorted lists), or None when it is the same."""
+    return Change(tuple(sorted(live)), tuple(sorted(wanted))) if live != wanted else None
 
 
 _K = TypeVar("_K", Role, Group, UserMember, GroupMember, Owner)
@@ -336,42 +337,29 @@ def _undeclared(live: Iterable[_K], declared: Iterable[_K]) -> list[_K]:
 
 def _member_removal(live: Project, old: UserMember, source: Source | None) -> Operation:
     kind = OpKind.CANCEL_INVITATION if old.pending else OpKind.REMOVE_MEMBER
-    return _op(kind, live, old.key, _member(old), None, source)
+    return _op(kind, live, old.key, MemberPayload(old=_member(old)), source)
 
 
-def _role(role: Role) -> dict[str, Any]:
-    return {
-        "displayName": role.display_name,
-        "description": role.description,
-        "permissions": sorted(role.permissions),
-    }
+def _role(role: Role, live_id: str | None = None) -> RoleDef:
+    return RoleDef(role.display_name, role.description, tuple(sorted(role.permissions)), live_id)
 
 
-def _group(group: Group) -> dict[str, Any]:
-    return {
-        "name": group.name,
-        "description": group.description,
-        "members": sorted(group.members),
-        "imsGroups": sorted(group.ims_groups),
-    }
+def _group(group: Group, live_id: str | None = None) -> GroupDef:
+    members, ims_groups = tuple(sorted(group.members)), tuple(sorted(group.ims_groups))
+    return GroupDef(group.name, group.description, members, ims_groups, live_id)
 
 
-def _member(member: UserMember) -> dict[str, Any]:
-    return {
-        "id": member.id,
-        "email": member.email,
-        "roles": sorted(member.roles),
-        "pending": member.pending,
-        **_invitation_dates(member),
-    }
+def _member(member: UserMember) -> HeldRoles:
+    return HeldRoles(member.id, member.email, tuple(sorted(member.roles)), _invitation(member))
 
 
-def _invitation_dates(item: UserMember | Owner) -> dict[str, str]:
-    """A pending invitation's dates (YYYY-MM-DD), for plans to show (``invitedOn``,
-    ``expires``)."""
-    dates = {"invitedOn": item.invited_on, "expires": item.expires_on}
-    return {k: v[:10] for k, v in dates.items() if item.pending and v is not None}
+def _invitation(item: UserMember | Owner) -> Invitation:
+    """Pending or not, and a pending invitation's dates (YYYY-MM-DD), for plans to show."""
+    if not item.pending:
+        return Invitation()
+    sent, expires = item.invited_on, item.expires_on
+    return Invitation(True, sent[:10] if sent else None, expires[:10] if expires else None)
 
 
-def _group_member(member: GroupMember) -> dict[str, Any]:
-    return {"id": member.id, "group": member.group, "roles": sorted(member.roles)}
+def _group_member(member: GroupMember) -> GroupRoles:
+    return GroupRoles(member.group, tuple(sorted(member.roles)), member.id)

@@ -14,10 +14,17 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from reconciler.model import Group, GroupMember, Owner, Project, Role, UserMember
-from reconciler.plan.operations import Operation, OpKind, Rename
+from reconciler.plan.operations import Operation, OpKind
+from reconciler.plan.payloads import (
+    GroupDef,
+    GroupUpdate,
+    Rename,
+    RoleDef,
+    RoleUpdate,
+    given_roles,
+)
 
 USER = "user"
 GROUP = "group"
@@ -73,16 +80,20 @@ def after_project(
     if project is not None:
         load(project)
     for op in ops:
-        after: Mapping[str, Any] = op.after or {}
         kind = op.kind
         if kind is OpKind.CREATE_PROJECT:
             project = Project(number)
         elif kind is OpKind.DELETE_PROJECT:
             return None
         elif kind is OpKind.CREATE_ROLE:
-            roles[op.key] = Role(op.key, after.get("description"), _set(after, "permissions"))
-        elif kind is OpKind.UPDATE_ROLE and op.key in roles and "permissions" in after:
-            roles[op.key] = replace(roles[op.key], permissions=_set(after, "permissions"))
+            role = RoleDef.of(op)
+            roles[op.key] = Role(op.key, role.description, frozenset(role.permissions))
+        elif (
+            kind is OpKind.UPDATE_ROLE
+            and op.key in roles
+            and (permissions := RoleUpdate.of(op).permissions) is not None
+        ):
+            roles[op.key] = replace(roles[op.key], permissions=frozenset(permissions.new))
         elif kind is OpKind.DELETE_ROLE:
             roles.pop(op.key, None)
         elif kind is OpKind.RENAME_ROLE and (old := Rename.of(op).old) in roles:
@@ -96,9 +107,14 @@ def after_project(
             if old in group_members:
                 group_members[op.key] = replace(group_members.pop(old), group=op.key)
         elif kind is OpKind.CREATE_GROUP:
-            groups[op.key] = Group(op.key, after.get("description"), _set(after, "members"))
-        elif kind is OpKind.UPDATE_GROUP and op.key in groups and "members" in after:
-            groups[op.key] = replace(groups[op.key], members=_set(after, "members"))
+            group = GroupDef.of(op)
+            groups[op.key] = Group(op.key, group.description, frozenset(group.members))
+        elif (
+            kind is OpKind.UPDATE_GROUP
+            and op.key in groups
+            and (listed := GroupUpdate.of(op).members) is not None
+        ):
+            groups[op.key] = replace(groups[op.key], members=frozenset(listed.new))
         elif kind is OpKind.DELETE_GROUP:
             groups.pop(op.key, None)
             group_members.pop(op.key, None)  # a deleted group holds no roles any more
@@ -107,16 +123,16 @@ def after_project(
         elif kind is OpKind.REMOVE_OWNER:
             owners.pop(op.key, None)
         elif kind is OpKind.ADD_MEMBER:
-            members[op.key] = UserMember(op.key, _set(after, "roles"), is_external(op.key))
+            members[op.key] = UserMember(op.key, _given(op), is_external(op.key))
         elif kind is OpKind.UPDATE_MEMBER:
             pending = members[op.key].pending if op.key in members else False
-            members[op.key] = UserMember(op.key, _set(after, "roles"), pending)
+            members[op.key] = UserMember(op.key, _given(op), pending)
         elif kind is OpKind.REINVITE_MEMBER:
-            members[op.key] = UserMember(op.key, _set(after, "roles"), pending=True)
+            members[op.key] = UserMember(op.key, _given(op), pending=True)
         elif kind in (OpKind.REMOVE_MEMBER, OpKind.CANCEL_INVITATION):
             members.pop(op.key, None)
         elif kind in (OpKind.ADD_GROUP_MEMBER, OpKind.UPDATE_GROUP_MEMBER):
-            group_members[op.key] = GroupMember(op.key, _set(after, "roles"))
+            group_members[op.key] = GroupMember(op.key, _given(op))
         elif kind is OpKind.REMOVE_GROUP_MEMBER:
             group_members.pop(op.key, None)
     if project is None:
@@ -135,8 +151,8 @@ def _rename(names: frozenset[str], old: str, new: str) -> frozenset[str]:
     return frozenset(new if name == old else name for name in names)
 
 
-def _set(after: Mapping[str, Any], key: str) -> frozenset[str]:
-    return frozenset(str(v) for v in after.get(key) or ())
+def _given(op: Operation) -> frozenset[str]:
+    return frozenset(given_roles(op))
 
 
 # ------------------------------------------------------------------------------ effective access

@@ -28,19 +28,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from reconciler.model import Owner, State, UserMember
-from reconciler.plan.operations import Operation, OpKind, Rename
+from reconciler.plan.operations import Operation, OpKind
+from reconciler.plan.payloads import (
+    Change,
+    GroupUpdate,
+    Rename,
+    listed_anew,
+    marked,
+    sending,
+)
 from reconciler.plan.preflight import WARNING, PlanProblem
 
 LEDGER_FORMAT_VERSION = 1
 INVITATION_DAYS = 7  # contract C7: an invitation expires 7 days after it was sent
 FORGET_AFTER = timedelta(days=90)  # an entry expired longer ago than this is dropped
-EXPIRED = "expiredInvitation"  # the mark in an add's ``after``: the expired one's sending date
 EXPIRED_CODE = "expired-invitation"  # the problem saying why expired ones are not re-sent
-# The mark in a group update's ``after``: expired invitations to the group it re-lists.
-EXPIRED_MEMBERS = "expiredMembers"
-# The mark of a service application's group create/update: the API invites every person the
-# group's members list names anew (contract C4), so plans say "invite x" for each.
-INVITES_MEMBERS = "invitesMembers"
 GROUP = "group"  # the ledger's kind of a group-member invitation
 
 # Operation kind -> the ledger's kind of invitation.
@@ -198,26 +200,17 @@ class Ledger:
                         del entries[key]
                         moved = replace(entry, group=rename.new)
                         entries[moved.key] = moved
-            elif kind is not None and (op.after or {}).get("invitation"):
+            elif kind is not None and sending(op).invitation:
                 entry = Sent(op.project, kind, op.key, sent_on, expires)
                 entries[entry.key] = entry
             elif service_app and op.kind in (OpKind.CREATE_GROUP, OpKind.UPDATE_GROUP):
-                for email in _listed_anew(op):
+                for email in listed_anew(op):
                     entry = Sent(op.project, GROUP, email, sent_on, expires, op.key)
                     entries[entry.key] = entry
         return Ledger(_recent(entries, now))
 
 
 _ALL_READ = ("members", "owners", "groups")
-
-
-def _listed_anew(op: Operation) -> list[str]:
-    """The members a group creation or update lists that the group did not have."""
-    after, before = op.after or {}, op.before or {}
-    if "members" not in after:
-        return []
-    had = set(before.get("members") or ())
-    return [str(e) for e in after.get("members") or () if e not in had]
 
 
 def _seen(number: str, kind: str, item: UserMember | Owner) -> Sent | None:
@@ -294,21 +287,22 @@ def apply_expiry(
         if op.kind is OpKind.UPDATE_GROUP:
             late = [
                 e
-                for email in _listed_anew(op)
+                for email in listed_anew(op)
                 if (e := by_key.get((op.project, GROUP, email, op.key))) is not None
             ]
             if not late:
                 kept.append(op)
             elif reinvite:
                 marks = {e.email: e.sent_date for e in late}
-                kept.append(replace(op, after={**(op.after or {}), EXPIRED_MEMBERS: marks}))
+                kept.append(op.carrying(replace(GroupUpdate.of(op), expired_members=marks)))
             else:
                 dropped.extend(late)
                 kept.extend(_without(op, {e.email for e in late}))
         elif entry is None:
             kept.append(op)
         elif reinvite:
-            kept.append(replace(op, after={**(op.after or {}), EXPIRED: entry.sent_date}))
+            resent = replace(sending(op), expired=entry.sent_date)
+            kept.append(op.carrying(marked(op, resent)))
         else:
             dropped.append(entry)
     if not dropped:
@@ -333,39 +327,36 @@ def _as(entry: Sent) -> str:
 
 def _without(op: Operation, emails: set[str]) -> list[Operation]:
     """The group update ``op`` without re-listing ``emails``; none when nothing is left."""
-    before, after = dict(op.before or {}), dict(op.after or {})
-    members = [e for e in after["members"] if e not in emails]
-    if sorted(members) == sorted(before.get("members") or ()):
-        del after["members"]
-        before.pop("members", None)
-    else:
-        after["members"] = members
-    if not set(after.get("members") or ()) - set(before.get("members") or ()):
-        after.pop(INVITES_MEMBERS, None)  # nobody left to invite
-    return [replace(op, before=before, after=after)] if after else []
+    update = GroupUpdate.of(op)
+    if update.members is not None:
+        had, listed = update.members.old, update.members.new
+        kept = tuple(e for e in listed if e not in emails)
+        members = None if sorted(kept) == sorted(had) else Change(had, kept)
+        update = replace(update, members=members)
+    if not update.listed_anew:
+        update = replace(update, invites_members=False)  # nobody left to invite
+    return [] if update.empty else [op.carrying(update)]
 
 
 def expired_members(op: Operation) -> dict[str, str]:
     """Email -> sending date of the expired invitations an operation sends again: the person
     an add re-invites, or those a group update re-lists."""
-    after = op.after or {}
-    if after.get(EXPIRED):
-        return {op.key: str(after[EXPIRED])}
-    marks = after.get(EXPIRED_MEMBERS)
-    return {str(k): str(v) for k, v in marks.items()} if isinstance(marks, Mapping) else {}
+    if op.kind is OpKind.UPDATE_GROUP:
+        return dict(GroupUpdate.of(op).expired_members)
+    sent = sending(op).expired
+    return {op.key: sent} if sent else {}
 
 
 def only_expired(op: Operation) -> bool:
     """Whether all ``op`` does is send expired invitations again (drift: not a change made
     outside the manifests): an add so marked, or a group update re-listing only them."""
-    after = op.after or {}
-    if after.get(EXPIRED):
-        return True
-    late = expired_members(op)
-    if not late or set(after) - {INVITES_MEMBERS} != {"members", EXPIRED_MEMBERS}:
+    if op.kind is not OpKind.UPDATE_GROUP:
+        return bool(sending(op).expired)
+    update = GroupUpdate.of(op)
+    late = update.expired_members
+    if not late or update.members is None or update.description or update.ims_groups:
         return False
-    before = set((op.before or {}).get("members") or ())
-    return set(after["members"]) == before | set(late)
+    return set(update.members.new) == set(update.members.old) | set(late)
 
 
 def keep_expired(actual: State, desired: State, found: Iterable[Sent]) -> State:

@@ -12,11 +12,21 @@ guard like any other.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-from reconciler.model import Duplicate, Project, State
+from reconciler.model import Duplicate, GroupMember, Project, State
 from reconciler.plan.kinds import GROUP_MEMBERS, SPECS
 from reconciler.plan.operations import Operation, OpKind
+from reconciler.plan.payloads import (
+    GivenRoles,
+    GroupDef,
+    GroupMemberPayload,
+    GroupRoles,
+    HeldRoles,
+    Invitation,
+    MemberPayload,
+    Payload,
+    RoleDef,
+)
 
 DUPLICATE = "duplicate"
 
@@ -48,22 +58,13 @@ def _project(live: Project, ops: Sequence[Operation]) -> list[Operation]:
     out: list[Operation] = []
     for dup in sorted(live.duplicates, key=lambda d: (d.kind, d.name, d.id)):
         if dup.kind == "role":
-            deletion = _op(
-                OpKind.DELETE_ROLE,
-                live,
-                duplicate_key(dup),
-                {"id": dup.id, "displayName": dup.name, "description": None, "permissions": []},
-            )
+            role = RoleDef(dup.name, None, (), dup.id)
+            deletion = _op(OpKind.DELETE_ROLE, live, duplicate_key(dup), role)
             if (OpKind.DELETE_ROLE, dup.name) not in deleted:
                 out.extend(_move_role(live, dup, touched, deletion.id))
         else:
-            deletion = _op(
-                OpKind.DELETE_GROUP,
-                live,
-                duplicate_key(dup),
-                {"id": dup.id, "name": dup.name, "description": None, "members": []}
-                | {"imsGroups": []},
-            )
+            group = GroupDef(dup.name, None, (), (), dup.id)
+            deletion = _op(OpKind.DELETE_GROUP, live, duplicate_key(dup), group)
             if dup.roles and (OpKind.DELETE_GROUP, dup.name) not in deleted:
                 out.extend(_move_group_roles(live, dup, touched, deletion.id))
         out.append(deletion)
@@ -77,19 +78,16 @@ def _move_role(
     for member in live.members:
         if member.key not in dup.holders or (False, member.key) in touched:
             continue
-        roles = sorted(member.roles)
-        before: dict[str, Any] = {"id": member.id, "email": member.email, "roles": roles}
-        before["pending"] = member.pending
+        roles = tuple(sorted(member.roles))
+        held = HeldRoles(member.id, member.email, roles, Invitation(member.pending))
         kind = OpKind.REINVITE_MEMBER if member.pending else OpKind.UPDATE_MEMBER
-        after = {"email": member.email, "roles": roles}
-        out.append(_op(kind, live, member.key, before, after, cause))
+        # Given the same roles by name: the target resolves them to the kept role.
+        given = GivenRoles(member.email, roles)
+        out.append(_op(kind, live, member.key, MemberPayload(held, given), cause))
     for group in live.group_members:
         if group.key not in dup.holders or (True, group.key) in touched:
             continue
-        roles = sorted(group.roles)
-        before = {"id": group.id, "group": group.group, "roles": roles}
-        after = {"group": group.group, "roles": roles}
-        out.append(_op(OpKind.UPDATE_GROUP_MEMBER, live, group.key, before, after, cause))
+        out.append(_op(OpKind.UPDATE_GROUP_MEMBER, live, group.key, _same_roles(group), cause))
     return out
 
 
@@ -101,18 +99,18 @@ def _move_group_roles(
     kept = next((g for g in live.group_members if g.group == dup.name), None)
     if (True, dup.name) in touched or kept is None:
         return []
-    roles = sorted(kept.roles)
-    before = {"id": kept.id, "group": kept.group, "roles": roles}
-    after = {"group": kept.group, "roles": roles}
-    return [_op(OpKind.UPDATE_GROUP_MEMBER, live, dup.name, before, after, cause)]
+    return [_op(OpKind.UPDATE_GROUP_MEMBER, live, dup.name, _same_roles(kept), cause)]
+
+
+def _same_roles(group: GroupMember) -> GroupMemberPayload:
+    """A group member given the roles it holds again (by name: the target resolves them)."""
+    roles = tuple(sorted(group.roles))
+    return GroupMemberPayload(
+        GroupRoles(group.group, roles, group.id), GroupRoles(group.group, roles)
+    )
 
 
 def _op(
-    kind: OpKind,
-    live: Project,
-    key: str,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None = None,
-    cause: str | None = None,
+    kind: OpKind, live: Project, key: str, payload: Payload, cause: str | None = None
 ) -> Operation:
-    return Operation(kind, live.number, key, before, after, None, live.id, cause=cause)
+    return Operation.build(kind, live.number, key, payload, None, live.id, cause)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -16,7 +17,10 @@ import pytest
 from reconciler.apply import ApplyReport, Outcome, Status, apply_plan, blocked_by, steps
 from reconciler.errors import ApiError, NotLive
 from reconciler.model import LiveContext, State
+from reconciler.plan import payloads
 from reconciler.plan.build import Operation, OpKind
+from reconciler.plan.kinds import SPECS
+from reconciler.plan.payloads import NewProject
 
 
 class RecordingTarget:
@@ -57,9 +61,36 @@ def op(
     before_roles: Sequence[str] = (),
     batch: int | None = None,
 ) -> Operation:
-    after = {"roles": list(roles)} if roles else None
-    before = {"roles": list(before_roles)} if before_roles else None
-    return Operation(kind, project, key, before=before, after=after, batch=batch)
+    """A well-formed ``kind`` operation on ``key`` (roles given and held, for member kinds)."""
+    name, given, held = key or project, tuple(roles), tuple(before_roles)
+    payload: payloads.Payload
+    family = payloads.PAYLOADS[kind]
+    if family is payloads.MemberPayload:
+        payload = payloads.MemberPayload(
+            payloads.HeldRoles(None, name, held) if kind is not OpKind.ADD_MEMBER else None,
+            payloads.GivenRoles(name, given) if kind in _GIVES else None,
+        )
+    elif family is payloads.GroupMemberPayload:
+        payload = payloads.GroupMemberPayload(
+            payloads.GroupRoles(name, held) if kind is not OpKind.ADD_GROUP_MEMBER else None,
+            payloads.GroupRoles(name, given) if kind in _GIVES else None,
+        )
+    else:
+        payload = {
+            payloads.NewProject: payloads.NewProject(project),
+            payloads.ProjectUpdate: payloads.ProjectUpdate(None, {}),
+            payloads.ProjectDeletion: payloads.ProjectDeletion(None, None),
+            payloads.Rename: payloads.Rename("id", name, name),
+            payloads.RoleDef: payloads.RoleDef(name, None, ()),
+            payloads.RoleUpdate: payloads.RoleUpdate(None),
+            payloads.GroupDef: payloads.GroupDef(name, None, (), ()),
+            payloads.GroupUpdate: payloads.GroupUpdate(None),
+            payloads.OwnerPayload: payloads.OwnerPayload(name),
+        }[family]
+    return replace(Operation.build(kind, project, key, payload), batch=batch)
+
+
+_GIVES = frozenset(k for k, spec in SPECS.items() if spec.gives_roles)
 
 
 def statuses(report: ApplyReport) -> dict[str, Status]:
@@ -331,8 +362,8 @@ def test_a_stop_flag_stops_scheduling_and_records_what_was_in_flight() -> None:
 
 
 def _create(project: str, parent: str | None = None) -> Operation:
-    after = {"parent": parent} if parent else None
-    return Operation(OpKind.CREATE_PROJECT, project, "", after=after)
+    attributes = {"parent": parent} if parent else {}
+    return Operation.build(OpKind.CREATE_PROJECT, project, "", NewProject(project, attributes))
 
 
 def test_a_project_created_under_a_parent_of_the_same_plan_waits_for_it() -> None:

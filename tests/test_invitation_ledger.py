@@ -8,9 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from reconciler.invitations import (
-    EXPIRED,
     EXPIRED_CODE,
-    EXPIRED_MEMBERS,
     GROUP,
     Ledger,
     Sent,
@@ -22,6 +20,7 @@ from reconciler.invitations import (
 )
 from reconciler.model import Group, GroupInvitation, Manage, Owner, Project, State, UserMember
 from reconciler.plan.operations import Operation, OpKind
+from reconciler.plan.payloads import EXPIRED, EXPIRED_MEMBERS
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 AUTH = {"members": Manage.AUTHORITATIVE, "owners": Manage.AUTHORITATIVE}
@@ -95,10 +94,10 @@ def test_only_declared_people_missing_live_count_as_expired() -> None:
 
 def test_the_plan_marks_or_leaves_out_the_adds_of_expired_invitations() -> None:
     entry = _sent("a@x.com", NOW - timedelta(days=1))
-    add = Operation(OpKind.ADD_MEMBER, "P", "a@x.com", after={"email": "a@x.com"})
-    other = Operation(OpKind.ADD_MEMBER, "P", "z@x.com", after={"email": "z@x.com"})
+    add = Operation(OpKind.ADD_MEMBER, "P", "a@x.com", after={"email": "a@x.com", "roles": []})
+    other = Operation(OpKind.ADD_MEMBER, "P", "z@x.com", after={"email": "z@x.com", "roles": []})
     marked, problems = apply_expiry([add, other], [entry], reinvite=True)
-    assert marked[0].after == {"email": "a@x.com", EXPIRED: entry.invited_on[:10]}
+    assert marked[0].after == {"email": "a@x.com", "roles": [], EXPIRED: entry.invited_on[:10]}
     assert marked[1] == other
     assert problems == []
     kept, problems = apply_expiry([add, other], [entry], reinvite=False)

@@ -85,9 +85,7 @@ def test_drift_extras_are_removals_of_a_declarable_section() -> None:
 
 
 def test_rename_payloads_are_typed_and_name_the_registry_field() -> None:
-    role = Operation(
-        OpKind.RENAME_ROLE, "P1", "New", *Rename("r1", "Old", "New").payload(OpKind.RENAME_ROLE)
-    )
+    role = Operation.build(OpKind.RENAME_ROLE, "P1", "New", Rename("r1", "Old", "New"))
     assert role.before == {"id": "r1", "displayName": "Old"}
     assert role.after == {"displayName": "New"}
     assert Rename.of(role) == Rename("r1", "Old", "New")
@@ -95,5 +93,5 @@ def test_rename_payloads_are_typed_and_name_the_registry_field() -> None:
         OpKind.RENAME_GROUP, "P1", "New", {"id": "g1", "name": "Old"}, {"name": "New"}
     )
     assert Rename.of(group) == Rename("g1", "Old", "New")
-    with pytest.raises(ValueError, match="update_role is not a rename"):
+    with pytest.raises(ValueError, match="update_role has no Rename payload"):
         Rename.of(Operation(OpKind.UPDATE_ROLE, "P1", "New", {"id": "r1"}))

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from reconciler.errors import PlanError
-from reconciler.invitations import EXPIRED
 from reconciler.model import (
     SECTIONS,
     LiveContext,
@@ -24,6 +23,7 @@ from reconciler.model import (
 from reconciler.plan.build import Plan, build_plan
 from reconciler.plan.guards import GuardSettings
 from reconciler.plan.operations import OpKind
+from reconciler.plan.payloads import EXPIRED
 from reconciler.plan.replan import deleting, recheck
 
 AUTH = dict.fromkeys(SECTIONS, Manage.AUTHORITATIVE)

@@ -21,8 +21,9 @@ from reconciler.cascade import implied_removals
 from reconciler.diff import diff
 from reconciler.errors import PlanError
 from reconciler.facts import Facts, project_facts
-from reconciler.invitations import INVITES_MEMBERS, Expiry, apply_expiry, find_expired
+from reconciler.invitations import Expiry, apply_expiry, find_expired
 from reconciler.model import LiveContext, Manage, Project, State
+from reconciler.plan import payloads
 from reconciler.plan.fingerprint import absent_fingerprint, fingerprint, state_fingerprint
 from reconciler.plan.guards import (
     GuardSettings,
@@ -329,17 +330,12 @@ def mark_invitations(operations: Iterable[Operation], context: LiveContext) -> l
     marked = []
     for op in operations:
         if op.kind in (OpKind.ADD_MEMBER, OpKind.ADD_OWNER):
-            op = replace(op, after={**(op.after or {}), "invitation": True})
-        elif op.kind in (OpKind.CREATE_GROUP, OpKind.UPDATE_GROUP) and _lists_anew(op):
-            op = replace(op, after={**(op.after or {}), INVITES_MEMBERS: True})
+            op = op.carrying(payloads.marked(op, replace(payloads.sending(op), invitation=True)))
+        elif op.kind in (OpKind.CREATE_GROUP, OpKind.UPDATE_GROUP) and payloads.listed_anew(op):
+            group = payloads.GroupDef if op.kind is OpKind.CREATE_GROUP else payloads.GroupUpdate
+            op = op.carrying(replace(group.of(op), invites_members=True))
         marked.append(op)
     return marked
-
-
-def _lists_anew(op: Operation) -> bool:
-    """Whether a group create/update lists someone its live group does not have."""
-    after = set((op.after or {}).get("members") or ())
-    return bool(after - set((op.before or {}).get("members") or ()))
 
 
 def _sections(data: Any) -> dict[str, tuple[str, ...]] | None:
@@ -367,7 +363,7 @@ def batch_adds(
         if op.kind not in _BATCHED:
             result.append(op)
             continue
-        roles = len((op.after or {}).get("roles", ()))
+        roles = len(payloads.given_roles(op))
         if roles > MAX_ROLE_ASSIGNMENTS:
             problems.append(
                 PlanProblem(

@@ -127,8 +127,10 @@ class KindSpec:
     # A group's member list changes: adding people also needs the invite permission, removing
     # them the remove permission.
     member_list: bool = False
-    gives_roles: bool = False  # ``after["roles"]``: roles the member holds afterwards
-    releases_roles: bool = False  # ``before["roles"]``: it may leave a role held when it fails
+    # ``after["roles"]`` (``payloads.given_roles``): roles the member holds afterwards
+    gives_roles: bool = False
+    # ``before["roles"]`` (``payloads.held_roles``): it may leave a role held when it fails
+    releases_roles: bool = False
     # The renamed object's name field in ``before``/``after`` (rename kinds only).
     renames: str | None = None
 

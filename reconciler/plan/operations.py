@@ -3,8 +3,10 @@
 Pure: no I/O. ``diff`` produces operations, ``plan.build`` orders, batches and guards them;
 both sit above this module, so it lives apart from ``build`` (which re-exports it).
 
-Operation payloads, for targets executing them (all values JSON-able, names not ids, except
-``before["id"]`` which is always the live id of the object being changed or removed):
+Operation payloads as a saved plan carries them (all values JSON-able, names not ids, except
+``before["id"]`` which is always the live id of the object being changed or removed). Code
+reads and writes them through the typed class of each kind (``reconciler.plan.payloads``,
+listed below the table; ``PAYLOADS`` maps each kind to its class), never as dicts:
 
 ==================== ======================================= =====================================
 kind                 before                                  after
@@ -41,6 +43,18 @@ update_group_member  {"id" (group id), "group", "roles"}     {"group", "roles"}
 remove_group_member  {"id" (group id), "group", "roles"}     None
 ==================== ======================================= =====================================
 
+Payload classes: ``NewProject``, ``ProjectUpdate``, ``ProjectDeletion`` (projects);
+``Rename`` (both renames); ``RoleDef`` (create/delete_role), ``RoleUpdate``; ``GroupDef``
+(create/delete_group), ``GroupUpdate``; ``OwnerPayload``; ``MemberPayload`` (the five member
+kinds: ``old`` the live member, ``new`` the roles given); ``GroupMemberPayload``.
+
+Marks the plan adds (each a field of its payload class): an add of a member or owner the API
+turns into an invitation has ``after["invitation"]: true``, and re-sending an expired one
+``after["expiredInvitation"]`` (its sending date); a group create/update whose members the API
+invites has ``after["invitesMembers"]: true``, and a group update re-listing people whose
+invitation expired ``after["expiredMembers"]`` (email -> sending date). A live member or owner
+with a pending invitation has ``before["invitedOn"]``/``before["expires"]`` when read.
+
 A rename's key is the new name; the operations after it in the plan use the new name only.
 Role names in member payloads are display names; the target resolves them to ids at execution
 time, because roles and groups created earlier in the same plan have no id yet.
@@ -49,10 +63,13 @@ time, because roles and groups created earlier in the same plan have no id yet.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
+from reconciler.plan import payloads
 from reconciler.plan.kinds import MEMBER_REMOVALS_GUARD, SPECS, Action, OpKind, kinds
+from reconciler.plan.payloads import PAYLOADS, Payload, PayloadError, Rename
 
 __all__ = [
     "ADDS",
@@ -63,6 +80,7 @@ __all__ = [
     "REMOVES",
     "OpKind",
     "Operation",
+    "PayloadError",
     "Rename",
     "action",
 ]
@@ -86,10 +104,13 @@ def action(kind: OpKind) -> str:
 class Operation:
     """One change to one object of one project.
 
-    ``before``/``after`` are JSON-able dicts in manifest terms (role names, lower-cased emails);
-    ``before`` carries the live ``id`` of the object when one exists, so a saved plan can be
-    executed without guessing. ``source`` is "file:line:col" of the declaration that caused the
-    operation, or None for a removal of something "not in manifests".
+    ``before``/``after`` are JSON-able dicts in manifest terms (role names, lower-cased emails):
+    the payload as a saved plan carries it. Code reads and writes it typed, through the kind's
+    class in ``reconciler.plan.payloads`` (``MemberPayload.of(op)``, ``Operation.build``,
+    ``op.carrying``). ``before`` carries the live ``id`` of the object when one exists, so a
+    saved plan can be executed without guessing. ``source`` is "file:line:col" of the
+    declaration that caused the operation, or None for a removal of something "not in
+    manifests".
     """
 
     kind: OpKind
@@ -103,6 +124,41 @@ class Operation:
     # The id of the operation that makes the API do this anyway (a member whose only roles a
     # role deletion removes, ``reconciler.cascade``); None for a declared change.
     cause: str | None = None
+
+    @classmethod
+    def build(
+        cls,
+        kind: OpKind,
+        project: str,
+        key: str,
+        payload: Payload,
+        source: str | None = None,
+        project_id: str | None = None,
+        cause: str | None = None,
+    ) -> Operation:
+        """The ``kind`` operation carrying ``payload`` (TypeError when it is another kind's)."""
+        before, after = _wire(kind, payload)
+        op = cls(kind, project, key, before, after, source, project_id, cause=cause)
+        return op._keeping(payload)
+
+    def carrying(self, payload: Payload) -> Operation:
+        """This operation with ``payload`` in place of its own (same kind)."""
+        before, after = _wire(self.kind, payload)
+        return replace(self, before=before, after=after)._keeping(payload)
+
+    def _keeping(self, payload: Payload) -> Operation:
+        # ``payload`` is what reading the dicts it wrote gives back (tests/test_payloads.py
+        # checks it for every kind and mark): kept, a plan just built is not read again.
+        self.__dict__["payload"] = payload
+        return self
+
+    @cached_property
+    def payload(self) -> Payload:
+        """The typed payload, of the kind's class in ``PAYLOADS`` (read from ``before``/
+        ``after`` once: renderers, impact and targets ask for it several times an operation;
+        cached in the instance's ``__dict__``, which a frozen dataclass leaves writable to
+        cached_property). PayloadError when malformed; ``from_dict`` reads it at load."""
+        return payloads.read(self)
 
     @property
     def id(self) -> str:
@@ -145,37 +201,21 @@ class Operation:
         )
         if "id" in data and data["id"] != op.id:
             raise ValueError(f"operation id {data['id']!r} does not match its content ({op.id})")
+        try:
+            op.payload  # noqa: B018 (read, and kept, now: a malformed payload fails the load)
+        except PayloadError as exc:
+            raise PayloadError(
+                f"operation {op.id}: {exc}; make it again with `itwin-access plan --out FILE`"
+            ) from None
         return op
 
 
-@dataclass(frozen=True)
-class Rename:
-    """The typed payload of a rename kind (rename_role, rename_group): the live object's id, its
-    old and its new name. On the wire (``before``/``after``) the names sit under the field the
-    registry's ``KindSpec.renames`` names: ``displayName`` for roles, ``name`` for groups."""
-
-    id: str
-    old: str
-    new: str
-
-    def payload(self, kind: OpKind) -> tuple[dict[str, Any], dict[str, Any]]:
-        """``(before, after)`` of a ``kind`` operation."""
-        field = _rename_field(kind)
-        return {"id": self.id, field: self.old}, {field: self.new}
-
-    @classmethod
-    def of(cls, op: Operation) -> Rename:
-        """The payload of a rename operation (KeyError/ValueError on any other)."""
-        field = _rename_field(op.kind)
-        before, after = op.before or {}, op.after or {}
-        return cls(str(before["id"]), str(before[field]), str(after.get(field, op.key)))
-
-
-def _rename_field(kind: OpKind) -> str:
-    field = SPECS[kind].renames
-    if field is None:
-        raise ValueError(f"{kind.value} is not a rename")
-    return field
+def _wire(
+    kind: OpKind, payload: Payload
+) -> tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]:
+    if not isinstance(payload, PAYLOADS[kind]):
+        raise TypeError(f"{kind.value} carries a {PAYLOADS[kind].__name__}, not {payload!r}")
+    return payload.wire(kind)
 
 
 def _plain(value: Any) -> Any:

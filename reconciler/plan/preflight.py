@@ -19,6 +19,7 @@ from typing import Any
 from reconciler.model import LiveContext, ProjectState, Rights, State
 from reconciler.plan.kinds import GROUPS, OWNER, OWNERS, SPECS
 from reconciler.plan.operations import Operation, OpKind
+from reconciler.plan.payloads import GroupDef, GroupUpdate, NewProject
 from reconciler.visible import visible
 
 ERROR = "error"
@@ -87,14 +88,20 @@ def required(op: Operation) -> tuple[str, ...]:
     needs = list(spec.rights)
     if spec.member_list:
         # Changing a group's member list also needs the invite/remove permissions.
-        before = set((op.before or {}).get("members") or ())
-        after_members = (op.after or {}).get("members")
-        after = set(after_members or ()) if after_members is not None else before
+        before, after = _member_lists(op)
         if after - before:
             needs.append("administration_invite_member")
         if before - after:
             needs.append("administration_remove_member")
     return tuple(needs)
+
+
+def _member_lists(op: Operation) -> tuple[set[str], set[str]]:
+    """A group creation's or update's member list before and after it."""
+    if op.kind is OpKind.CREATE_GROUP:
+        return set(), set(GroupDef.of(op).members)
+    members = GroupUpdate.of(op).members
+    return (set(members.old), set(members.new)) if members is not None else (set(), set())
 
 
 def may(rights: Rights, org_admin: bool, needs: Iterable[str]) -> list[str]:
@@ -192,8 +199,8 @@ def _check_create(op: Operation, context: LiveContext) -> list[PlanProblem]:
     if context.org_admin:
         return []
     # itwins_create is granted on the parent iTwin (or the Account iTwin without a parent).
-    parent = (op.after or {}).get("parent")
-    rights = context.rights.get(parent) if isinstance(parent, str) else None
+    parent = NewProject.of(op).parent
+    rights = context.rights.get(parent) if parent is not None else None
     if rights is not None:
         if not may(rights, False, ("itwins_create",)):
             return []

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 
 from reconciler import facts
 from reconciler.errors import PlanError
-from reconciler.invitations import EXPIRED, EXPIRED_MEMBERS, Expiry
+from reconciler.invitations import Expiry
 from reconciler.model import LiveContext, State
 from reconciler.plan.build import Plan, build_plan
 from reconciler.plan.guards import GuardSettings
 from reconciler.plan.operations import Operation, OpKind
+from reconciler.plan.payloads import GroupUpdate, marked, sending
 from reconciler.policies import Policies
 
 # The problems that depend on the live state and identity of now, not of when it was planned.
@@ -103,15 +104,19 @@ def _meaning(operations: Sequence[Operation]) -> list[dict[str, object]]:
     """An operation as what it does: everything but the manifest location it came from and
     the mark of a re-invitation (an add is the same request whether or not the job that
     applies has the invitation ledger the planning job had)."""
-    return [_what_it_does(op.to_dict()) for op in operations]
+    return [
+        {k: v for k, v in _unmarked(op).to_dict().items() if k != "source"} for op in operations
+    ]
 
 
-def _what_it_does(data: dict[str, object]) -> dict[str, object]:
-    result = {k: v for k, v in data.items() if k != "source"}
-    after = result.get("after")
-    if isinstance(after, dict) and (EXPIRED in after or EXPIRED_MEMBERS in after):
-        result["after"] = {k: v for k, v in after.items() if k not in (EXPIRED, EXPIRED_MEMBERS)}
-    return result
+def _unmarked(op: Operation) -> Operation:
+    """``op`` without the marks of a re-invitation."""
+    if op.kind is OpKind.UPDATE_GROUP:
+        update = GroupUpdate.of(op)
+        return op.carrying(dataclasses.replace(update, expired_members={}))
+    if op.kind in (OpKind.ADD_MEMBER, OpKind.ADD_OWNER) and sending(op).expired:
+        return op.carrying(marked(op, dataclasses.replace(sending(op), expired=None)))
+    return op
 
 
 def _operation_changes(saved: Sequence[Operation], now: Sequence[Operation]) -> list[str]:

@@ -44,6 +44,7 @@ from reconciler.errors import (
     Unprocessable,
 )
 from reconciler.plan.build import MAX_ROLE_ASSIGNMENTS, Operation, OpKind
+from reconciler.plan.payloads import MemberPayload, given_roles, held_roles
 
 JSON = dict[str, Any]
 JOB_KINDS = frozenset({OpKind.ADD_MEMBER, OpKind.UPDATE_MEMBER, OpKind.REMOVE_MEMBER})
@@ -59,13 +60,16 @@ FALLBACK_NOTICE = (
 
 
 def _email(op: Operation) -> str | None:
-    values = op.after if op.kind is OpKind.ADD_MEMBER else op.before
-    email = (values or {}).get("email")
-    return str(email).lower() if email else None
+    member = MemberPayload.of(op)
+    email = member.new.email if member.new is not None else None
+    if op.kind is not OpKind.ADD_MEMBER:
+        email = member.old.email if member.old is not None else None
+    return email.lower() if email else None
 
 
-def _roles(values: Mapping[str, Any] | None) -> set[str]:
-    return {str(r) for r in (values or {}).get("roles") or ()}
+def _pending(op: Operation) -> bool:
+    old = MemberPayload.of(op).old
+    return old is not None and old.pending
 
 
 def groups_of(op: Operation) -> tuple[str, ...]:
@@ -75,10 +79,11 @@ def groups_of(op: Operation) -> tuple[str, ...]:
     if op.kind is OpKind.ADD_MEMBER:
         return ("assignRoles",)
     if op.kind is OpKind.REMOVE_MEMBER:
-        return () if (op.before or {}).get("pending") else ("removeMembers",)
-    if (op.before or {}).get("pending"):
+        return () if _pending(op) else ("removeMembers",)
+    if _pending(op):
         return ()
-    added, dropped = _roles(op.after) - _roles(op.before), _roles(op.before) - _roles(op.after)
+    held, given = set(held_roles(op)), set(given_roles(op))
+    added, dropped = given - held, held - given
     return (("assignRoles",) if added else ()) + (("unassignRoles",) if dropped else ())
 
 
@@ -193,8 +198,8 @@ class JobWrites:
                 actions["removeMembers"].append({"email": email})
                 carried.append(op)
                 continue
-            before = set() if op.kind is OpKind.ADD_MEMBER else _roles(op.before)
-            added, dropped = sorted(_roles(op.after) - before), sorted(before - _roles(op.after))
+            held, given = set(held_roles(op)), set(given_roles(op))
+            added, dropped = sorted(given - held), sorted(held - given)
             try:
                 add_ids = self.role_ids(itwin_id, added) if added else []
                 drop_ids = self.role_ids(itwin_id, dropped) if dropped else []
@@ -279,7 +284,7 @@ class JobWrites:
         batch: list[Operation] = []
         used = 0
         for op in adds:
-            roles = len(_roles(op.after))
+            roles = len(set(given_roles(op)))
             if batch and used + roles > MAX_ROLE_ASSIGNMENTS:
                 attempt(batch, partial(self._add_members, batch))
                 batch, used = [], 0

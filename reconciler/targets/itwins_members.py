@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from reconciler.api import AccessControlApi
 from reconciler.errors import ApiError, Conflict, ItwinAccessError, NotFound, NotLive
 from reconciler.plan.build import Operation
+from reconciler.plan.payloads import GroupMemberPayload, MemberPayload, OwnerPayload
 from reconciler.targets import itwins_wire as wire
 
 
@@ -41,7 +42,7 @@ class MemberWrites:
     # ------------------------------------------------------------------ owners
 
     def add_owner(self, op: Operation) -> None:
-        email = str((op.after or {}).get("email") or op.key)
+        email = OwnerPayload.of(op).email or op.key
         try:
             self.access.add_owner(self.project_id(op), email)
         except ApiError as exc:
@@ -49,13 +50,13 @@ class MemberWrites:
                 raise
 
     def remove_owner(self, op: Operation) -> None:
-        before = op.before or {}
+        owner = OwnerPayload.of(op)
         itwin_id = self.project_id(op)
         try:
-            if before.get("pending"):
-                self.access.cancel_invitation(itwin_id, str(before["id"]))
+            if owner.invitation.pending:
+                self.access.cancel_invitation(itwin_id, str(owner.id))
             else:
-                self.access.remove_owner(itwin_id, str(before["id"]))
+                self.access.remove_owner(itwin_id, str(owner.id))
         except ApiError as exc:
             if not gone(exc):
                 raise
@@ -65,12 +66,10 @@ class MemberWrites:
 
     def _add_members(self, ops: Sequence[Operation]) -> None:
         itwin_id = self.project_id(ops[0])
-        wanted = {
-            str((op.after or {}).get("email") or op.key).lower(): sorted(
-                (op.after or {}).get("roles") or []
-            )
-            for op in ops
-        }
+        wanted = {}
+        for op in ops:
+            member = MemberPayload.of(op)
+            wanted[(member.email or op.key).lower()] = sorted(member.new_roles)
         self._post_members(itwin_id, wanted)
 
     def _post_members(self, itwin_id: str, wanted: Mapping[str, list[str]]) -> None:
@@ -108,8 +107,9 @@ class MemberWrites:
 
     def update_member(self, op: Operation) -> None:
         itwin_id = self.project_id(op)
-        roles = sorted((op.after or {}).get("roles") or [])
-        member_id = str((op.before or {})["id"])
+        member = MemberPayload.of(op)
+        roles = sorted(member.new_roles)
+        member_id = str(member.old_id)
         self.access.update_user_member(
             itwin_id,
             member_id,
@@ -119,20 +119,20 @@ class MemberWrites:
 
     def reinvite_member(self, op: Operation) -> None:
         itwin_id = self.project_id(op)
-        after = op.after or {}
+        member = MemberPayload.of(op)
         try:
-            self.access.cancel_invitation(itwin_id, str((op.before or {})["id"]))
+            self.access.cancel_invitation(itwin_id, str(member.old_id))
         except ApiError as exc:
             if not gone(exc):
                 raise
         self._cancel_shadowed(itwin_id, op.key)  # the person's other pending invitations
-        email = str(after.get("email") or op.key).lower()
-        self._post_members(itwin_id, {email: sorted(after.get("roles") or [])})
+        email = (member.new.email if member.new else None) or op.key
+        self._post_members(itwin_id, {email.lower(): sorted(member.new_roles)})
 
     def remove_member(self, op: Operation) -> None:
         itwin_id = self.project_id(op)
         try:
-            self.access.remove_user_member(itwin_id, str((op.before or {})["id"]))
+            self.access.remove_user_member(itwin_id, str(MemberPayload.of(op).old_id))
         except ApiError as exc:
             if not gone(exc):
                 raise
@@ -154,7 +154,7 @@ class MemberWrites:
     def cancel_invitation(self, op: Operation) -> None:
         itwin_id = self.project_id(op)
         try:
-            self.access.cancel_invitation(itwin_id, str((op.before or {})["id"]))
+            self.access.cancel_invitation(itwin_id, str(MemberPayload.of(op).old_id))
         except ApiError as exc:
             if not gone(exc):
                 raise
@@ -164,12 +164,12 @@ class MemberWrites:
 
     def _add_group_members(self, ops: Sequence[Operation]) -> None:
         itwin_id = self.project_id(ops[0])
-        wanted = {
-            str((op.after or {}).get("group") or op.key): sorted(
-                (op.after or {}).get("roles") or []
+        wanted = {}
+        for op in ops:
+            given = GroupMemberPayload.of(op).new
+            wanted[(given.group if given else None) or op.key] = sorted(
+                given.roles if given else ()
             )
-            for op in ops
-        }
         rows = [
             (self.group_id(itwin_id, name), self.role_ids(itwin_id, roles))
             for name, roles in wanted.items()
@@ -192,14 +192,16 @@ class MemberWrites:
 
     def update_group_member(self, op: Operation) -> None:
         itwin_id = self.project_id(op)
-        roles = sorted((op.after or {}).get("roles") or [])
-        group_id = str((op.before or {}).get("id") or self.group_id(itwin_id, op.key))
+        member = GroupMemberPayload.of(op)
+        roles = sorted(member.new_roles)
+        group_id = member.old_id or self.group_id(itwin_id, op.key)
         role_ids = self._with_kept(itwin_id, group_id, self.role_ids(itwin_id, roles))
         self.access.update_group_member(itwin_id, group_id, role_ids)
 
     def remove_group_member(self, op: Operation) -> None:
         try:
-            self.access.remove_group_member(self.project_id(op), str((op.before or {})["id"]))
+            group_id = str(GroupMemberPayload.of(op).old_id)
+            self.access.remove_group_member(self.project_id(op), group_id)
         except ItwinAccessError as exc:  # the iTwin itself may be gone (NotLive)
             if not gone(exc):
                 raise

@@ -22,7 +22,15 @@ from reconciler.api import AccessControlApi, ItwinsApi
 from reconciler.errors import ApiError, Conflict, ItwinAccessError, NotLive, Unprocessable
 from reconciler.model import Project
 from reconciler.plan.build import Operation, OpKind
-from reconciler.plan.operations import Rename
+from reconciler.plan.payloads import (
+    GroupDef,
+    GroupUpdate,
+    NewProject,
+    ProjectUpdate,
+    Rename,
+    RoleDef,
+    RoleUpdate,
+)
 from reconciler.targets import itwins_wire as wire
 from reconciler.targets.itwins_duplicates import keep_first
 from reconciler.targets.itwins_jobs import JobWrites
@@ -194,8 +202,7 @@ class Writer(MemberWrites, JobWrites):
     # ------------------------------------------------------------------ projects
 
     def create_project(self, op: Operation) -> None:
-        attrs = dict(op.after or {})
-        body = self._fields(attrs)
+        body = self._fields(NewProject.of(op).attributes)
         body.setdefault("class", wire.DEFAULT_CLASS)
         body.setdefault("subClass", wire.DEFAULT_SUBCLASS)
         body["number"] = op.project
@@ -215,7 +222,7 @@ class Writer(MemberWrites, JobWrites):
             self._groups.setdefault(itwin_id, {})
 
     def update_project(self, op: Operation) -> None:
-        self.itwins.update(self.project_id(op), self._fields(op.after or {}))
+        self.itwins.update(self.project_id(op), self._fields(ProjectUpdate.of(op).desired))
 
     def delete_project(self, op: Operation) -> None:
         try:
@@ -228,9 +235,9 @@ class Writer(MemberWrites, JobWrites):
 
     def create_role(self, op: Operation) -> None:
         itwin_id = self.project_id(op)
-        after = op.after or {}
-        name = str(after.get("displayName") or op.key)
-        description = after.get("description") or name  # the API requires one
+        role = RoleDef.of(op)
+        name = role.display_name or op.key
+        description = role.description or name  # the API requires one
         role_id = self._create_named(
             itwin_id,
             name,
@@ -238,7 +245,7 @@ class Writer(MemberWrites, JobWrites):
             self._refresh_roles,
         )
         self._store(self._roles, itwin_id, name, role_id)
-        permissions = sorted(after.get("permissions") or [])
+        permissions = sorted(role.permissions)
         if permissions:  # a role is created bare, then given its permissions (contract §4)
             self.access.update_role(itwin_id, role_id, {"permissions": permissions})
 
@@ -287,16 +294,13 @@ class Writer(MemberWrites, JobWrites):
 
     def update_role(self, op: Operation) -> None:
         itwin_id = self.project_id(op)
-        after = op.after or {}
-        fields = {k: after[k] for k in ("description", "permissions") if k in after}
-        if "permissions" in fields:
-            fields["permissions"] = sorted(fields["permissions"] or [])
-        self.access.update_role(itwin_id, str((op.before or {})["id"]), fields)
+        update = RoleUpdate.of(op)
+        self.access.update_role(itwin_id, str(update.id), update.desired)
 
     def delete_role(self, op: Operation) -> None:
         itwin_id = self.project_id(op)
         try:
-            self.access.delete_role(itwin_id, str((op.before or {})["id"]))
+            self.access.delete_role(itwin_id, str(RoleDef.of(op).id))
         except ApiError as exc:
             if not gone(exc):
                 raise
@@ -306,9 +310,9 @@ class Writer(MemberWrites, JobWrites):
 
     def create_group(self, op: Operation) -> None:
         itwin_id = self.project_id(op)
-        after = op.after or {}
-        name = str(after.get("name") or op.key)
-        description = after.get("description") or name
+        group = GroupDef.of(op)
+        name = group.name or op.key
+        description = group.description or name
         group_id = self._create_named(
             itwin_id,
             name,
@@ -316,7 +320,7 @@ class Writer(MemberWrites, JobWrites):
             self._refresh_groups,
         )
         self._store(self._groups, itwin_id, name, group_id)
-        fields = {k: sorted(after.get(k) or []) for k in ("members", "imsGroups")}
+        fields: JSON = {"members": sorted(group.members), "imsGroups": sorted(group.ims_groups)}
         if any(fields.values()):
             self._update_group(itwin_id, group_id, fields)
 
@@ -329,14 +333,8 @@ class Writer(MemberWrites, JobWrites):
 
     def update_group(self, op: Operation) -> None:
         itwin_id = self.project_id(op)
-        after = op.after or {}
-        fields: JSON = {}
-        if "description" in after:
-            fields["description"] = after["description"]
-        for key in ("members", "imsGroups"):
-            if key in after:
-                fields[key] = sorted(after[key] or [])
-        self._update_group(itwin_id, str((op.before or {})["id"]), fields)
+        update = GroupUpdate.of(op)
+        self._update_group(itwin_id, str(update.id), update.desired)
 
     def _update_group(self, itwin_id: str, group_id: str, fields: JSON) -> None:
         try:
@@ -355,7 +353,7 @@ class Writer(MemberWrites, JobWrites):
     def delete_group(self, op: Operation) -> None:
         itwin_id = self.project_id(op)
         try:
-            self.access.delete_group(itwin_id, str((op.before or {})["id"]))
+            self.access.delete_group(itwin_id, str(GroupDef.of(op).id))
         except ApiError as exc:
             if not gone(exc):
                 raise

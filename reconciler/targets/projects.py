@@ -34,7 +34,14 @@ from reconciler.errors import (
 )
 from reconciler.model import LiveContext, Project, Rights, State
 from reconciler.plan.build import Operation, OpKind
-from reconciler.plan.operations import Rename
+from reconciler.plan.payloads import (
+    MemberPayload,
+    NewProject,
+    ProjectUpdate,
+    Rename,
+    RoleDef,
+    RoleUpdate,
+)
 from reconciler.targets import common_wire
 from reconciler.targets import projects_wire as wire
 from reconciler.targets.common import ClientTarget, holds_every_permission
@@ -216,7 +223,7 @@ class ProjectsTarget(ClientTarget):
         handler(self, op)
 
     def _create_project(self, op: Operation) -> None:
-        fields = wire.project_fields({"number": op.project, **dict(op.after or {})})
+        fields = wire.project_fields({"number": op.project, **NewProject.of(op).attributes})
         try:
             created = self.api.create(fields)
         except Conflict:
@@ -232,15 +239,15 @@ class ProjectsTarget(ClientTarget):
         rename = Rename.of(op)
         self.api.update_role(self._project_id(op), rename.id, {"displayName": rename.new})
 
-    def _create_role(self, project_id: str, after: JSON) -> None:
-        name = str(after["displayName"])
+    def _create_role(self, project_id: str, role: RoleDef) -> None:
+        name = role.display_name
         if name.casefold() == wire.TEAM_MEMBER.casefold():
             raise ItwinAccessError(
                 f"role {name!r} is the Projects API's own role, which this backend manages by "
                 "itself (it is never read as a project role); remove it from the manifest"
             )
         try:
-            role = self.api.create_role(project_id, name, after.get("description"))
+            created = self.api.create_role(project_id, name, role.description)
         except ApiError as exc:
             if not exc.may_have_acted:
                 raise
@@ -248,23 +255,23 @@ class ProjectsTarget(ClientTarget):
             role_id = common_wire.role_ids(self.api.roles(project_id)).get(name)
             if role_id is None:
                 raise
-            role = {"id": role_id}
-        permissions = sorted(after.get("permissions") or [])
+            created = {"id": role_id}
+        permissions = sorted(role.permissions)
         if permissions:
             # Permissions cannot be given at creation (contract §4/§5): PATCH them after.
-            self.api.update_role(project_id, str(role["id"]), {"permissions": permissions})
+            self.api.update_role(project_id, str(created["id"]), {"permissions": permissions})
 
-    def _add_member(self, project_id: str, after: JSON) -> None:
-        email, roles = str(after["email"]), sorted(after.get("roles") or [])
+    def _add_member(self, project_id: str, member: MemberPayload) -> None:
+        email, roles = str(member.email), sorted(member.new_roles)
         try:
             self.api.add_member(project_id, email, roles)
         except (Conflict, Unprocessable):
             # Already a member (a basic team member is not read, see projects_wire; or a
             # resent add): make its roles what the plan says.
-            member = self._member(project_id, email)
-            if member is None:
+            row = self._member(project_id, email)
+            if row is None:
                 raise
-            self._update_member(project_id, str(member["id"]), after)
+            self._update_member(project_id, str(row["id"]), roles)
 
     def _member(self, project_id: str, email: str) -> JSON | None:
         for row in self.api.members(project_id):
@@ -272,9 +279,9 @@ class ProjectsTarget(ClientTarget):
                 return row
         return None
 
-    def _update_member(self, project_id: str, member_id: str, after: JSON) -> None:
+    def _update_member(self, project_id: str, member_id: str, roles: Sequence[str]) -> None:
         ids = common_wire.role_ids(self.api.roles(project_id))
-        wanted = sorted(after.get("roles") or [])
+        wanted = sorted(roles)
         missing = [name for name in wanted if name not in ids]
         if missing:
             raise ItwinAccessError(
@@ -288,39 +295,46 @@ class ProjectsTarget(ClientTarget):
 
 
 Handler = Callable[[ProjectsTarget, Operation], object]
-OnProject = Callable[[ProjectsTarget, str, JSON, JSON], object]  # what it returns is unused
+# (target, project id, operation): what it returns is unused
+OnProject = Callable[[ProjectsTarget, str, Operation], object]
 
 
 def _on_project(call: OnProject) -> Handler:
-    """A handler for an operation on an existing project: its id, ``before`` and ``after``."""
-    return lambda t, op: call(t, t._project_id(op), dict(op.before or {}), dict(op.after or {}))
+    """A handler for an operation on an existing project: its id and the operation."""
+    return lambda t, op: call(t, t._project_id(op), op)
+
+
+def _update_role(t: ProjectsTarget, project_id: str, op: Operation) -> None:
+    update = RoleUpdate.of(op)
+    t.api.update_role(project_id, str(update.id), update.desired)
+
+
+def _update_member(t: ProjectsTarget, project_id: str, op: Operation) -> None:
+    member = MemberPayload.of(op)
+    t._update_member(project_id, str(member.old_id), member.new_roles)
 
 
 # A test checks these cover every kind the registry (reconciler.plan.kinds) gives this backend.
 HANDLERS: Mapping[OpKind, Handler] = {
     OpKind.CREATE_PROJECT: ProjectsTarget._create_project,
     OpKind.UPDATE_PROJECT: _on_project(
-        lambda t, pid, b, a: t.api.update(pid, wire.project_fields(a))
+        lambda t, pid, op: t.api.update(pid, wire.project_fields(ProjectUpdate.of(op).desired))
     ),
-    OpKind.DELETE_PROJECT: _on_project(lambda t, pid, b, a: _gone_ok(lambda: t.api.delete(pid))),
+    OpKind.DELETE_PROJECT: _on_project(lambda t, pid, op: _gone_ok(lambda: t.api.delete(pid))),
     OpKind.RENAME_ROLE: lambda t, op: t._rename_role(op),
-    OpKind.CREATE_ROLE: _on_project(lambda t, pid, b, a: t._create_role(pid, a)),
-    OpKind.UPDATE_ROLE: _on_project(
-        lambda t, pid, b, a: t.api.update_role(pid, str(b["id"]), _role_fields(a))
-    ),
+    OpKind.CREATE_ROLE: _on_project(lambda t, pid, op: t._create_role(pid, RoleDef.of(op))),
+    OpKind.UPDATE_ROLE: _on_project(_update_role),
     OpKind.DELETE_ROLE: _on_project(
-        lambda t, pid, b, a: _gone_ok(lambda: t.api.delete_role(pid, str(b["id"])))
+        lambda t, pid, op: _gone_ok(lambda: t.api.delete_role(pid, str(RoleDef.of(op).id)))
     ),
-    OpKind.ADD_MEMBER: _on_project(lambda t, pid, b, a: t._add_member(pid, a)),
-    OpKind.UPDATE_MEMBER: _on_project(lambda t, pid, b, a: t._update_member(pid, str(b["id"]), a)),
+    OpKind.ADD_MEMBER: _on_project(lambda t, pid, op: t._add_member(pid, MemberPayload.of(op))),
+    OpKind.UPDATE_MEMBER: _on_project(_update_member),
     OpKind.REMOVE_MEMBER: _on_project(
-        lambda t, pid, b, a: _gone_ok(lambda: t.api.remove_member(pid, str(b["id"])))
+        lambda t, pid, op: _gone_ok(
+            lambda: t.api.remove_member(pid, str(MemberPayload.of(op).old_id))
+        )
     ),
 }
-
-
-def _role_fields(after: JSON) -> JSON:
-    return {k: after[k] for k in ("description", "permissions") if k in after}
 
 
 def _gone_ok(call: Callable[[], None]) -> None:

@@ -225,6 +225,33 @@ def test_an_unreadable_saved_plan_is_one_line_and_exit_1(run, workdir: Path, tmp
     assert "format_version" in result.stderr
 
 
+def test_a_saved_plan_with_a_malformed_payload_is_one_line_and_exit_1(
+    run, hand, workdir: Path, tmp_path: Path
+) -> None:
+    saved = tmp_path / "plan.json"
+    assert run("plan", workdir, "--out", saved).code == 0
+    data = json.loads(saved.read_text())
+    adds = [op for op in data["operations"] if op["kind"] == "add_member"]
+    writes = hand.writes()
+    for edit, error in (
+        (lambda op: op["after"].update(roles="Admin"),
+         "after.roles: expected a list of strings, got str"),
+        (lambda op: op["after"].pop("email"), "after has no 'email'"),
+    ):  # fmt: skip
+        broken = json.loads(json.dumps(data))
+        op = next(o for o in broken["operations"] if o["id"] == adds[0]["id"])
+        edit(op)
+        saved.write_text(json.dumps(broken))
+        result = run("apply", "--plan", saved, "--config", workdir / "itwin-access.yaml",
+                     "--auto-approve")  # fmt: skip
+        assert result.code == 1
+        assert result.stderr == (
+            f"Error: {saved}: saved plan is malformed: operation {op['id']}: {error}; "
+            "make it again with `itwin-access plan --out FILE`\n"
+        )
+    assert hand.writes() == writes  # nothing written
+
+
 def _as_user_adding_carol_as_owner(
     monkeypatch: pytest.MonkeyPatch, workdir: Path, user: str
 ) -> None:
