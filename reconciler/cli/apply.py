@@ -8,7 +8,8 @@ confirmation).
 Safety, in order: a saved plan is refused as edited when its digest does not match, and
 refused before any request when the config or environment names another API, backend or
 identity than the one it was made against (``reconciler.cli.target``); with ``--lock`` (or
-``lock`` in the config) the lock is held from before the read to the end, so concurrent runs
+``lock`` in the config) the lock is held from before the projects' live state is read (the
+identity and the permission catalogue are read earlier, while the manifests load) to the end, so concurrent runs
 never interleave; a saved plan's projects are read again and its operations recomputed from
 the facts it stores: identical operations proceed, different ones are refused, listing what
 moved fact by fact; guards are checked again on live state read now (for a saved plan, with the
@@ -118,8 +119,8 @@ APPLIED_LISTED = 20
     "--lock",
     "lock_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Hold this lock file while reading, planning and writing (default: `lock` in the "
-    "config); runs sharing it never interleave.",
+    help="Hold this lock file while reading the projects' live state, planning and writing "
+    "(default: `lock` in the config); runs sharing it never interleave.",
 )
 @no_color_option
 @click.option(
