@@ -5,14 +5,14 @@ stderr lists applied, failed with the API's code and message, and skipped; also 
 ``--verify`` finds a difference left), 1 error (including a stale saved plan or a refused
 confirmation).
 
-Safety, in order: a saved plan is refused as edited when its digest does not match, and
-refused before any request when the config or environment names another API, backend or
-identity than the one it was made against (``reconciler.cli.target``); with ``--lock`` (or
-``lock`` in the config) the lock is held from before the projects' live state is read (the
-identity and the permission catalogue are read earlier, while the manifests load) to the end, so concurrent runs
-never interleave; a saved plan's projects are read again and its operations recomputed from
-the facts it stores: identical operations proceed, different ones are refused, listing what
-moved fact by fact; guards are checked again on live state read now (for a saved plan, with the
+Safety, in order: a saved plan is refused as edited when its digest does not match, and refused
+before any request when the config or environment names another API, backend or identity than
+the one it was made against (``reconciler.cli.target``); with ``--lock`` (or ``lock`` in the
+config) the lock is held from before the projects' live state is read (the identity and the
+permission catalogue are read earlier, while the manifests load) to the end, so concurrent runs
+never interleave; a saved plan's projects are read again and its operations recomputed from the
+facts it stores: identical operations proceed, different ones are refused, listing what moved
+fact by fact; guards are checked again on live state read now (for a saved plan, with the
 allowances it recorded); the plan is printed; nothing is written without a "yes" on a terminal
 or ``--auto-approve``; a journal line is flushed per outcome.
 """
