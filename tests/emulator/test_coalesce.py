@@ -1,6 +1,6 @@
-"""One socket write per response (``reconciler.emulator.coalesce``): the writes of one turn of
-the event loop leave together, in order; closing sends what is buffered first; aborting drops
-it. Over uvicorn, a response's head and body arrive in one piece."""
+"""One socket write per response (``reconciler.emulator.coalesce``): a response head leaves with
+the body written after it, at once; other writes leave as they come; closing sends a held head
+first; aborting drops it. Over uvicorn, a response's head and body arrive in one piece."""
 
 from __future__ import annotations
 
@@ -38,21 +38,28 @@ class _Recorder(asyncio.Transport):
         self.aborted = True
 
 
-def test_the_writes_of_one_loop_turn_leave_as_one_in_order() -> None:
+HEAD = b"HTTP/1.1 200 OK\r\ncontent-length: 8\r\n\r\n"
+
+
+def test_a_head_leaves_with_the_body_after_it_and_other_writes_at_once() -> None:
     async def run() -> list[bytes]:
         inner = _Recorder()
         outer = CoalescingTransport(inner, asyncio.get_running_loop())
-        outer.write(b"HTTP/1.1 200 OK\r\n\r\n")
+        outer.write(HEAD)
+        assert inner.writes == []  # the head waits for its body
+        assert outer.get_write_buffer_size() == len(HEAD)
         outer.write(b"")
         outer.write(bytearray(b'{"a": 1}'))
-        assert inner.writes == []  # nothing leaves before the turn ends
-        assert outer.get_write_buffer_size() == 27
-        await asyncio.sleep(0)
-        outer.write(b"next")
+        assert inner.writes == [HEAD + b'{"a": 1}']  # at once, not at the end of the turn
+        outer.write(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n")  # no body
+        outer.write(b"more")  # not a head: as it comes
+        assert len(inner.writes) == 3
+        outer.write(HEAD)  # a head no body follows in this turn (HEAD): sent at its end
         await asyncio.sleep(0)
         return inner.writes
 
-    assert asyncio.run(run()) == [b'HTTP/1.1 200 OK\r\n\r\n{"a": 1}', b"next"]
+    writes = asyncio.run(run())
+    assert writes[1:] == [b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n", b"more", HEAD]
 
 
 def test_close_sends_what_is_buffered_first_and_abort_drops_it() -> None:
@@ -61,7 +68,7 @@ def test_close_sends_what_is_buffered_first_and_abort_drops_it() -> None:
         closed, aborted = _Recorder(), _Recorder()
         for inner in (closed, aborted):
             outer = CoalescingTransport(inner, loop)
-            outer.write(b"head")
+            outer.write(HEAD)
             if inner is closed:
                 outer.close()
             else:
@@ -70,7 +77,7 @@ def test_close_sends_what_is_buffered_first_and_abort_drops_it() -> None:
         return closed, aborted
 
     closed, aborted = asyncio.run(run())
-    assert (closed.writes, closed.closed) == ([b"head"], True)
+    assert (closed.writes, closed.closed) == ([HEAD], True)
     assert (aborted.writes, aborted.aborted) == ([], True)
 
 
