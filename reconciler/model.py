@@ -18,7 +18,7 @@ from enum import StrEnum
 from functools import cached_property
 from operator import attrgetter
 from types import MappingProxyType
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 Scalar = str | int | float | bool | None
 
@@ -52,9 +52,13 @@ class ProjectState(StrEnum):
     ABSENT = "absent"
 
 
-@dataclass(frozen=True, order=True)
-class Source:
-    """Where a desired object was declared: file, 1-based line and column, JSON path."""
+class Source(NamedTuple):
+    """Where a desired object was declared: file, 1-based line and column, JSON path.
+
+    A named tuple (read-only, ordered and hashed by its fields, as a frozen ordered dataclass
+    would be): one is made for each of 100,000 members, and a tuple is made in one step, without
+    an instance ``__dict__`` (issue 17).
+    """
 
     file: str
     line: int
