@@ -358,7 +358,12 @@ def _items(
         value_column = at + 3
         first = value[0]
         if first == "[":
-            block[key] = _flow(value, number, value_column, seqs)
+            known = _FLOW_CACHE.get(value)  # _flow written out: a call less for each member
+            if known is None or len(known[1]) != 1:
+                block[key] = _flow(value, number, value_column, seqs)
+            else:
+                block[key] = roles = list(known[0])
+                seqs[id(roles)] = [(number, value_column + known[1][0])]
         elif first in _NOT_PLAIN_TEXT or value[-1] == ":" or ": " in value:
             block[key] = _scalar_or_flow(value, number, value_column, doc, entries)
         else:
