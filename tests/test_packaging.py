@@ -88,13 +88,16 @@ def test_every_shipped_schema_is_valid_json() -> None:
 
 def test_validate_does_not_import_the_http_stack(tmp_path: Path) -> None:
     # Commands are loaded lazily: the offline `validate` (a pre-commit hook) stays fast. Nor does
-    # a valid tree (config included) need jsonschema: the schema's gate answers (issue 17).
+    # a valid tree (config included) need jsonschema: the schema's gate answers, nor the planner:
+    # the config's thresholds and policy rules are values of reconciler.plan.settings (issue 17).
     probe = (
         "import sys\n"
         "from reconciler.cli import main\n"
         f"code = main(['validate', {str(ROOT / 'examples' / 'quickstart')!r}])\n"
         "heavy = ('httpx', 'starlette', 'uvicorn', 'jsonschema', 'deepdiff')\n"
-        "ours = ('reconciler.api', 'reconciler.emulator', 'reconciler.render')\n"
+        "ours = ('reconciler.api', 'reconciler.emulator', 'reconciler.render', "
+        "'reconciler.policies', 'reconciler.effective', 'reconciler.plan.guards', "
+        "'reconciler.plan.operations')\n"
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] in heavy or "
         "m.startswith(ours))\n"
         "print(code, loaded)\n"
