@@ -1,8 +1,6 @@
 """``python -m reconciler`` is the same as the ``itwin-access`` command."""
 
-import sys
-
-from reconciler.cli import main
+from reconciler.cli import run
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -31,8 +31,7 @@ from reconciler.manifest.discovery import CONFIG_FILENAMES
 from reconciler.manifest.document import Document, json_path
 from reconciler.manifest.schema import validate_config
 from reconciler.manifest.yamlsource import YamlProblem, read_document
-from reconciler.plan.guards import GuardSettings
-from reconciler.policies import Policies, PolicyRule
+from reconciler.plan.settings import GuardSettings, Policies, PolicyRule
 
 DEFAULT_API = "https://api.bentley.com"
 EMULATOR_PREFIX = "emulator:"

@@ -26,47 +26,39 @@ Rules (``rule:``):
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from reconciler.effective import after_project, in_domains, outside
 from reconciler.errors import PlanError
 from reconciler.model import Project, State
-from reconciler.plan.guards import POLICY, GuardViolation
+from reconciler.plan.guards import GuardViolation
 from reconciler.plan.operations import Operation
+from reconciler.plan.settings import (
+    ALLOWED_DOMAINS,
+    FORBIDDEN_FOR_INVITATIONS,
+    MAX_MEMBERS_PER_ROLE,
+    MIN_OWNERS,
+    POLICY_PREFIX,
+    RULES,
+    Policies,
+    PolicyRule,
+)
 
-POLICY_PREFIX = POLICY
-ALLOWED_DOMAINS = "allowed-domains"
-MIN_OWNERS = "min-owners"
-FORBIDDEN_FOR_INVITATIONS = "forbidden-for-invitations"
-MAX_MEMBERS_PER_ROLE = "max-members-per-role"
-RULES = (ALLOWED_DOMAINS, MIN_OWNERS, FORBIDDEN_FOR_INVITATIONS, MAX_MEMBERS_PER_ROLE)
+# Re-exported: the rules' names and values are read here beside their evaluation.
+__all__ = [
+    "ALLOWED_DOMAINS",
+    "FORBIDDEN_FOR_INVITATIONS",
+    "MAX_MEMBERS_PER_ROLE",
+    "MIN_OWNERS",
+    "POLICY_PREFIX",
+    "RULES",
+    "Policies",
+    "PolicyRule",
+    "check_policy_allow",
+    "evaluate_policies",
+]
 NOT_IN_MANIFESTS = "not in manifests"
 EVERY_PERMISSION = "every permission (owner)"
-
-
-@dataclass(frozen=True)
-class PolicyRule:
-    name: str
-    rule: str  # one of RULES
-    permissions: tuple[str, ...] = ()  # shell patterns
-    domains: tuple[str, ...] = ()
-    roles: tuple[str, ...] = ()  # shell patterns; empty: every role
-    count: int = 0
-    liftable: bool = False
-    source: str | None = None  # where the rule is written in the config ("file:line:col")
-
-    @property
-    def guard(self) -> str:
-        return POLICY_PREFIX + self.name
-
-
-@dataclass(frozen=True)
-class Policies:
-    """Config ``policies``: the organization's email domains and the rules."""
-
-    domains: tuple[str, ...] = ()
-    rules: tuple[PolicyRule, ...] = ()
 
 
 def check_policy_allow(allow: Collection[str], policies: Policies) -> None:

@@ -1,24 +1,36 @@
-"""model.built: the loader's fast constructor gives the same value as the dataclass's own."""
+"""The model's values: the loader's fast construction gives the dataclass's own values; keys are
+cached; a state finds its projects by number."""
 
 from __future__ import annotations
 
 import dataclasses
 import pickle
+from pathlib import Path
 
-from reconciler.model import Project, Source, State, UserMember, built
+from reconciler.manifest import load_manifests
+from reconciler.model import Project, Source, State, UserMember
 
 
-def test_built_equals_the_constructed_value() -> None:
-    source = built(Source, file="a.yaml", line=3, column=7, path="projects[0].members[0]")
-    assert source == Source("a.yaml", 3, 7, "projects[0].members[0]")
-    assert str(source) == "a.yaml:3:7"
-    made = built(UserMember, email="a@b.c", roles=frozenset({"Viewer"}), source=source)
+def test_the_loaded_member_equals_the_constructed_value(tmp_path: Path) -> None:
+    # The loader fills a member's and its source's __dict__ at once (manifest.build), past the
+    # frozen dataclasses' __init__: the values must be the same in every respect.
+    manifest = tmp_path / "p.yaml"
+    manifest.write_text(
+        "projects:\n  - number: P-1\n    roles:\n      - displayName: Viewer\n"
+        "    members:\n      - email: a@b.c\n        roles: [Viewer]\n"
+    )
+    (project,) = load_manifests([manifest]).raise_for_errors().projects
+    (made,) = project.members
+    source = Source(str(manifest), 6, 9, "projects[0].members[0]")
+    assert made.source == source
+    assert str(made.source) == f"{manifest}:6:9"
     usual = UserMember(email="a@b.c", roles=frozenset({"Viewer"}), source=source)
     assert made == usual
     assert hash(made) == hash(usual)
     assert repr(made) == repr(usual)
     assert made.pending is False  # defaults kept
     assert made.id is None
+    assert made.key == "a@b.c"
     assert dataclasses.replace(made, pending=True).pending is True
     assert pickle.loads(pickle.dumps(made)) == usual
 

@@ -34,6 +34,43 @@ def test_unknown_command_is_one_line_and_exit_1() -> None:
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_the_console_script_leaves_at_once_with_all_its_output_and_its_exit_code(
+    tmp_path: Path,
+) -> None:
+    # `run` ends the process with os._exit after `main` (no teardown): whatever was written must
+    # still all come out, past a pipe's buffer (64 KiB), and the exit code be the command's.
+    members = "".join(
+        f"      - email: not-an-email-{i}\n        roles: [Viewer]\n" for i in range(800)
+    )
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "projects:\n  - number: P-1\n    roles:\n      - displayName: Viewer\n"
+        f"    members:\n{members}"
+    )
+    result = subprocess.run(
+        [str(EXE), "validate", "--format", "json", str(bad)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert len(result.stdout) > 65536
+    document = json.loads(result.stdout)
+    assert len(document["problems"]) == 800
+    good = tmp_path / "good.yaml"
+    good.write_text("projects:\n  - number: P-2\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "reconciler", "validate", str(good)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (result.returncode, result.stdout.strip()) == (
+        0,
+        "valid: 1 projects, 0 roles, 0 groups, 0 members, 0 owners in 1 files",
+    ), result.stderr
+
+
 def test_every_shipped_schema_is_valid_json() -> None:
     schemas = [
         p
@@ -51,13 +88,16 @@ def test_every_shipped_schema_is_valid_json() -> None:
 
 def test_validate_does_not_import_the_http_stack(tmp_path: Path) -> None:
     # Commands are loaded lazily: the offline `validate` (a pre-commit hook) stays fast. Nor does
-    # a valid tree (config included) need jsonschema: the schema's gate answers (issue 17).
+    # a valid tree (config included) need jsonschema: the schema's gate answers, nor the planner:
+    # the config's thresholds and policy rules are values of reconciler.plan.settings (issue 17).
     probe = (
         "import sys\n"
         "from reconciler.cli import main\n"
         f"code = main(['validate', {str(ROOT / 'examples' / 'quickstart')!r}])\n"
         "heavy = ('httpx', 'starlette', 'uvicorn', 'jsonschema', 'deepdiff')\n"
-        "ours = ('reconciler.api', 'reconciler.emulator', 'reconciler.render')\n"
+        "ours = ('reconciler.api', 'reconciler.emulator', 'reconciler.render', "
+        "'reconciler.policies', 'reconciler.effective', 'reconciler.plan.guards', "
+        "'reconciler.plan.operations')\n"
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] in heavy or "
         "m.startswith(ours))\n"
         "print(code, loaded)\n"

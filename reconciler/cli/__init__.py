@@ -14,6 +14,7 @@ import gc
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 import click
 
@@ -107,3 +108,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 1
     return int(result) if isinstance(result, int) else 0
+
+
+def run() -> NoReturn:
+    """The ``itwin-access`` console script (and ``python -m reconciler``): ``main()``, then
+    leave at once.
+
+    Whatever the command does is done when ``main`` returns: its output written, sessions and the
+    embedded emulator closed, the journal and saved files flushed and closed, locks released.
+    What remains is the interpreter's teardown, which frees one by one the objects a large load
+    made (0.1 s of ``validate``'s 2 s for 100,000 members); mypy leaves the same way
+    (``util.hard_exit``). Tests call ``main``, which returns.
+    """
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a closed pipe (``| head``): nothing more can be said
+        code = code or 1
+    os._exit(code)

@@ -32,7 +32,6 @@ from reconciler.model import (
     Role,
     Source,
     UserMember,
-    built,
 )
 
 BACKENDS = ("itwins", "projects")
@@ -43,6 +42,12 @@ MAX_GROUP_ITEMS = 50
 
 # Deliberately simple: catches typos (missing @ or domain, spaces), not every RFC 5322 corner.
 # fullmatch, not `$`: "a@b.com\n" must not pass (`$` matches before a final newline).
+# The loop over members makes its values in one step each: a member with its whole ``__dict__``
+# at once (past the frozen dataclass's ``__init__`` and ``__setattr__``, 4 us a member), a
+# ``Source`` tuple without its generated ``__new__``.
+_new = object.__new__
+_set = object.__setattr__
+_tuple = tuple.__new__
 _EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 
 # What the legacy Projects API cannot express (design.md §2).
@@ -361,32 +366,35 @@ class Builder:
     ) -> list[Role]:
         items: list[dict[str, Any]] = data.get("roles", [])
         roles: list[Role] = []
-        seen: dict[str, tuple[str, Source]] = {}
+        # Where each role came from, as (container, part, path): a position is looked up only
+        # for an error (a `use:` value's position is a mapping entry, which fastyaml reads
+        # again to find; see Document.entries_from).
+        seen: dict[str, tuple[str, tuple[Any, str | int, str]]] = {}
         for index, item in enumerate(items):
             item_path = f"{path}.roles[{index}]"
             if "use" in item:
                 name: str = item["use"]
-                where = _src(doc, item, "use", f"{item_path}.use")
+                where: tuple[Any, str | int, str] = (item, "use", f"{item_path}.use")
                 role_set = self.role_sets.get(name)
                 if role_set is None:
                     known = sorted(self.role_sets)
                     hint = suggest(name, known) or (
                         f" (defined: {', '.join(known)})" if known else " (no `roleSets` defined)"
                     )
-                    self.error(where, f"unknown role set '{name}'{hint}")
+                    self.error(_src(doc, *where), f"unknown role set '{name}'{hint}")
                     continue
                 expanded = [(role, where) for role in role_set.roles]
             else:
                 role = self.role(doc, items, index, item_path)
-                expanded = [(role, role.source or _src(doc, items, index, item_path))]
+                expanded = [(role, (items, index, item_path))]
             for role, where in expanded:
                 key = role.display_name.casefold()
                 if key in seen:
                     first, first_at = seen[key]
                     self.error(
-                        where,
+                        _src(doc, *where),
                         f"duplicate role '{role.display_name}' in project '{number}' "
-                        f"(also at {first_at}{_case(first, role.display_name)})",
+                        f"(also at {_src(doc, *first_at)}{_case(first, role.display_name)})",
                     )
                     continue
                 seen[key] = (role.display_name, where)
@@ -459,10 +467,12 @@ class Builder:
         places = doc.places(items)
         email_ok = _EMAIL.fullmatch
         shared_roles = self.shared_roles
+        known_roles = self._shared_roles
+        prefix = f"{path}.members["
         for index, item in enumerate(items):
-            item_path = f"{path}.members[{index}]"
+            item_path = f"{prefix}{index}]"
             line, column = places[index]
-            source = built(Source, file=file, line=line, column=column, path=item_path)
+            source = _tuple(Source, (file, line, column, item_path))
             roles: list[str] = item["roles"]
             if role_names is not None and not role_names.issuperset(roles):
                 self.check_roles(doc, roles, f"{item_path}.roles", role_names)
@@ -496,9 +506,10 @@ class Builder:
             seen_users[email] = source
             # ``key`` filled in: the cached_property would work out the same (user_key of a
             # lower-cased email without spaces is the email) once per member, at 2 us each.
-            users.append(
-                built(UserMember, email=email, roles=shared_roles(roles), source=source, key=email)
-            )
+            held = known_roles.get(tuple(roles)) or shared_roles(roles)
+            user = _new(UserMember)
+            _set(user, "__dict__", {"email": email, "roles": held, "source": source, "key": email})
+            users.append(user)
         return users, groups
 
     def shared_roles(self, roles: list[str]) -> frozenset[str]:

@@ -20,30 +20,70 @@ CONFIG_FILENAMES = ("itwin-access.yaml", "itwin-access.yml")
 
 def is_manifest(relative: PurePath) -> bool:
     """Whether a file at ``relative`` (a path below a directory given as PATH) is a manifest."""
+    return _manifest_name(relative.name) and not any(
+        part.startswith(".") for part in relative.parts
+    )
+
+
+def _manifest_name(name: str) -> bool:
+    """``is_manifest`` of a file's name alone (its directories known not to be hidden)."""
     return (
-        relative.suffix in MANIFEST_SUFFIXES
-        and relative.name not in CONFIG_FILENAMES
-        and not any(part.startswith(".") for part in relative.parts)
+        name.endswith(MANIFEST_SUFFIXES)
+        and name not in CONFIG_FILENAMES
+        and not name.startswith(".")
     )
 
 
 def walk(root: Path) -> tuple[list[Path], list[Path]]:
     """Manifest files under the directory ``root``, sorted, and the directories that could not
-    be listed."""
-    found: list[Path] = []
+    be listed.
+
+    ``os.walk``'s rules (a symlinked directory is not descended, a symlinked file is a file)
+    with ``os.scandir``'s entries, which know a file from a directory without a ``stat`` each:
+    ``os.walk``, a ``Path`` and an ``is_file()`` per name took 35 ms of 1,000 files (issue 17).
+    """
+    found: list[str] = []
     unreadable: list[Path] = []
+    pending = [os.fspath(root)]
+    while pending:
+        directory = pending.pop()
+        try:
+            entries = list(os.scandir(directory))
+        except OSError as exc:
+            unreadable.append(Path(exc.filename) if exc.filename else root)
+            continue
+        for entry in entries:
+            name = entry.name
+            if name.startswith("."):
+                continue  # hidden: neither a manifest nor descended
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if not entry.is_symlink():
+                    pending.append(entry.path)
+            elif _manifest_name(name) and entry.is_file():
+                found.append(entry.path)
+    # Sorted by their parts, as ``Path``s sort ("a/b" before "a-c").
+    return [Path(p) for p in sorted(found, key=_parts)], sorted(unreadable)
 
-    def failed(exc: OSError) -> None:
-        unreadable.append(Path(exc.filename) if exc.filename else root)
 
-    for directory, dirs, names in os.walk(root, onerror=failed):
-        here = Path(directory)
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))  # hidden: not descended
-        for name in names:
-            path = here / name
-            if is_manifest(PurePath(name)) and path.is_file():
-                found.append(path)
-    return sorted(found), sorted(unreadable)
+def _parts(path: str) -> list[str]:
+    return path.split(os.sep)
+
+
+def _real(path: Path, directories: dict[str, str]) -> str:
+    """``path.resolve()``, resolving each directory once: a file that is no symlink is found
+    at its directory's real path (``resolve`` per file was 50 ms of 1,000 files)."""
+    text = os.fspath(path)
+    if os.path.islink(text):
+        return os.path.realpath(text)
+    head, tail = os.path.split(text)
+    real = directories.get(head)
+    if real is None:
+        real = directories[head] = os.path.realpath(head or ".")
+    return os.path.join(real, tail)
 
 
 def manifest_files(paths: Sequence[Path]) -> list[Path]:
@@ -56,10 +96,11 @@ def discover(paths: Sequence[Path]) -> tuple[list[Path], list[Problem]]:
     """Manifest files under ``paths`` (files as given, directories recursively, sorted)."""
     files: list[Path] = []
     problems: list[Problem] = []
-    seen: set[Path] = set()
+    seen: set[str] = set()
+    directories: dict[str, str] = {}
 
     def add(path: Path) -> None:
-        key = path.resolve()
+        key = _real(path, directories)
         if key not in seen:
             seen.add(key)
             files.append(path)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,34 @@ class Document:
     _seqs: dict[int, list[yaml.Node] | list[Pos]] = field(default_factory=dict, repr=False)
 
     _index: dict[int, dict[str, Entry]] = field(default_factory=dict, repr=False)
+    # fastyaml's documents leave mappings' positions out (a third of reading 100,000 members,
+    # for positions only an error shows): this reads the same text again with them, once.
+    entries_from: Callable[[], Document | None] | None = field(default=None, repr=False)
+
+    def _entries(self, container: object) -> Any:
+        """The node or key -> ``Entry`` of a mapping of ``data``; None when unknown."""
+        node = self._maps.get(id(container))
+        if node is None and self.entries_from is not None:
+            self._fill_entries(self.entries_from())
+            node = self._maps.get(id(container))
+        return node
+
+    def _fill_entries(self, full: Document | None) -> None:
+        """Take the mappings' positions from ``full``, the same text read with them: walk both
+        documents side by side (the same shape: the same text, the same reader)."""
+        self.entries_from = None
+        if full is None:
+            return
+        pairs: list[tuple[Any, Any]] = [(self.data, full.data)]
+        while pairs:
+            mine, theirs = pairs.pop()
+            if isinstance(mine, dict) and isinstance(theirs, dict):
+                node = full._maps.get(id(theirs))
+                if node is not None:
+                    self._maps.setdefault(id(mine), node)
+                pairs.extend((value, theirs.get(key)) for key, value in mine.items())
+            elif isinstance(mine, list) and isinstance(theirs, list):
+                pairs.extend(zip(mine, theirs, strict=False))
 
     def _entry(self, container: object, name: str) -> tuple[Pos, Pos] | None:
         """(position of the key, position of the value) of ``container[name]``."""
@@ -46,7 +75,7 @@ class Document:
         # 20,000 unknown keys quadratic (issue 12). The first of a repeated key wins, as before.
         index = self._index.get(id(container))
         if index is None:
-            node = self._maps.get(id(container))
+            node = self._entries(container)
             if node is None:
                 return None
             if isinstance(node, dict):
@@ -85,7 +114,7 @@ class Document:
 
     def alias(self, copy: dict[str, Any], original: dict[str, Any]) -> None:
         """Let ``copy`` (a filtered copy of a mapping of ``data``) share its positions."""
-        node = self._maps.get(id(original))
+        node = self._entries(original)
         if node is not None:
             self._maps[id(copy)] = node
 

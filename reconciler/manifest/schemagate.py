@@ -45,6 +45,12 @@ _TYPES: dict[str, Check] = {
 }
 
 
+# The array verdicts remembered (see ``_Compiler.arrays``): lists of at most this many strings,
+# at most this many lists per array schema.
+_REMEMBERED_ITEMS = 8
+_REMEMBERED_LISTS = 4096
+
+
 class _Unsupported(Exception):
     """The schema uses something the gate does not model: it always says False."""
 
@@ -130,6 +136,9 @@ class _Compiler:
         test = self.node(schema["if"])
         then = self.node(schema.get("then", True))
         other = self.node(schema.get("else", True))
+        key = _one_required_key(schema["if"])
+        if key is not None:  # a member: ``if: {type: object, required: [group]}``, one call less
+            return lambda x: then(x) if isinstance(x, dict) and key in x else other(x)
         return lambda x: then(x) if test(x) else other(x)
 
     def strings(self, schema: dict[str, Any], keys: set[str], kind: object) -> list[Check]:
@@ -140,6 +149,9 @@ class _Compiler:
         search = re.compile(schema["pattern"]).search if "pattern" in keys else None
         if not isinstance(low, int) or not isinstance(high, int | float):
             raise _Unsupported(schema)
+
+        if search is None and kind == "string":  # the commonest: a length only (email, names)
+            return [lambda x: isinstance(x, str) and low <= len(x) <= high]
 
         def string(x: Any) -> bool:
             if not isinstance(x, str):
@@ -169,9 +181,30 @@ class _Compiler:
         least = schema.get("minItems", 0)
         unique = schema.get("uniqueItems") is True
 
+        # Verdicts on lists of strings, by their items: 100,000 members hold the same few lists
+        # of roles. Bounded, so that distinct lists cannot grow it without end.
+        verdicts: dict[tuple[str, ...], bool] = {}
+
         def array(x: Any) -> bool:
             if not isinstance(x, list):
                 return kind is None
+            try:
+                key = tuple(x)
+                verdict = verdicts.get(key)
+            except TypeError:  # unhashable items (lists, mappings): never remembered
+                return checked(x)
+            if verdict is None:
+                verdict = checked(x)
+                # Only lists of strings are remembered: 1, 1.0 and True are equal keys.
+                if (
+                    len(verdicts) < _REMEMBERED_LISTS
+                    and len(key) <= _REMEMBERED_ITEMS
+                    and all(type(value) is str for value in key)
+                ):
+                    verdicts[key] = verdict
+            return verdict
+
+        def checked(x: list[Any]) -> bool:
             if len(x) < least:
                 return False
             if unique:
@@ -202,6 +235,9 @@ class _Compiler:
 
         # Nothing to check per entry (``if: {type: object, required: [group]}``): skip the loop.
         entries = bool(properties) or extra_schema is not True or names is not None
+        if not entries and kind == "object" and len(required) == 1:
+            (only,) = required
+            return [lambda x: isinstance(x, dict) and only in x]
 
         def mapping(x: Any) -> bool:
             if not isinstance(x, dict):
@@ -247,6 +283,16 @@ _KNOWN = frozenset(
         "else",
     )
 )
+
+
+def _one_required_key(schema: object) -> str | None:
+    """K when ``schema`` is exactly ``{type: object, required: [K]}`` (annotations aside)."""
+    if not isinstance(schema, dict) or set(schema) - _ANNOTATIONS != {"type", "required"}:
+        return None
+    required = schema["required"]
+    if schema["type"] != "object" or not isinstance(required, list) or len(required) != 1:
+        return None
+    return required[0] if isinstance(required[0], str) else None
 
 
 def _enum(values: object) -> Check:

@@ -53,7 +53,11 @@ class YamlProblem(Exception):
 
 def read_document(path: Path, display: str | None = None) -> Document:
     """Read one manifest file; raises YamlProblem with a position and what to do."""
-    name = display or str(path)
+    return parse_bytes(read_bytes(path), display or str(path))
+
+
+def read_bytes(path: Path) -> bytes:
+    """A manifest file's bytes (at most ``MAX_FILE_BYTES``); raises YamlProblem."""
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
@@ -70,7 +74,7 @@ def read_document(path: Path, display: str | None = None) -> Document:
         raise YamlProblem(
             f"file is over the {MAX_FILE_BYTES // 1024 // 1024} MB limit per manifest"
         )
-    return parse_bytes(raw, name)
+    return raw
 
 
 def parse_bytes(raw: bytes, name: str) -> Document:

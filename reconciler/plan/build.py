@@ -26,7 +26,6 @@ from reconciler.model import LiveContext, Manage, Project, State
 from reconciler.plan import payloads
 from reconciler.plan.fingerprint import absent_fingerprint, fingerprint, state_fingerprint
 from reconciler.plan.guards import (
-    GuardSettings,
     GuardViolation,
     check_allow,
     evaluate,
@@ -50,7 +49,8 @@ from reconciler.plan.preflight import (
     check_manifest_facts,
     check_rights,
 )
-from reconciler.policies import Policies, check_policy_allow, evaluate_policies
+from reconciler.plan.settings import GuardSettings, Policies
+from reconciler.policies import check_policy_allow, evaluate_policies
 from reconciler.repair import repair_duplicates
 
 __all__ = [

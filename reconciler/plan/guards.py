@@ -32,6 +32,9 @@ from reconciler.plan.kinds import (
 )
 from reconciler.plan.operations import Operation, OpKind
 from reconciler.plan.preflight import ORG_ADMIN, WARNING, PlanProblem, required
+from reconciler.plan.settings import CONFIG_KEYS as CONFIG_KEYS
+from reconciler.plan.settings import POLICY
+from reconciler.plan.settings import GuardSettings as GuardSettings
 from reconciler.visible import visible
 
 # The guards operations count toward (MEMBER_REMOVALS_GUARD, ROLE_DELETIONS, PROJECT_DELETIONS)
@@ -48,38 +51,6 @@ LIFTABLE: tuple[str, ...] = (
     PERMISSION_DENIED,
 )
 UNLIFTABLE: tuple[str, ...] = (LAST_OWNER, SELF_PROTECTION)
-POLICY = "policy:"  # prefix of the violations of the config's policies (reconciler.policies)
-
-
-@dataclass(frozen=True)
-class GuardSettings:
-    """The member-removal thresholds, and the one place of their defaults: the config's
-    ``guards`` section sets them (``CONFIG_KEYS``), the config schema's ``default`` values and
-    README repeat them (tests/test_config.py checks the schema)."""
-
-    member_removal_percent: float = 25.0
-    member_removal_min_members: int = 8
-    max_member_removals: int = 50
-
-    @classmethod
-    def from_config(cls, data: Mapping[str, Any]) -> GuardSettings:
-        """From a config file's (schema-checked) ``guards`` mapping; a key left out keeps its
-        default."""
-        defaults = cls()
-        values = {
-            name: type(getattr(defaults, name))(data[key])
-            for key, name in CONFIG_KEYS.items()
-            if key in data
-        }
-        return cls(**values)
-
-
-# Config ``guards`` key -> GuardSettings field.
-CONFIG_KEYS: Mapping[str, str] = {
-    "memberRemovalPercent": "member_removal_percent",
-    "memberRemovalMinMembers": "member_removal_min_members",
-    "maxMemberRemovals": "max_member_removals",
-}
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,9 @@ from reconciler.errors import PlanError
 from reconciler.invitations import Expiry
 from reconciler.model import LiveContext, State
 from reconciler.plan.build import Plan, build_plan
-from reconciler.plan.guards import GuardSettings
 from reconciler.plan.operations import Operation, OpKind
 from reconciler.plan.payloads import GroupUpdate, marked, sending
-from reconciler.policies import Policies
+from reconciler.plan.settings import GuardSettings, Policies
 
 # The problems that depend on the live state and identity of now, not of when it was planned.
 RECHECKED = frozenset({"unverified", "permission-denied"})

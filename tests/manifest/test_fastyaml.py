@@ -243,3 +243,52 @@ def test_reads_non_ascii_text_where_libyaml_counts_the_same_columns() -> None:
     )
     assert fastyaml.parse(text, "f.yaml") is not None
     reader_agrees(text)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=0x3000)) | st.text())
+def test_the_ascii_control_check_agrees_with_the_pattern(text: str) -> None:
+    # An ASCII text is checked as bytes (issue 17); the answer must be the pattern's.
+    assert fastyaml._controlled(text) == (fastyaml._CONTROL.search(text) is not None)
+
+
+MEMBERS_RUN = (
+    "projects:\n  - number: P\n    members:\n"
+    "      - email: a@x.com\n        roles: [A]\n"
+    "      - {email: b@x.com, roles: [B]}\n"
+    "      - email: c@x.com  \n        roles: [C]\n"
+    "      # a note\n"
+    "      - email: d@x.com\n        roles:\n          - D\n        expires: 2024-01-31\n"
+    "      - email: e@x.com\n        roles: [E] # trailing\n"
+    "      - email:   f@x.com\n        roles: [F, G]\n"
+    "      - email: yes\n        roles: [10, x]\n"
+    "      - group: Designers\n        roles: [A]\n        note: 'quoted'\n"
+    "      - {email: h@x.com, roles: [H]}\n        roles: [X]\n"
+)
+
+
+def test_reads_runs_of_members_with_anything_between_them() -> None:
+    # fastyaml._items reads runs of `- key: value` items without the block stack and leaves
+    # every other line to _read: both must give what libyaml gives, positions included.
+    good = MEMBERS_RUN.rsplit("      - {email: h@x.com", 1)[0]
+    fast = fastyaml.parse(good, "f.yaml")
+    assert fast is not None
+    assert len(fast.data["projects"][0]["members"]) == 8
+    reader_agrees(good)
+    # An item's key line after a flow mapping item is not YAML: libyaml's to word.
+    assert fastyaml.parse(MEMBERS_RUN, "f.yaml") is None
+    assert fastyaml.parse(good + "        roles: [Y]\n", "f.yaml") is None  # a duplicate key
+
+
+def test_a_mappings_positions_are_read_again_only_when_one_is_asked_for() -> None:
+    text = MEMBERS_RUN.rsplit("      - {email: h@x.com", 1)[0]
+    lazy = fastyaml.parse(text, "f.yaml")
+    full = fastyaml.parse(text, "f.yaml", entries=True)
+    assert lazy is not None
+    assert full is not None
+    assert lazy._maps == {}  # nothing recorded while reading
+    assert len(full._maps) == 10  # the root, the project and its 8 members
+    member = lazy.data["projects"][0]["members"][3]
+    assert lazy.key(member, "expires") == (13, 9)  # the first question reads the text again
+    assert lazy.entries_from is None
+    same_places(lazy, full, full.data, ())

@@ -183,6 +183,21 @@ def test_refuses_what_jsonschema_refuses_among_numbers_and_sets() -> None:
         assert list(jsonschema.Draft202012Validator(schema).iter_errors(bad)), bad
 
 
+def test_remembered_verdicts_on_lists_tell_equal_values_of_other_types_apart() -> None:
+    # Issue 17: an array's verdict is remembered by its items when they are strings; 1, 1.0,
+    # True and "1" must still each get jsonschema's own answer, asked in either order.
+    schema = {"type": "array", "items": {"type": "integer"}, "minItems": 1}
+    validator = jsonschema.Draft202012Validator(schema)
+    cases: list[Any] = [["1"], [1], [True], [1.0], ["1"], [True], [1], [[1]], [{"a": 1}], []]
+    for order in (cases, cases[::-1]):
+        gate = compile_gate(schema)
+        for value in order + order:
+            assert gate(value) == (not list(validator.iter_errors(value))), value
+    roles = compile_gate(load_schema(MANIFEST_SCHEMA)["$defs"]["memberRoles"])
+    for value in (["Viewer"], ["Viewer"], ["Viewer", "Viewer"], [""], ["Viewer", "Admin"]):
+        assert roles(value) == (value in (["Viewer"], ["Viewer", "Admin"])), value
+
+
 CONFIGS: list[dict[str, Any]] = [
     {"api": "emulator", "rateLimit": "standard"},
     {"api": "emulator", "rateLimit": 10},
