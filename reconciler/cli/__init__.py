@@ -9,8 +9,6 @@ code. Anything else is a bug; it still becomes one line (exit 1) rather than a t
 
 from __future__ import annotations
 
-import atexit
-import gc
 import os
 import sys
 from collections.abc import Sequence
@@ -34,13 +32,6 @@ EXIT_INTERRUPTED = 130
 # A usage error exits 1 like any other error, not click's 2: for `plan --detailed-exitcode` and
 # `drift`, 2 means "changes"/"drift", and a typo in a CI script must not read as that.
 EXIT_USAGE = 1
-
-# Issue 17: when the process ends, the interpreter's last garbage collections walk every object
-# the run made (after an apply of 5,000 changes, ~0.2 s between the last line and the exit);
-# frozen, they are left to the operating system. Registered at import, so it runs at the
-# process's exit only, never between two runs in one process (the tests'). Every file the CLI
-# writes is closed before then (``with`` blocks, ``finally``), so no buffered write waits on it.
-atexit.register(gc.freeze)
 
 
 # A 401 names the request that failed; the person needs to know which setting to fix.

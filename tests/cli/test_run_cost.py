@@ -5,8 +5,6 @@ session warms up while the manifests load."""
 from __future__ import annotations
 
 import gc
-import subprocess
-import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -91,16 +89,3 @@ def test_a_bad_manifest_is_reported_as_before_and_the_warmed_session_closed(
     assert failed.stderr.strip().splitlines()[-1].startswith("Error: 1 error in the manifests")
     assert len({id(session) for session in closed}) == 1  # the one it opened, closed
     assert hand.writes() == 0
-
-
-def test_the_process_leaves_its_objects_frozen_as_it_exits() -> None:
-    """At exit the interpreter's last collections would walk every object the run made (~0.2 s
-    after an apply of 5,000 changes); the CLI freezes them then, and only then (issue 17)."""
-    # atexit runs its handlers last registered first: this one, registered before the CLI's
-    # module is imported, sees what the CLI's handler did.
-    code = (
-        "import atexit, gc; atexit.register(lambda: print(gc.get_freeze_count() > 0)); "
-        "import reconciler.cli; print(gc.get_freeze_count())"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.split() == ["0", "True"]
