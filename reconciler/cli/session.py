@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import httpx
 
 from reconciler.api import RequestEvent, RetryPolicy, connect
+from reconciler.api.http import CookielessClient
 from reconciler.api.limits import RETRY_STATUSES
 from reconciler.binding import KIND_SERVICE_APP, KIND_TOKEN
 from reconciler.cli.backend import Backend
@@ -209,7 +210,7 @@ def open_session_beside(
 def _client(config: Config, closers: list[Callable[[], None]]) -> httpx.Client:
     # One connection per worker at least, so the bounded pool is never starved by the pool.
     limits = httpx.Limits(max_connections=max(16, config.concurrency * 2))
-    http = httpx.Client(timeout=HTTP_TIMEOUT, limits=limits)
+    http = CookielessClient(timeout=HTTP_TIMEOUT, limits=limits)  # the APIs set no cookies
     closers.append(http.close)
     return http
 

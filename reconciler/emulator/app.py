@@ -26,6 +26,7 @@ from reconciler.emulator.identity import ensure_secret
 from reconciler.emulator.itwins import api as itwins_api
 from reconciler.emulator.limits import Faults
 from reconciler.emulator.projects import api as projects_api
+from reconciler.emulator.routing import RouteTable
 from reconciler.emulator.seed import SeedError, apply_seed, read_seed
 from reconciler.emulator.store import Store
 from reconciler.emulator.web import Emulator
@@ -116,11 +117,11 @@ def create_app(
         raise
     routes = api_routes() + (admin_routes() if admin else [])
     app = Starlette(
-        routes=routes,
         middleware=[Middleware(_NormalizePath)],
         exception_handlers={HTTPException: _http_error, Exception: _server_error},
     )
-    app.router.redirect_slashes = False
+    # Set before the first request builds the middleware stack around it (``routing``).
+    app.router = RouteTable(routes, redirect_slashes=False)
     app.state.emu = emu
     return app
 

@@ -15,6 +15,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from reconciler.emulator.app import create_app
+from reconciler.emulator.coalesce import CoalescingProtocol
 from reconciler.emulator.web import Emulator
 
 
@@ -41,9 +42,11 @@ def base_url(sock: socket.socket) -> str:
 
 
 def uvicorn_config(app: Starlette) -> uvicorn.Config:
-    # No access log (speed, and the emulator never prints); lifespan unused.
+    # No access log (speed, and the emulator never prints); lifespan unused; a response's head
+    # and body leave in one write (``coalesce``).
     return uvicorn.Config(
         app,
+        http=CoalescingProtocol,
         log_level="warning",
         access_log=False,
         lifespan="off",

@@ -10,10 +10,10 @@ attached to (their warning belongs beside the project) are never shared.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from reconciler.plan.build import Plan
+from reconciler.plan.build import Operation, Plan
 from reconciler.plan.kinds import PROJECT, SPECS
 from reconciler.render.describe import Described, describe
 
@@ -27,14 +27,18 @@ class SharedChange:
     operations: tuple[str, ...]  # ids
 
 
-def shared_changes(plan: Plan) -> list[SharedChange]:
-    """Changes identical in at least ``MIN_PROJECTS`` projects, most widespread first."""
+def shared_changes(
+    plan: Plan, words: Callable[[Operation], Described] = describe
+) -> list[SharedChange]:
+    """Changes identical in at least ``MIN_PROJECTS`` projects, most widespread first.
+    ``words``: how an operation is described (a renderer's ``Words``, which keeps them for
+    its own blocks; the identity it names only in a created project's words, never shared)."""
     flagged = {op_id for problem in plan.problems for op_id in problem.operations}
     groups: dict[tuple[str, str, tuple[str, ...]], list[tuple[str, str, Described]]] = {}
     for op in plan.operations:
         if SPECS[op.kind].section == PROJECT or op.id in flagged:
             continue
-        d = describe(op)
+        d = words(op)
         groups.setdefault((d.symbol, d.headline, d.details), []).append((op.project, op.id, d))
     shared: list[SharedChange] = []
     for members in groups.values():

@@ -32,6 +32,23 @@ class Described:
     where: str  # "file:line:col", or "not in manifests" for an undeclared removal
 
 
+class Words:
+    """``describe`` for the operations of one rendering, each described once: the pass that
+    finds changes shared by several projects and the projects' own blocks ask for the same
+    words (issue 17: a plan of 5,000 operations was described twice over)."""
+
+    def __init__(self, identity: str | None = None) -> None:
+        self.identity = identity
+        self._said: dict[str, Described] = {}
+
+    def __call__(self, op: Operation) -> Described:
+        key = op.id
+        said = self._said.get(key)
+        if said is None:
+            said = self._said[key] = describe(op, self.identity)
+        return said
+
+
 def describe(op: Operation, identity: str | None = None) -> Described:
     """``identity``: the applying identity, named as the owner a created project gets (its
     creator, user or service application, becomes its owner: contract C3)."""

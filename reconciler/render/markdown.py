@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import html
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 
 from reconciler.impact import Impact
 from reconciler.plan.build import Operation, OpKind, Plan, PlanProblem
 from reconciler.render.aggregate import SharedChange, projects_lines, shared_changes
 from reconciler.render.describe import (
-    describe,
+    Described,
+    Words,
     expired_lines,
     invitations_expired,
     listed_problems,
@@ -128,9 +129,10 @@ def render_markdown(
         lines += _capped([f"- {_problem(p)}" for p in problems], "- ")
         blocks.append("\n".join(lines) + "\n")
     # Issue 16: a change identical in several projects is shown once, before the projects.
-    shared = shared_changes(plan) if split is None else []
+    words = Words(plan.identity)
+    shared = shared_changes(plan, words) if split is None else []
     sections = _shared_section(shared) + _sections(
-        plan, split, frozenset(i for s in shared for i in s.operations), frozenset(expired)
+        plan, split, frozenset(i for s in shared for i in s.operations), frozenset(expired), words
     )
     return _assemble(
         blocks,
@@ -180,9 +182,12 @@ def _sections(
     split: frozenset[str] | None,
     shown_once: frozenset[str] = frozenset(),
     expired: frozenset[str] = frozenset(),
+    words: Callable[[Operation], Described] | None = None,
 ) -> list[tuple[str, list[str], str]]:
     """(opening, code lines, closing) per project; ``shown_once``: ids left out (shown above);
-    ``expired`` (drift): re-invitations of expired invitations, listed apart."""
+    ``expired`` (drift): re-invitations of expired invitations, listed apart; ``words``: the
+    operations' descriptions, kept from the shared pass (``Words``)."""
+    say = words or Words(plan.identity)
     flagged: dict[str, list[PlanProblem]] = defaultdict(list)
     for problem in plan.problems:
         for op_id in problem.operations:
@@ -191,7 +196,7 @@ def _sections(
     def op_lines(ops: Collection[Operation]) -> list[str]:
         lines: list[str] = []
         for op in ops:
-            d = describe(op, plan.identity)
+            d = say(op)
             where = f"  # {d.where}" if d.where else ""
             lines.append(_fence(f"{d.symbol} {d.headline}{where}"))
             lines += [_fence(f"    {detail}") for detail in d.details]

@@ -23,7 +23,8 @@ from reconciler.invitations import EXPIRED_CODE
 from reconciler.plan.build import Operation, Plan, PlanProblem
 from reconciler.render.aggregate import SharedChange, projects_lines, shared_changes
 from reconciler.render.describe import (
-    describe,
+    Described,
+    Words,
     expired_lines,
     invitations_expired,
     listed_problems,
@@ -107,7 +108,8 @@ def render_text(
             for op_id in problem.operations:
                 denied[op_id].append(problem)
         # Issue 16: a change identical in several projects is shown once, before the projects.
-        shared = shared_changes(plan) if not split else []
+        words = Words(plan.identity)
+        shared = shared_changes(plan, words) if not split else []
         once = frozenset(i for change in shared for i in change.operations)
         lines += _shared(shared, paint)
         for number, all_ops in plan.by_project().items():
@@ -120,7 +122,7 @@ def render_text(
                 header += f" ({len(all_ops) - len(ops)} shown once above)"
             lines += ["", paint("bold", header)]
             if not split:
-                lines += _operations(ops, "  ", denied, paint, plan.identity)
+                lines += _operations(ops, "  ", denied, paint, words)
                 continue
             for label, group in (
                 (CHANGED, [op for op in ops if op.id not in extra_ids | expired_ids]),
@@ -128,13 +130,13 @@ def render_text(
             ):
                 if group:
                     lines.append(f"  {label}:")
-                    lines += _operations(group, "    ", denied, paint, plan.identity)
+                    lines += _operations(group, "    ", denied, paint, words)
             late = [op for op in ops if op.id in expired_ids]
             if late:
                 lines.append(f"  {EXPIRED}:")
                 for op in late:
                     lines += [f"    {line}" for line in expired_lines(op)]
-                    lines += _operations([op], "      ", denied, paint, plan.identity)
+                    lines += _operations([op], "      ", denied, paint, words)
     lines += _guards(plan, paint, drift)
     problems = listed_problems(plan)
     if problems:
@@ -189,11 +191,11 @@ def _operations(
     indent: str,
     denied: dict[str, list[PlanProblem]],
     paint: Callable[[str, str], str],
-    identity: str | None = None,
+    words: Callable[[Operation], Described],
 ) -> list[str]:
     lines: list[str] = []
     for op in ops:
-        d = describe(op, identity)
+        d = words(op)
         where = f"  # {d.where}" if d.where else ""
         # Request numbers only matter when a project's member adds need more than one.
         batched = op.batch is not None and any(o.batch for o in ops)

@@ -112,3 +112,47 @@ def test_job_permissions(emu: Emu, client: TestClient) -> None:
     assert r.status_code == 200
     assert client.post(url, json={"actions": remove}, headers=h("bob-token")).status_code == 403
     assert client.post(url, json={"actions": remove}, headers=h("alice-token")).status_code == 201
+
+
+def test_job_actions_see_the_earlier_ones_and_match_emails_as_the_directory_does(
+    emu: Emu, client: TestClient
+) -> None:
+    """A job's actions run in order, each on the memberships the ones before it left (the job
+    reads its users and members once, issue 17); emails match whatever their ASCII case."""
+    itwin = emu.itwin()
+    a, b = emu.role(itwin["id"], "A"), emu.role(itwin["id"], "B")
+    emu.member(itwin["id"], "carol@contoso.com", [a])
+    emu.member(itwin["id"], "dana@contoso.com", [b])
+    actions = {
+        "assignRoles": [
+            {"email": "BOB@Contoso.COM", "roleIds": [a]},  # added
+            {"email": "bob@contoso.com", "roleIds": [b, a]},  # now a member: b joins a
+            {"email": "eli@contoso.com", "roleIds": [a]},
+            {"email": "xena@fabrikam.com", "roleIds": [a]},  # another organization: invited
+            {"email": "carol@contoso.com", "roleIds": [b]},
+        ],
+        "unassignRoles": [
+            {"email": "Eli@contoso.com", "roleIds": [a]},  # the last role: no member any more
+            {"email": "carol@contoso.com", "roleIds": [a]},
+            {"email": "frank@contoso.com", "roleIds": [a]},  # no member: fails
+        ],
+        "removeMembers": [{"email": "dana@contoso.com"}, {"email": "ELI@contoso.com"}],
+    }
+    r = client.post(f"{AC}/{itwin['id']}/jobs", json={"actions": actions}, headers=h("alice-token"))
+    assert (r.status_code, r.json()["status"]) == (201, "PartialCompleted")
+    r = client.get(f"{AC}/{itwin['id']}/jobs/{r.json()['id']}/actions", headers=h("alice-token"))
+    statuses = {k: [x["status"] for x in v] for k, v in r.json()["actions"].items()}
+    assert statuses == {
+        "assignRoles": ["Completed"] * 5,
+        "unassignRoles": ["Completed", "Completed", "Failed"],
+        "removeMembers": ["Completed", "Failed"],
+    }
+    failed = [x["error"]["target"] for v in r.json()["actions"].values() for x in v if "error" in x]
+    assert failed == ["frank@contoso.com", "ELI@contoso.com"]
+    members = client.get(f"{AC}/{itwin['id']}/members/users", headers=h("alice-token")).json()
+    assert [(m["email"], [x["id"] for x in m["roles"]]) for m in members["members"]] == [
+        ("carol@contoso.com", [b]),
+        ("bob@contoso.com", [a, b]),
+    ]
+    invited = client.get(f"{AC}/{itwin['id']}/members/invitations", headers=h("alice-token"))
+    assert [i["email"] for i in invited.json()["invitations"]] == ["xena@fabrikam.com"]

@@ -4,6 +4,8 @@ names are escaped in Markdown."""
 
 from __future__ import annotations
 
+import pytest
+
 from reconciler.impact import USER, Change, Impact, compute_impact
 from reconciler.model import (
     SECTIONS,
@@ -18,8 +20,10 @@ from reconciler.model import (
     State,
     UserMember,
 )
-from reconciler.plan.build import GuardSettings, Plan, build_plan
+from reconciler.plan.build import GuardSettings, Operation, Plan, build_plan
+from reconciler.render import describe as describe_module
 from reconciler.render import render_json, render_markdown, render_text
+from reconciler.render.describe import Described
 from reconciler.render.impact_text import impact_text_lines
 
 AUTH = dict.fromkeys(SECTIONS, Manage.AUTHORITATIVE)
@@ -96,3 +100,22 @@ def test_the_text_impact_stops_after_a_hundred_rows() -> None:
     assert lines[1] == "  u000@contoso.com: +perm_0 in P1"
     assert lines[100] == "  u099@contoso.com: +perm_99 in P1"
     assert lines[101] == "  ... and 50 more (`--format json` lists each)"
+
+
+def test_each_operation_is_described_once_per_rendering(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shared-changes pass and the projects' blocks share the words (``Words``, issue 17):
+    the text and the Markdown describe each operation once, and say the same as before."""
+    plan, impact = plan_and_impact()
+    before = (render_text(plan, impact=impact), render_markdown(plan, impact=impact))
+    described: list[str] = []
+    real = describe_module.describe
+
+    def counting(op: Operation, identity: str | None = None) -> Described:
+        described.append(op.id)
+        return real(op, identity)
+
+    monkeypatch.setattr(describe_module, "describe", counting)
+    for render in (render_text, render_markdown):
+        described.clear()
+        assert render(plan, impact=impact) in before
+        assert sorted(described) == sorted(op.id for op in plan.operations)
