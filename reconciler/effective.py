@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 from reconciler.model import Group, GroupMember, Owner, Project, Role, UserMember
 from reconciler.plan.operations import Operation, OpKind
@@ -164,14 +165,24 @@ class Access:
 
     ``permissions`` through roles; ``pending`` the subset held only through pending
     invitations; ``owner`` "active", "pending" or "" (owners hold every permission).
-    ``roles`` maps each permission to the roles (and groups, as "role via group") granting it.
+    ``via`` maps each permission to the roles (and groups, as "role via group") granting it,
+    worked out from ``grants`` (each role's permissions and how it is held, in the order
+    granted) when asked: only a subject whose access changes is ever asked (issue 17).
     """
 
     permissions: frozenset[str] = frozenset()
     pending: frozenset[str] = frozenset()
     owner: str = ""
-    via: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
+    grants: tuple[tuple[Collection[str], str], ...] = field(default=(), compare=False)
     members: tuple[str, ...] = field(default=(), compare=False)  # groups: their members
+
+    @cached_property
+    def via(self) -> Mapping[str, tuple[str, ...]]:
+        found: dict[str, list[str]] = defaultdict(list)
+        for permissions, how in self.grants:
+            for permission in permissions:
+                found[permission].append(how)
+        return {permission: tuple(hows) for permission, hows in found.items()}
 
 
 def access_by_subject(project: Project | None) -> dict[tuple[str, str], Access]:
@@ -179,44 +190,48 @@ def access_by_subject(project: Project | None) -> dict[tuple[str, str], Access]:
     if project is None:
         return {}
     role_perms = {r.display_name: r.permissions for r in project.roles}
-    grants: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    pending_grants: dict[str, set[str]] = defaultdict(set)  # perms only through invitations
-    active_grants: dict[str, set[str]] = defaultdict(set)
+    direct = {name: f"role {name!r}" for name in role_perms}  # how a role is held directly
+    # Per user: (the role's permissions, how it is held, through an invitation), as granted.
+    held: dict[str, list[tuple[Collection[str], str, bool]]] = defaultdict(list)
     result: dict[tuple[str, str], Access] = {}
-
-    def grant(who: str, role: str, how: str, pending: bool) -> None:
-        for permission in role_perms.get(role, ()):
-            grants[who][permission].append(how)
-            (pending_grants if pending else active_grants)[who].add(permission)
-
     for m in project.members:
         if m.email:
             for role in m.roles:
-                grant(m.email, role, f"role {role!r}", m.pending)
+                granted = role_perms.get(role)
+                if granted:  # a role of no permission grants nothing (nor makes a subject)
+                    held[m.email].append((granted, direct[role], m.pending))
     groups = {g.name: g for g in project.groups}
     for gm in project.group_members:
         group = groups.get(gm.group)
-        via: dict[str, list[str]] = defaultdict(list)
-        perms: set[str] = set()
+        emails = sorted(group.members) if group else []
+        grants: list[tuple[Collection[str], str]] = []
         for role in gm.roles:
-            for permission in role_perms.get(role, ()):
-                perms.add(permission)
-                via[permission].append(f"role {role!r}")
-            for email in sorted(group.members) if group else ():
-                grant(email, role, f"role {role!r} via group {gm.group!r}", False)
+            granted = role_perms.get(role)
+            if not granted:
+                continue
+            grants.append((granted, f"role {role!r}"))
+            how = f"role {role!r} via group {gm.group!r}"
+            for email in emails:
+                held[email].append((granted, how, False))
         result[(GROUP, gm.group)] = Access(
-            frozenset(perms),
-            via={p: tuple(v) for p, v in via.items()},
-            members=tuple(sorted(group.members)) if group else (),
+            frozenset(p for granted, _ in grants for p in granted),
+            grants=tuple(grants),
+            members=tuple(emails),
         )
     owners = {o.email: o for o in project.owners if o.email}
-    for email in sorted(set(grants) | set(owners)):
+    for email in sorted(held.keys() | owners.keys()):
         owner = owners.get(email)
-        all_perms = frozenset(grants[email]) if email in grants else frozenset()
+        entries = held.get(email, ())
+        holds: set[str] = set()
+        active: set[str] = set()
+        pending: set[str] = set()
+        for perms, _, invited in entries:
+            holds.update(perms)
+            (pending if invited else active).update(perms)
         result[(USER, email)] = Access(
-            all_perms,
-            frozenset(pending_grants[email] - active_grants[email]),
+            frozenset(holds),
+            frozenset(pending - active),
             "" if owner is None else ("pending" if owner.pending else "active"),
-            via={p: tuple(v) for p, v in grants[email].items()} if email in grants else {},
+            grants=tuple((perms, how) for perms, how, _ in entries),
         )
     return result
