@@ -393,7 +393,7 @@ def _value(text: str, line: int, column: int, doc: Document, entries: bool) -> A
     first = text[0]
     if first == "[":  # a list of roles: the commonest value after plain text
         return _flow(text, line, column, doc._seqs)
-    if first in _INDICATORS or first in _RESOLVERS or text[-1] == ":" or ": " in text:
+    if first in _NOT_PLAIN_TEXT or text[-1] == ":" or ": " in text:
         return _scalar_or_flow(text, line, column, doc, entries)
     return text  # a plain string (the commonest value), as _plain would say
 
