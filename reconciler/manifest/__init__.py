@@ -167,7 +167,7 @@ def _load(paths: Sequence[Path], backend: str) -> LoadResult:
     # Role sets first: any file may define one and any project in any file may use it. Only a
     # file holding the word (or a YAML escape, which could spell it) can define one; the others
     # are read once, below, and each is let go as soon as its projects are built, so the
-    # documents of 1,000 files are never all held at once (issue 17: a fifth of the memory).
+    # documents of 1,000 files are never all held at once (issue 17: peak 203 -> 88 MiB).
     early: dict[int, tuple[Document, frozenset[str]] | None] = {}
     for index, raw in enumerate(raws):
         if raw is not None and (b"roleSets" in raw or b"\\" in raw):
